@@ -1,0 +1,43 @@
+# The two commands of the README: `make dev` and `make test`. Both install what is missing
+# first (scripts/bootstrap.sh).
+
+PORT ?= 8787
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+export PATH := $(CARGO_BIN):$(PATH)
+export WRANGLER_SEND_METRICS := false
+WRANGLER := node node_modules/wrangler/bin/wrangler.js
+
+# worker-build would download these; point it at the pinned local copies instead.
+export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
+export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
+export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
+
+RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+
+.PHONY: dev test build bootstrap bench clean
+
+## Start the server on 127.0.0.1:$(PORT) with local D1 and KV, migrations applied.
+dev: build
+	$(WRANGLER) d1 migrations apply DB --local
+	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --var URLS_SELF_ISSUER:http://127.0.0.1:$(PORT)
+
+## Run every test: host unit tests and end-to-end tests against the Worker in workerd.
+test: build
+	cargo test --locked
+
+## Benchmark the built Worker under miniflare (not a test): see bench/README.md.
+bench: build
+	node bench/run.mjs
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+## The deployable Worker (build/index.js + build/index_bg.wasm); rebuilt only when sources change.
+build: bootstrap build/index_bg.wasm
+
+build/index_bg.wasm: $(RUST_SOURCES)
+	worker-build --release
+	@touch $@
+
+clean:
+	rm -rf build target/e2e-state

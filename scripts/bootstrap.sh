@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Install what `make dev` and `make test` need on a machine that has Rust (rustup), Node >= 20.3
+# and npm, skipping every step that is already done at the right version (a second run takes
+# about a second). Versions come from Cargo.lock and package-lock.json, so the same commit
+# always builds with the same tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+die() { echo "bootstrap: $*" >&2; exit 1; }
+say() { echo "bootstrap: $*" >&2; }
+
+command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+command -v rustup >/dev/null || die "rustup not found: the wasm32 target is installed through rustup"
+command -v node >/dev/null || die "node not found: install Node.js 20.3 or newer"
+command -v npm >/dev/null || die "npm not found: it comes with Node.js"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=3)?0:1)' \
+  || die "Node.js $(node --version) is too old: wrangler needs 20.3 or newer"
+
+# The version of a package as Cargo.lock pins it.
+locked() { awk -v n="$1" '$0 == "name = \"" n "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock; }
+WORKER_VERSION="$(locked worker)"
+BINDGEN_VERSION="$(locked wasm-bindgen)"
+[ -n "$WORKER_VERSION" ] && [ -n "$BINDGEN_VERSION" ] || die "cannot read worker/wasm-bindgen versions from Cargo.lock"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# worker-build must match the worker crate; wasm-bindgen-cli must match wasm-bindgen exactly.
+if [ "$(worker-build --version 2>/dev/null || true)" != "$WORKER_VERSION" ]; then
+  say "installing worker-build $WORKER_VERSION (a few minutes, once)"
+  cargo install worker-build --version "$WORKER_VERSION" --locked
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $BINDGEN_VERSION (a few minutes, once)"
+  cargo install wasm-bindgen-cli --version "$BINDGEN_VERSION" --locked
+fi
+
+# npm packages: wrangler (workerd, local D1/KV), esbuild, binaryen's wasm-opt, miniflare.
+# Reinstalled only when package-lock.json changed since the last install.
+if ! cmp -s package-lock.json node_modules/.hydra-edge-lock 2>/dev/null; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.hydra-edge-lock
+fi
+
+if [ ! -f .dev.vars ]; then
+  say "creating .dev.vars from .dev.vars.example (local secrets for wrangler dev)"
+  cp .dev.vars.example .dev.vars
+fi

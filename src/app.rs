@@ -1,0 +1,125 @@
+//! Request dispatch: route, authenticate admin calls, call the handler, render its error.
+
+use serde::de::DeserializeOwned;
+
+use crate::config::{Config, ConfigError};
+use crate::crypto::{ct_eq, sha256};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Request, Response, MAX_BODY_BYTES};
+use crate::platform::Platform;
+use crate::router::{self, Route, RouteError};
+use crate::{discovery, fallbacks, health, keys};
+
+/// What every handler gets: the configuration and the runtime.
+pub struct Ctx<'a, P: Platform> {
+    pub cfg: &'a Config,
+    pub p: &'a P,
+}
+
+/// Decode a JSON request body, with a 400 that says what is wrong.
+pub fn parse_json<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
+    if req.body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ApiError::bad_request("The request body is empty; a JSON document was expected."));
+    }
+    serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON for this operation: {e}.")))
+}
+
+/// Is this the admin token? Compared as SHA-256 digests so the comparison is constant-time
+/// whatever the lengths.
+fn admin_authorized(cfg: &Config, req: &Request) -> ApiResult<()> {
+    let Some(expected) = cfg.admin_token.as_deref() else {
+        return Err(ApiError::unauthorized(
+            "The admin API is closed: the ADMIN_API_TOKEN secret is not set on this Worker.",
+        ));
+    };
+    let presented = req.bearer_token().unwrap_or("");
+    if presented.is_empty() {
+        return Err(ApiError::unauthorized("The admin API requires an 'Authorization: Bearer <ADMIN_API_TOKEN>' header."));
+    }
+    if !ct_eq(&sha256(presented.as_bytes()), &sha256(expected.as_bytes())) {
+        return Err(ApiError::unauthorized("The admin API token is not valid."));
+    }
+    Ok(())
+}
+
+/// Is this route an OAuth endpoint (errors in `errorOAuth2` form) rather than an admin one?
+fn renders_oauth_errors(route: &Route) -> bool {
+    matches!(route, Route::Discovery | Route::Jwks | Route::Authorize | Route::Token | Route::Register | Route::RegisterItem(_))
+}
+
+/// Handle one request. `cfg` is the isolate's parsed configuration (or why it is invalid).
+pub async fn handle<P: Platform>(p: &P, cfg: Result<&Config, &ConfigError>, req: Request, body_too_large: bool) -> Response {
+    let expose = cfg.map(|c| c.expose_internal_errors).unwrap_or(false);
+    let routed = match router::route(req.method, &req.path) {
+        Ok(r) => r,
+        Err(RouteError::NotFound { .. }) => {
+            return ApiError::not_found()
+                .with_description(format!("No route matches {} {}.", req.method.as_str(), req.path))
+                .admin_response(expose);
+        }
+        Err(RouteError::MethodNotAllowed { allowed, .. }) => {
+            return ApiError::method_not_allowed(allowed).admin_response(expose).with_header("allow", allowed);
+        }
+    };
+    // Liveness says nothing about configuration, so it answers even when that is broken.
+    if routed.route == Route::HealthAlive && !routed.admin {
+        return health::alive();
+    }
+    let oauth = renders_oauth_errors(&routed.route);
+    let render = |e: ApiError| if oauth { e.oauth_response(expose) } else { e.admin_response(expose) };
+    let cfg = match cfg {
+        Ok(c) => c,
+        Err(e) => {
+            return render(ApiError::internal(e.to_string()).with_description(format!(
+                "The server is misconfigured: {e}. Fix the Worker's vars and secrets (see the README)."
+            )))
+        }
+    };
+    if routed.admin {
+        if let Err(e) = admin_authorized(cfg, &req) {
+            return e.admin_response(expose).with_header("www-authenticate", "Bearer realm=\"hydra-edge admin\"");
+        }
+    }
+    if body_too_large {
+        return render(ApiError::payload_too_large(MAX_BODY_BYTES));
+    }
+    if routed.route == Route::TestPanic && cfg.test_routes {
+        panic!("deliberate panic from the test route");
+    }
+    let ctx = Ctx { cfg, p };
+    let result = dispatch(&ctx, routed.route, &req).await;
+    let mut response = match result {
+        Ok(r) => r,
+        Err(e) => render(e),
+    };
+    // Hydra marks every GET response uncacheable unless the handler chose otherwise.
+    if matches!(req.method, crate::http::Method::Get | crate::http::Method::Head) && response.header("cache-control").is_none() {
+        response = response.with_header("cache-control", "private, no-cache, no-store, must-revalidate");
+    }
+    response
+}
+
+async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) -> ApiResult<Response> {
+    use crate::http::Method::*;
+    match (route, req.method) {
+        (Route::HealthAlive, _) => Ok(health::alive()),
+        (Route::HealthReady, _) => Ok(health::ready(ctx).await),
+        (Route::Version, _) => Ok(health::version()),
+        (Route::Discovery, _) => discovery::handle(ctx).await,
+        (Route::Jwks, _) => {
+            let doc = keys::signing::public_jwks(ctx).await?;
+            Ok(Response::new(200).with_header("content-type", crate::http::JSON).with_body(doc.into_bytes()))
+        }
+        (Route::Fallback(page), _) => Ok(fallbacks::page(&page, req)),
+        (Route::KeySet(set), Get) => keys::admin::get_set(ctx, &set).await,
+        (Route::KeySet(set), Post) => keys::admin::create(ctx, &set, req).await,
+        (Route::KeySet(set), Put) => keys::admin::replace_set(ctx, &set, req).await,
+        (Route::KeySet(set), Delete) => keys::admin::delete_set(ctx, &set).await,
+        (Route::Key(set, kid), Get) => keys::admin::get_key(ctx, &set, &kid).await,
+        (Route::Key(set, kid), Put) => keys::admin::put_key(ctx, &set, &kid, req).await,
+        (Route::Key(set, kid), Delete) => keys::admin::delete_key(ctx, &set, &kid).await,
+        // The router only lets through the methods listed above.
+        _ => Err(ApiError::not_found()),
+    }
+}

@@ -1,0 +1,394 @@
+//! Server configuration, read once per isolate from the Worker's vars and secrets.
+//!
+//! Names follow Hydra's own environment-variable form of its config keys (`URLS_SELF_ISSUER`,
+//! `TTL_ACCESS_TOKEN`, `SECRETS_SYSTEM`, ...), and defaults are Hydra's (reference §4.5), except
+//! where this server is deliberately stricter (PKCE for public clients). `docs/configuration.md`
+//! and the README list every setting.
+
+use crate::duration;
+use crate::http::cookies::{CookiePolicy, SameSite};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenStrategy {
+    Opaque,
+    Jwt,
+}
+
+impl TokenStrategy {
+    pub fn parse(s: &str) -> Option<TokenStrategy> {
+        match s {
+            "opaque" => Some(TokenStrategy::Opaque),
+            "jwt" => Some(TokenStrategy::Jwt),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeStrategy {
+    /// `foo.*` grants `foo.bar` (Hydra's default).
+    Wildcard,
+    Exact,
+}
+
+/// Where the login, consent, logout and error user interfaces live.
+#[derive(Clone, Debug)]
+pub struct UiUrls {
+    pub login: String,
+    pub consent: String,
+    pub logout: String,
+    pub error: String,
+    pub post_logout_redirect: String,
+}
+
+/// Lifespans in seconds.
+#[derive(Clone, Debug)]
+pub struct Ttls {
+    pub access_token: i64,
+    /// `-1` means refresh tokens never expire.
+    pub refresh_token: i64,
+    pub id_token: i64,
+    pub auth_code: i64,
+    pub login_consent_request: i64,
+    pub authentication_session: i64,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    /// `URLS_SELF_ISSUER`, used verbatim as `iss`.
+    pub issuer: String,
+    /// `URLS_SELF_PUBLIC` without a trailing slash; defaults to the issuer.
+    pub public_url: String,
+    pub urls: UiUrls,
+    pub ttl: Ttls,
+    pub access_token_strategy: TokenStrategy,
+    pub scope_strategy: ScopeStrategy,
+    pub pkce_enforced: bool,
+    pub pkce_enforced_for_public_clients: bool,
+    pub dcr_enabled: bool,
+    /// Scope given to clients registered without one.
+    pub default_client_scope: String,
+    pub cookies: CookiePolicy,
+    pub expose_internal_errors: bool,
+    /// `SECRETS_SYSTEM`: the first secret signs and encrypts, all of them verify and decrypt.
+    pub system_secrets: Vec<String>,
+    /// `ADMIN_API_TOKEN`; `None` closes the admin API.
+    pub admin_token: Option<String>,
+    /// Seconds a client read from D1 may stay in the KV cache.
+    pub client_cache_ttl: u64,
+    /// Routes that exist only for the end-to-end tests (`HYDRA_EDGE_TEST_ROUTES`).
+    pub test_routes: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are never printed.
+        f.debug_struct("Config")
+            .field("issuer", &self.issuer)
+            .field("public_url", &self.public_url)
+            .field("urls", &self.urls)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every problem found in the configuration, each naming its variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<String>);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid configuration: {}", self.0.join("; "))
+    }
+}
+
+const MIN_SYSTEM_SECRET_LEN: usize = 16;
+
+impl Config {
+    /// Build the configuration from a variable lookup (Worker vars and secrets, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let mut errors = Vec::new();
+
+        let issuer = match get("URLS_SELF_ISSUER") {
+            Some(v) => {
+                if let Err(e) = check_base_url(&v) {
+                    errors.push(format!("URLS_SELF_ISSUER {e}"));
+                }
+                v
+            }
+            None => {
+                errors.push("URLS_SELF_ISSUER is required (the issuer URL, e.g. https://auth.example.com)".into());
+                String::new()
+            }
+        };
+        let public_url = match get("URLS_SELF_PUBLIC") {
+            Some(v) => {
+                if let Err(e) = check_base_url(&v) {
+                    errors.push(format!("URLS_SELF_PUBLIC {e}"));
+                }
+                v
+            }
+            None => issuer.clone(),
+        }
+        .trim_end_matches('/')
+        .to_string();
+
+        let mut url = |name: &str, fallback: &str| -> String {
+            match get(name) {
+                Some(v) => {
+                    if url::Url::parse(&v).is_err() {
+                        errors.push(format!("{name} must be an absolute URL, got {v:?}"));
+                    }
+                    v
+                }
+                None => format!("{public_url}/oauth2/fallbacks/{fallback}"),
+            }
+        };
+        let urls = UiUrls {
+            login: url("URLS_LOGIN", "login"),
+            consent: url("URLS_CONSENT", "consent"),
+            logout: url("URLS_LOGOUT", "logout"),
+            error: url("URLS_ERROR", "error"),
+            post_logout_redirect: url("URLS_POST_LOGOUT_REDIRECT", "logout/callback"),
+        };
+
+        let mut ttl = |name: &str, default: &str, allow_never: bool| -> i64 {
+            let raw = get(name).unwrap_or_else(|| default.to_string());
+            if allow_never && raw == "-1" {
+                return -1;
+            }
+            match duration::parse(&raw).map(duration::to_secs) {
+                Some(s) if s > 0 => s,
+                _ => {
+                    errors.push(format!("{name} must be a positive duration such as \"1h\" or \"30m\", got {raw:?}"));
+                    0
+                }
+            }
+        };
+        let ttl = Ttls {
+            access_token: ttl("TTL_ACCESS_TOKEN", "1h", false),
+            refresh_token: ttl("TTL_REFRESH_TOKEN", "720h", true),
+            id_token: ttl("TTL_ID_TOKEN", "1h", false),
+            auth_code: ttl("TTL_AUTH_CODE", "10m", false),
+            login_consent_request: ttl("TTL_LOGIN_CONSENT_REQUEST", "30m", false),
+            authentication_session: ttl("TTL_AUTHENTICATION_SESSION", "720h", false),
+        };
+
+        let access_token_strategy = match get("STRATEGIES_ACCESS_TOKEN") {
+            None => TokenStrategy::Opaque,
+            Some(v) => TokenStrategy::parse(&v).unwrap_or_else(|| {
+                errors.push(format!("STRATEGIES_ACCESS_TOKEN must be \"opaque\" or \"jwt\", got {v:?}"));
+                TokenStrategy::Opaque
+            }),
+        };
+        let scope_strategy = match get("STRATEGIES_SCOPE").as_deref() {
+            None | Some("wildcard") => ScopeStrategy::Wildcard,
+            Some("exact") => ScopeStrategy::Exact,
+            Some(v) => {
+                errors.push(format!("STRATEGIES_SCOPE must be \"wildcard\" or \"exact\", got {v:?}"));
+                ScopeStrategy::Wildcard
+            }
+        };
+
+        let mut flag = |name: &str, default: bool| -> bool {
+            match get(name).as_deref() {
+                None => default,
+                Some("true") | Some("1") => true,
+                Some("false") | Some("0") => false,
+                Some(v) => {
+                    errors.push(format!("{name} must be \"true\" or \"false\", got {v:?}"));
+                    default
+                }
+            }
+        };
+        let pkce_enforced = flag("OAUTH2_PKCE_ENFORCED", false);
+        let pkce_enforced_for_public_clients = flag("OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS", true);
+        let dcr_enabled = flag("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", false);
+        let expose_internal_errors = flag("OAUTH2_EXPOSE_INTERNAL_ERRORS", false);
+        let test_routes = flag("HYDRA_EDGE_TEST_ROUTES", false);
+
+        let default_client_scope = get("OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE")
+            .unwrap_or_else(|| "offline_access offline openid".to_string());
+
+        let secure_issuer = issuer.starts_with("https://");
+        let mut same_site = match get("SERVE_COOKIES_SAME_SITE_MODE") {
+            None => SameSite::None,
+            Some(v) => SameSite::parse(&v).unwrap_or_else(|| {
+                errors.push(format!("SERVE_COOKIES_SAME_SITE_MODE must be Strict, Lax or None, got {v:?}"));
+                SameSite::None
+            }),
+        };
+        // Browsers drop `SameSite=None` cookies that are not `Secure`, and `Secure` cookies need
+        // https: on a plain-http (loopback) issuer fall back to Lax, as Hydra does.
+        if !secure_issuer && same_site == SameSite::None {
+            same_site = SameSite::Lax;
+        }
+
+        let system_secrets: Vec<String> = get("SECRETS_SYSTEM")
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        if system_secrets.is_empty() {
+            errors.push("SECRETS_SYSTEM is required (a secret of at least 16 characters; set it with `wrangler secret put SECRETS_SYSTEM`)".into());
+        } else if system_secrets.iter().any(|s| s.len() < MIN_SYSTEM_SECRET_LEN) {
+            errors.push(format!("SECRETS_SYSTEM: every secret must be at least {MIN_SYSTEM_SECRET_LEN} characters long"));
+        }
+
+        let client_cache_ttl = match get("CLIENT_CACHE_TTL") {
+            None => 300,
+            Some(v) => match duration::parse(&v).map(duration::to_secs) {
+                Some(s) if s >= 60 => s as u64,
+                _ => {
+                    errors.push(format!("CLIENT_CACHE_TTL must be a duration of at least 60s (KV's minimum), got {v:?}"));
+                    300
+                }
+            },
+        };
+
+        if !errors.is_empty() {
+            return Err(ConfigError(errors));
+        }
+        Ok(Config {
+            issuer,
+            public_url,
+            urls,
+            ttl,
+            access_token_strategy,
+            scope_strategy,
+            pkce_enforced,
+            pkce_enforced_for_public_clients,
+            dcr_enabled,
+            default_client_scope,
+            cookies: CookiePolicy { secure: secure_issuer, same_site },
+            expose_internal_errors,
+            system_secrets,
+            admin_token: get("ADMIN_API_TOKEN"),
+            client_cache_ttl,
+            test_routes,
+        })
+    }
+
+    /// An absolute URL on the public side, such as `/oauth2/token`.
+    pub fn public(&self, path: &str) -> String {
+        format!("{}{}", self.public_url, path)
+    }
+
+    /// An absolute URL under the issuer (Hydra joins these to the issuer, not the public URL).
+    pub fn under_issuer(&self, path: &str) -> String {
+        format!("{}{}", self.issuer.trim_end_matches('/'), path)
+    }
+
+    /// The key opaque tokens are signed with, and the ones that still verify.
+    pub fn primary_secret(&self) -> &str {
+        &self.system_secrets[0]
+    }
+}
+
+/// The issuer and public URL: absolute http(s), no query or fragment, and https unless the
+/// host is a loopback address (local development).
+fn check_base_url(v: &str) -> Result<(), String> {
+    let u = url::Url::parse(v).map_err(|e| format!("must be an absolute URL ({e}), got {v:?}"))?;
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(format!("must not have a query or fragment, got {v:?}"));
+    }
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(u.host_str().unwrap_or("")) => Ok(()),
+        _ => Err(format!("must use https (http is allowed only for localhost), got {v:?}")),
+    }
+}
+
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "[::1]"
+        || host == "::1"
+        || host.parse::<std::net::Ipv4Addr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    pub fn test_config() -> Config {
+        Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("ADMIN_API_TOKEN", "admin"),
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn defaults_follow_hydra() {
+        let c = test_config();
+        assert_eq!(c.ttl.access_token, 3600);
+        assert_eq!(c.ttl.refresh_token, 720 * 3600);
+        assert_eq!(c.ttl.auth_code, 600);
+        assert_eq!(c.ttl.login_consent_request, 1800);
+        assert_eq!(c.urls.login, "http://127.0.0.1:8787/oauth2/fallbacks/login");
+        assert_eq!(c.urls.error, "http://127.0.0.1:8787/oauth2/fallbacks/error");
+        assert_eq!(c.access_token_strategy, TokenStrategy::Opaque);
+        assert!(!c.pkce_enforced);
+        assert!(c.pkce_enforced_for_public_clients);
+        assert!(!c.dcr_enabled);
+        assert!(!c.cookies.secure);
+        assert_eq!(c.cookies.same_site, SameSite::Lax);
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_name() {
+        let err = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "http://auth.example.com"),
+            ("TTL_ACCESS_TOKEN", "forever"),
+            ("STRATEGIES_ACCESS_TOKEN", "magic"),
+        ]))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("URLS_SELF_ISSUER must use https"), "{text}");
+        assert!(text.contains("TTL_ACCESS_TOKEN"), "{text}");
+        assert!(text.contains("STRATEGIES_ACCESS_TOKEN"), "{text}");
+        assert!(text.contains("SECRETS_SYSTEM is required"), "{text}");
+    }
+
+    #[test]
+    fn https_issuer_gets_secure_cookies() {
+        let c = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "https://auth.example.com/"),
+            ("SECRETS_SYSTEM", "0123456789abcdef,old-secret-0123456789"),
+            ("TTL_REFRESH_TOKEN", "-1"),
+        ]))
+        .unwrap();
+        assert!(c.cookies.secure);
+        assert_eq!(c.cookies.same_site, SameSite::None);
+        assert_eq!(c.public("/oauth2/token"), "https://auth.example.com/oauth2/token");
+        assert_eq!(c.issuer, "https://auth.example.com/");
+        assert_eq!(c.under_issuer("/oauth2/revoke"), "https://auth.example.com/oauth2/revoke");
+        assert_eq!(c.system_secrets.len(), 2);
+        assert_eq!(c.ttl.refresh_token, -1);
+        assert!(c.admin_token.is_none());
+    }
+
+    #[test]
+    fn short_secret_is_rejected() {
+        let err = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "http://localhost:8787"),
+            ("SECRETS_SYSTEM", "short"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("at least 16"));
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let c = test_config();
+        assert!(!format!("{c:?}").contains("a-very-long-system-secret"));
+    }
+}

@@ -1,0 +1,89 @@
+//! `/.well-known/openid-configuration` (and the same document at
+//! `/.well-known/oauth-authorization-server`): Hydra's discovery document, advertising only what
+//! this server implements.
+
+use serde_json::{json, Value};
+
+use crate::app::Ctx;
+use crate::config::Config;
+use crate::error::ApiResult;
+use crate::http::{Response, OAUTH_JSON};
+use crate::keys::signing::{signing_key, ID_TOKEN_SET};
+use crate::platform::Platform;
+
+/// Response types `/oauth2/auth` accepts (each still has to be allowed for the client).
+pub const RESPONSE_TYPES: &[&str] =
+    &["code", "code id_token", "id_token", "token id_token", "token", "token id_token code"];
+
+/// Algorithms accepted for `private_key_jwt` client assertions.
+pub const CLIENT_ASSERTION_ALGS: &[&str] =
+    &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+
+/// The discovery document for an ID-token signing algorithm.
+pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
+    let mut doc = json!({
+        "issuer": cfg.issuer,
+        "authorization_endpoint": cfg.public("/oauth2/auth"),
+        "token_endpoint": cfg.public("/oauth2/token"),
+        "jwks_uri": cfg.under_issuer("/.well-known/jwks.json"),
+        "subject_types_supported": ["public"],
+        "response_types_supported": RESPONSE_TYPES,
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "grant_types_supported": ["authorization_code", "implicit"],
+        "scopes_supported": ["offline_access", "offline", "openid"],
+        "claims_supported": ["sub"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
+        "id_token_signing_alg_values_supported": [id_token_alg],
+        "id_token_signed_response_alg": [id_token_alg],
+        "userinfo_signed_response_alg": [id_token_alg],
+        "code_challenge_methods_supported": ["S256"],
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "require_request_uri_registration": false,
+        "claims_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+    });
+    if cfg.dcr_enabled {
+        doc["registration_endpoint"] = json!(cfg.public("/oauth2/register"));
+    }
+    doc
+}
+
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let key = signing_key(ctx, ID_TOKEN_SET).await?;
+    Ok(Response::json_typed(200, &document(ctx.cfg, &key.alg), OAUTH_JSON))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::{lookup, test_config};
+
+    #[test]
+    fn urls_follow_the_issuer() {
+        let doc = document(&test_config(), "ES256");
+        assert_eq!(doc["issuer"], "http://127.0.0.1:8787");
+        assert_eq!(doc["authorization_endpoint"], "http://127.0.0.1:8787/oauth2/auth");
+        assert_eq!(doc["token_endpoint"], "http://127.0.0.1:8787/oauth2/token");
+        assert_eq!(doc["jwks_uri"], "http://127.0.0.1:8787/.well-known/jwks.json");
+        assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["ES256"]));
+        assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+        assert!(doc.get("registration_endpoint").is_none());
+    }
+
+    #[test]
+    fn registration_endpoint_only_when_enabled() {
+        let cfg = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "https://auth.example.com"),
+            ("URLS_SELF_PUBLIC", "https://public.example.com/"),
+            ("SECRETS_SYSTEM", "0123456789abcdef0123"),
+            ("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", "true"),
+        ]))
+        .unwrap();
+        let doc = document(&cfg, "ES256");
+        assert_eq!(doc["registration_endpoint"], "https://public.example.com/oauth2/register");
+        assert_eq!(doc["token_endpoint"], "https://public.example.com/oauth2/token");
+        assert_eq!(doc["jwks_uri"], "https://auth.example.com/.well-known/jwks.json");
+    }
+}

@@ -1,0 +1,37 @@
+//! hydra-edge: an OAuth 2.0 and OpenID Connect server that speaks ORY Hydra's HTTP API, built
+//! as one Cloudflare Worker.
+//!
+//! Layout (each route family owns its folder; everything but `worker/` builds on the host):
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | [`app`] | dispatch: routing, admin authentication, error rendering |
+//! | [`router`] | the route table |
+//! | [`config`] | vars and secrets, Hydra's defaults |
+//! | [`error`] | `errorOAuth2` / `genericError` |
+//! | [`http`] | request/response model, forms, cookies |
+//! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch) |
+//! | [`store`] | every SQL statement and KV key |
+//! | [`crypto`] | encodings, sealing, opaque tokens, secret hashes, JWS |
+//! | [`keys`] | `/admin/keys`, signing keys, `/.well-known/jwks.json` |
+//! | [`discovery`] | `/.well-known/openid-configuration` |
+//! | [`health`] | `/health/*`, `/version` |
+//! | [`fallbacks`] | `/oauth2/fallbacks/*` |
+//! | `worker` | the wasm-only shell: entry point and platform implementation |
+
+pub mod app;
+pub mod config;
+pub mod crypto;
+pub mod discovery;
+pub mod duration;
+pub mod error;
+pub mod fallbacks;
+pub mod health;
+pub mod http;
+pub mod keys;
+pub mod platform;
+pub mod router;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+mod worker;

@@ -1,0 +1,1 @@
+//! Login/consent flow markers and sessions.

@@ -1,0 +1,1 @@
+//! Authorization codes and tokens.

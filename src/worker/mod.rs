@@ -1,0 +1,120 @@
+//! The Worker shell (wasm only): the fetch entry point, conversion between `worker` types and
+//! [`crate::http`], and the [`crate::platform::Platform`] implementation over D1, KV and
+//! WebCrypto.
+
+mod crypto;
+mod platform;
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use worker::{event, Context, Env, Headers};
+
+use crate::config::{Config, ConfigError};
+use crate::http::{Method, Request, Response, MAX_BODY_BYTES};
+
+thread_local! {
+    /// Vars and secrets do not change within an isolate: parse and validate them once.
+    static CONFIG: OnceCell<Rc<Result<Config, ConfigError>>> = const { OnceCell::new() };
+}
+
+fn config(env: &Env) -> Rc<Result<Config, ConfigError>> {
+    CONFIG.with(|c| {
+        c.get_or_init(|| {
+            Rc::new(Config::from_lookup(|name| {
+                env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+            }))
+        })
+        .clone()
+    })
+}
+
+/// Chain a panic hook (once per instance) that answers the requests in flight through
+/// `globalThis.__hydraEdgePanic` (src/worker/entry.mjs) before the instance aborts. The hook
+/// `worker` installs (logging, marking the instance for re-creation) still runs first.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            let global = js_sys::global();
+            if let Ok(f) = js_sys::Reflect::get(&global, &"__hydraEdgePanic".into()) {
+                if let Some(f) = wasm_bindgen::JsCast::dyn_ref::<js_sys::Function>(&f) {
+                    let _ = f.call0(&global);
+                }
+            }
+        }));
+    });
+}
+
+#[event(fetch)]
+async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
+    install_panic_hook();
+    let cfg = config(&env);
+    let (request, too_large) = read_request(req).await;
+    let platform = match platform::WorkerPlatform::new(env, ctx) {
+        Ok(p) => p,
+        Err(e) => {
+            let err = crate::error::ApiError::internal(e).with_description(
+                "The D1 binding DB or the KV binding KV is missing; check wrangler.toml.",
+            );
+            return to_worker_response(err.admin_response(false));
+        }
+    };
+    let head = request.method == Method::Head;
+    let mut response = crate::app::handle(&platform, cfg.as_ref().as_ref(), request, too_large).await;
+    if head {
+        response.body.clear();
+    }
+    to_worker_response(response)
+}
+
+/// Convert the request, reading at most [`MAX_BODY_BYTES`] of body. The second value is true
+/// when the body is larger (it is then not read further).
+async fn read_request(mut req: worker::Request) -> (Request, bool) {
+    let method = Method::parse(&req.method().to_string());
+    let (path, query) = match req.url() {
+        Ok(u) => (u.path().to_string(), u.query().unwrap_or("").to_string()),
+        Err(_) => (req.path(), String::new()),
+    };
+    let headers: Vec<(String, String)> = req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let mut out = Request { method, path, query, headers, body: Vec::new() };
+    let declared: Option<usize> = out.header("content-length").and_then(|v| v.parse().ok());
+    if declared.map(|n| n > MAX_BODY_BYTES).unwrap_or(false) {
+        return (out, true);
+    }
+    if matches!(method, Method::Get | Method::Head) {
+        return (out, false);
+    }
+    // Content-Length may be absent or wrong: count what actually arrives.
+    if let Ok(mut stream) = req.stream() {
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    if out.body.len() + bytes.len() > MAX_BODY_BYTES {
+                        return (out, true);
+                    }
+                    out.body.extend_from_slice(&bytes);
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    (out, false)
+}
+
+fn to_worker_response(r: Response) -> worker::Result<worker::Response> {
+    let headers = Headers::new();
+    for (k, v) in &r.headers {
+        // Header values are built by us; a value the Headers API refuses is dropped, not a 500.
+        let _ = headers.append(k, v);
+    }
+    let body = if r.body.is_empty() { None } else { Some(r.body) };
+    let resp = match body {
+        Some(b) => worker::Response::from_bytes(b)?,
+        None => worker::Response::empty()?,
+    };
+    Ok(resp.with_status(r.status).with_headers(headers))
+}

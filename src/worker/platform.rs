@@ -1,0 +1,122 @@
+//! [`Platform`] over the Worker's bindings: D1 `DB`, KV `KV`, WebCrypto and `fetch`.
+
+use serde_json::Value;
+use wasm_bindgen::JsValue;
+use worker::{Context, D1Database, D1PreparedStatement, Env, KvStore};
+
+use super::crypto;
+use crate::platform::{PResult, Platform, PlatformError, Query, QueryResult, Row, SigningKey, SqlValue};
+
+pub struct WorkerPlatform {
+    db: D1Database,
+    kv: KvStore,
+    ctx: Context,
+}
+
+fn err(e: impl std::fmt::Display) -> PlatformError {
+    PlatformError(e.to_string())
+}
+
+impl WorkerPlatform {
+    pub fn new(env: Env, ctx: Context) -> Result<WorkerPlatform, String> {
+        let db = env.d1("DB").map_err(|e| format!("D1 binding DB: {e}"))?;
+        let kv = env.kv("KV").map_err(|e| format!("KV binding KV: {e}"))?;
+        Ok(WorkerPlatform { db, kv, ctx })
+    }
+
+    fn prepare(&self, q: &Query) -> PResult<D1PreparedStatement> {
+        let params: Vec<JsValue> = q
+            .params
+            .iter()
+            .map(|v| match v {
+                SqlValue::Null => JsValue::NULL,
+                // Timestamps and counters stay far below 2^53.
+                SqlValue::Int(i) => JsValue::from_f64(*i as f64),
+                SqlValue::Text(s) => JsValue::from_str(s),
+            })
+            .collect();
+        self.db.prepare(q.sql).bind(&params).map_err(err)
+    }
+}
+
+/// Rows as JSON objects. Going through `JSON.stringify` keeps integers integral.
+fn rows_of(result: &worker::D1Result) -> PResult<Vec<Row>> {
+    let values: Vec<Value> = result.results::<Value>().map_err(err)?;
+    Ok(values
+        .into_iter()
+        .filter_map(|v| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        })
+        .collect())
+}
+
+fn to_result(result: &worker::D1Result) -> PResult<QueryResult> {
+    if let Some(e) = result.error() {
+        return Err(PlatformError(e));
+    }
+    let changes = result.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0) as u64;
+    Ok(QueryResult { rows: rows_of(result)?, changes })
+}
+
+impl Platform for WorkerPlatform {
+    fn now_ms(&self) -> i64 {
+        js_sys::Date::now() as i64
+    }
+
+    async fn sql(&self, query: Query) -> PResult<QueryResult> {
+        let stmt = self.prepare(&query)?;
+        let result = stmt.all().await.map_err(|e| PlatformError(format!("D1: {e} (in: {})", query.sql)))?;
+        to_result(&result)
+    }
+
+    async fn sql_batch(&self, queries: Vec<Query>) -> PResult<Vec<QueryResult>> {
+        let stmts = queries.iter().map(|q| self.prepare(q)).collect::<PResult<Vec<_>>>()?;
+        let results = self.db.batch(stmts).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
+        results.iter().map(to_result).collect()
+    }
+
+    async fn kv_get(&self, key: &str) -> PResult<Option<String>> {
+        self.kv.get(key).text().await.map_err(err)
+    }
+
+    async fn kv_put(&self, key: &str, value: &str, ttl_secs: u64) -> PResult<()> {
+        self.kv.put(key, value).map_err(err)?.expiration_ttl(ttl_secs.max(60)).execute().await.map_err(err)
+    }
+
+    async fn kv_delete(&self, key: &str) -> PResult<()> {
+        self.kv.delete(key).await.map_err(err)
+    }
+
+    async fn sign(&self, key: &SigningKey, input: &[u8]) -> PResult<Vec<u8>> {
+        crypto::sign(key, input).await.map_err(PlatformError)
+    }
+
+    async fn verify(&self, jwk: &Value, alg: &str, input: &[u8], signature: &[u8]) -> PResult<bool> {
+        crypto::verify(jwk, alg, input, signature).await.map_err(PlatformError)
+    }
+
+    async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> PResult<[u8; 32]> {
+        crypto::pbkdf2_sha256(password, salt, iterations).await.map_err(PlatformError)
+    }
+
+    async fn generate_jwk(&self, alg: &str) -> PResult<Value> {
+        crypto::generate_jwk(alg).await.map_err(PlatformError)
+    }
+
+    async fn http_get(&self, url: &str) -> PResult<(u16, Vec<u8>)> {
+        const MAX: usize = 64 * 1024;
+        let req = worker::Request::new(url, worker::Method::Get).map_err(err)?;
+        let mut resp = worker::Fetch::Request(req).send().await.map_err(err)?;
+        let status = resp.status_code();
+        let body = resp.bytes().await.map_err(err)?;
+        if body.len() > MAX {
+            return Err(PlatformError(format!("response from {url} is larger than {MAX} bytes")));
+        }
+        Ok((status, body))
+    }
+
+    fn after_response(&self, fut: impl std::future::Future<Output = ()> + 'static) {
+        self.ctx.wait_until(fut);
+    }
+}

@@ -1,0 +1,278 @@
+//! End-to-end harness: builds the Worker once, runs it under `wrangler dev` (workerd with local
+//! D1 and KV) on a free port with its own fresh state directory, and always stops the process
+//! group it started: on drop, and at process exit for the shared server (also when tests fail).
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, Once, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+pub const SYSTEM_SECRET: &str = "e2e-system-secret-0123456789";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `make build` once per test process (a no-op when the build is current).
+pub fn ensure_built() {
+    static BUILD: Once = Once::new();
+    BUILD.call_once(|| {
+        let out = Command::new("make")
+            .args(["--no-print-directory", "-s", "build"])
+            .current_dir(root())
+            .output()
+            .expect("run make build");
+        assert!(
+            out.status.success(),
+            "make build failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+/// Process groups started by this test process, stopped at exit.
+static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+extern "C" fn stop_all_groups() {
+    if let Ok(groups) = GROUPS.lock() {
+        for pgid in groups.iter() {
+            unsafe {
+                libc::kill(-pgid, libc::SIGTERM);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        for pgid in groups.iter() {
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+fn register_group(pgid: i32) {
+    static AT_EXIT: Once = Once::new();
+    AT_EXIT.call_once(|| unsafe {
+        libc::atexit(stop_all_groups);
+    });
+    GROUPS.lock().unwrap().push(pgid);
+}
+
+fn unregister_group(pgid: i32) {
+    GROUPS.lock().unwrap().retain(|g| *g != pgid);
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wrangler(args: &[&str]) -> Command {
+    let mut c = Command::new("node");
+    c.arg(root().join("node_modules/wrangler/bin/wrangler.js"))
+        .args(args)
+        .current_dir(root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "1");
+    c
+}
+
+pub struct Server {
+    pub base: String,
+    pub port: u16,
+    pub state_dir: PathBuf,
+    child: Child,
+    pgid: i32,
+}
+
+impl Server {
+    /// A server with its own fresh state. `vars` are extra Worker vars (`NAME`, `value`).
+    pub fn start(vars: &[(&str, &str)]) -> Server {
+        ensure_built();
+        let port = free_port();
+        let state_dir = root().join("target/e2e-state").join(format!("{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&state_dir);
+        std::fs::create_dir_all(&state_dir).unwrap();
+        let state = state_dir.to_str().unwrap().to_string();
+
+        let out = wrangler(&["d1", "migrations", "apply", "DB", "--local", "--persist-to", &state])
+            .output()
+            .expect("apply migrations");
+        assert!(out.status.success(), "migrations failed: {}", String::from_utf8_lossy(&out.stderr));
+
+        let base = format!("http://127.0.0.1:{port}");
+        let mut all_vars: Vec<(String, String)> = vec![
+            ("URLS_SELF_ISSUER".into(), base.clone()),
+            ("ADMIN_API_TOKEN".into(), ADMIN_TOKEN.into()),
+            ("SECRETS_SYSTEM".into(), SYSTEM_SECRET.into()),
+            ("HYDRA_EDGE_TEST_ROUTES".into(), "true".into()),
+        ];
+        for (k, v) in vars {
+            all_vars.retain(|(name, _)| name != k);
+            all_vars.push((k.to_string(), v.to_string()));
+        }
+        let mut args: Vec<String> = vec![
+            root().join("node_modules/wrangler/bin/wrangler.js").to_str().unwrap().to_string(),
+            "dev".into(),
+            "--ip".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            // Each instance needs its own inspector port, or concurrent instances collide on 9229.
+            "--inspector-port".into(),
+            free_port().to_string(),
+            "--persist-to".into(),
+            state.clone(),
+        ];
+        for (k, v) in &all_vars {
+            args.push("--var".into());
+            args.push(format!("{k}:{v}"));
+        }
+        let log = std::fs::File::create(state_dir.join("wrangler.log")).unwrap();
+        // A small shell supervisor leads the process group: it stops the group (wrangler and
+        // workerd) when this test process is gone, even if it was killed without exit handlers.
+        let script = format!(
+            "node \"$@\" & child=$!; while kill -0 {} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done; kill -TERM 0",
+            std::process::id()
+        );
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(script)
+            .arg("sh")
+            .args(&args)
+            .current_dir(root())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CI", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0);
+        let child = cmd.spawn().expect("start wrangler dev");
+        let pgid = child.id() as i32;
+        register_group(pgid);
+        let server = Server { base, port, state_dir, child, pgid };
+        server.wait_alive(Duration::from_secs(90));
+        server
+    }
+
+    fn wait_alive(&self, limit: Duration) {
+        let start = Instant::now();
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+        while start.elapsed() < limit {
+            if let Ok(r) = client.get(self.url("/health/alive")).send() {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("wrangler dev did not become alive on {} within {limit:?}:\n{}", self.base, self.log());
+    }
+
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(self.state_dir.join("wrangler.log")) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// An HTTP client that does not follow redirects (tests inspect them).
+    pub fn client(&self) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    /// A browser: keeps cookies, does not follow redirects.
+    pub fn browser(&self) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.client().request(method, self.url(path)).bearer_auth(ADMIN_TOKEN)
+    }
+
+    pub fn admin_get(&self, path: &str) -> (u16, Value) {
+        json_of(self.admin(reqwest::Method::GET, path).send().unwrap())
+    }
+
+    pub fn admin_json(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+        json_of(self.admin(method, path).json(body).send().unwrap())
+    }
+
+    /// Run SQL against this server's local D1 database (checks of stored state).
+    pub fn d1(&self, sql: &str) -> Vec<Value> {
+        let state = self.state_dir.to_str().unwrap();
+        let out = wrangler(&["d1", "execute", "DB", "--local", "--persist-to", state, "--json", "--command", sql])
+            .output()
+            .expect("wrangler d1 execute");
+        assert!(out.status.success(), "d1 execute failed: {}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("d1 json output");
+        v[0]["results"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        unsafe {
+            libc::kill(-self.pgid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        unsafe {
+            libc::kill(-self.pgid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+        unregister_group(self.pgid);
+    }
+}
+
+/// The server shared by every test of one test binary (stopped at exit).
+pub fn shared() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::start(&[]))
+}
+
+/// Status and JSON body (Null when the body is empty or not JSON).
+pub fn json_of(r: reqwest::blocking::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+pub fn assert_admin_error(body: &Value, status: u16) {
+    assert_eq!(body["code"], status, "{body}");
+    assert_eq!(body["status_code"], status, "{body}");
+    assert!(body["message"].as_str().map(|m| !m.is_empty()).unwrap_or(false), "{body}");
+    assert!(body["error"].is_string(), "{body}");
+}
+
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+}
