@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response, MAX_BODY_BYTES};
 use crate::platform::Platform;
 use crate::router::{self, Route, RouteError};
-use crate::{discovery, fallbacks, health, keys};
+use crate::{clients, discovery, fallbacks, health, keys};
 
 /// What every handler gets: the configuration and the runtime.
 pub struct Ctx<'a, P: Platform> {
@@ -112,6 +112,17 @@ async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) ->
             Ok(Response::new(200).with_header("content-type", crate::http::JSON).with_body(doc.into_bytes()))
         }
         (Route::Fallback(page), _) => Ok(fallbacks::page(&page, req)),
+        (Route::Clients, Get) => clients::admin::list(ctx, req).await,
+        (Route::Clients, Post) => clients::admin::create(ctx, req).await,
+        (Route::Client(id), Get) => clients::admin::get(ctx, &id).await,
+        (Route::Client(id), Put) => clients::admin::replace(ctx, &id, req).await,
+        (Route::Client(id), Patch) => clients::admin::patch(ctx, &id, req).await,
+        (Route::Client(id), Delete) => clients::admin::delete(ctx, &id).await,
+        (Route::ClientLifespans(id), _) => clients::admin::set_lifespans(ctx, &id, req).await,
+        (Route::Register, _) => clients::registration::register(ctx, req).await,
+        (Route::RegisterItem(id), Get) => clients::registration::read(ctx, &id, req).await,
+        (Route::RegisterItem(id), Put) => clients::registration::update(ctx, &id, req).await,
+        (Route::RegisterItem(id), Delete) => clients::registration::delete(ctx, &id, req).await,
         (Route::KeySet(set), Get) => keys::admin::get_set(ctx, &set).await,
         (Route::KeySet(set), Post) => keys::admin::create(ctx, &set, req).await,
         (Route::KeySet(set), Put) => keys::admin::replace_set(ctx, &set, req).await,

@@ -13,6 +13,7 @@
 //! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch) |
 //! | [`store`] | every SQL statement and KV key |
 //! | [`crypto`] | encodings, sealing, opaque tokens, secret hashes, JWS |
+//! | [`clients`] | `/admin/clients`, `/oauth2/register`, client authentication |
 //! | [`keys`] | `/admin/keys`, signing keys, `/.well-known/jwks.json` |
 //! | [`discovery`] | `/.well-known/openid-configuration` |
 //! | [`health`] | `/health/*`, `/version` |
@@ -20,6 +21,7 @@
 //! | `worker` | the wasm-only shell: entry point and platform implementation |
 
 pub mod app;
+pub mod clients;
 pub mod config;
 pub mod crypto;
 pub mod discovery;

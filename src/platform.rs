@@ -122,6 +122,9 @@ pub trait Platform {
     /// `ttl_secs` must be at least 60 (KV's minimum).
     async fn kv_put(&self, key: &str, value: &str, ttl_secs: u64) -> PResult<()>;
     async fn kv_delete(&self, key: &str) -> PResult<()>;
+    /// Delete a KV key again after `delay_ms`, after the response is sent (cache invalidation
+    /// that also catches a stale copy written back by a concurrent reader).
+    fn kv_delete_later(&self, key: &str, delay_ms: u64);
 
     // --- WebCrypto: native speed for what is costly in wasm. ---
 

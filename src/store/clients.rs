@@ -1,1 +1,140 @@
-//! OAuth 2.0 clients (filled in by the clients module).
+//! OAuth 2.0 clients: table `clients` in D1, a read-through copy in KV.
+//!
+//! The token and authorize endpoints read a client on every request, so lookups go through KV
+//! (`client:v1:{id}`, [`Config::client_cache_ttl`] seconds). Every write deletes the KV copy
+//! at once and again a few seconds later, which also removes a stale copy written back by a
+//! reader that loaded the old row just before the write. Other locations may still serve
+//! their edge-cached copy for up to KV's propagation delay (about 60 s): a deleted client or a
+//! changed secret can keep working there for that long, never longer than the cache TTL.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clients::model::Client;
+use crate::platform::{col_i64, col_opt, col_str, PResult, Platform, Query, Row};
+
+/// Seconds after a write when the KV copy is deleted a second time.
+pub const SECOND_INVALIDATION_DELAY_MS: u64 = 5_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredClient {
+    pub pk: i64,
+    pub client: Client,
+    pub secret_hash: Option<String>,
+    #[serde(default)]
+    pub registration_token_sig: Option<String>,
+    pub version: i64,
+}
+
+fn cache_key(id: &str) -> String {
+    format!("client:v1:{id}")
+}
+
+fn from_row(row: &Row) -> PResult<StoredClient> {
+    let client: Client = serde_json::from_str(&col_str(row, "data"))
+        .map_err(|e| crate::platform::PlatformError(format!("stored client is not valid JSON: {e}")))?;
+    Ok(StoredClient {
+        pk: col_i64(row, "pk"),
+        client,
+        secret_hash: col_opt(row, "secret_hash"),
+        registration_token_sig: col_opt(row, "registration_token_sig"),
+        version: col_i64(row, "version"),
+    })
+}
+
+fn data_of(c: &Client) -> String {
+    serde_json::to_string(&c.public_view()).expect("serialisable client")
+}
+
+/// Read a client from D1 (the source of truth; admin paths use this).
+pub async fn get<P: Platform>(p: &P, id: &str) -> PResult<Option<StoredClient>> {
+    let r = p
+        .sql(Query::new("SELECT pk, data, secret_hash, registration_token_sig, version FROM clients WHERE id = ?1").bind(id))
+        .await?;
+    r.rows.first().map(from_row).transpose()
+}
+
+/// Read a client through the KV cache (token and authorize endpoints).
+pub async fn get_cached<P: Platform>(p: &P, ttl: u64, id: &str) -> PResult<Option<StoredClient>> {
+    if let Ok(Some(text)) = p.kv_get(&cache_key(id)).await {
+        if let Ok(c) = serde_json::from_str::<StoredClient>(&text) {
+            return Ok(Some(c));
+        }
+    }
+    let found = get(p, id).await?;
+    if let Some(c) = &found {
+        // Never cache the registration token signature; a failed cache write costs nothing.
+        let mut cached = c.clone();
+        cached.registration_token_sig = None;
+        let _ = p.kv_put(&cache_key(id), &serde_json::to_string(&cached).expect("json"), ttl).await;
+    }
+    Ok(found)
+}
+
+/// Insert a new client; `false` if the id is taken.
+pub async fn insert<P: Platform>(p: &P, c: &StoredClient, now: i64) -> PResult<bool> {
+    let q = Query::new(
+        "INSERT INTO clients (id, client_name, owner, data, secret_hash, registration_token_sig, version, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&c.client.client_id)
+    .bind(&c.client.client_name)
+    .bind(&c.client.owner)
+    .bind(data_of(&c.client))
+    .bind(c.secret_hash.clone())
+    .bind(c.registration_token_sig.clone())
+    .bind(now);
+    let inserted = p.sql(q).await?.changes == 1;
+    if inserted {
+        // A lookup of the id before it existed may have left nothing behind, but be sure.
+        invalidate(p, &c.client.client_id).await;
+    }
+    Ok(inserted)
+}
+
+/// Replace a client if it is still at `c.version`; `false` when it changed (or vanished) since
+/// it was read.
+pub async fn update<P: Platform>(p: &P, c: &StoredClient, now: i64) -> PResult<bool> {
+    let q = Query::new(
+        "UPDATE clients SET client_name = ?2, owner = ?3, data = ?4, secret_hash = ?5, registration_token_sig = ?6, \
+         version = version + 1, updated_at = ?7 WHERE id = ?1 AND version = ?8",
+    )
+    .bind(&c.client.client_id)
+    .bind(&c.client.client_name)
+    .bind(&c.client.owner)
+    .bind(data_of(&c.client))
+    .bind(c.secret_hash.clone())
+    .bind(c.registration_token_sig.clone())
+    .bind(now)
+    .bind(c.version);
+    let updated = p.sql(q).await?.changes == 1;
+    invalidate(p, &c.client.client_id).await;
+    Ok(updated)
+}
+
+/// Delete a client; `false` if it did not exist.
+pub async fn delete<P: Platform>(p: &P, id: &str) -> PResult<bool> {
+    let deleted = p.sql(Query::new("DELETE FROM clients WHERE id = ?1").bind(id)).await?.changes == 1;
+    invalidate(p, id).await;
+    Ok(deleted)
+}
+
+/// One page of clients after `after_pk`, optionally filtered; fetches `limit + 1` rows so the
+/// caller knows whether another page follows.
+pub async fn list<P: Platform>(p: &P, after_pk: i64, limit: i64, name: &str, owner: &str) -> PResult<Vec<StoredClient>> {
+    let q = Query::new(
+        "SELECT pk, data, secret_hash, registration_token_sig, version FROM clients \
+         WHERE pk > ?1 AND (?2 = '' OR client_name = ?2) AND (?3 = '' OR owner = ?3) ORDER BY pk LIMIT ?4",
+    )
+    .bind(after_pk)
+    .bind(name)
+    .bind(owner)
+    .bind(limit + 1);
+    p.sql(q).await?.rows.iter().map(from_row).collect()
+}
+
+/// Drop the KV copy now and once more after [`SECOND_INVALIDATION_DELAY_MS`].
+async fn invalidate<P: Platform>(p: &P, id: &str) {
+    let key = cache_key(id);
+    let _ = p.kv_delete(&key).await;
+    p.kv_delete_later(&key, SECOND_INVALIDATION_DELAY_MS);
+}

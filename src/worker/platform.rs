@@ -88,6 +88,15 @@ impl Platform for WorkerPlatform {
         self.kv.delete(key).await.map_err(err)
     }
 
+    fn kv_delete_later(&self, key: &str, delay_ms: u64) {
+        let kv = self.kv.clone();
+        let key = key.to_string();
+        self.ctx.wait_until(async move {
+            worker::Delay::from(std::time::Duration::from_millis(delay_ms)).await;
+            let _ = kv.delete(&key).await;
+        });
+    }
+
     async fn sign(&self, key: &SigningKey, input: &[u8]) -> PResult<Vec<u8>> {
         crypto::sign(key, input).await.map_err(PlatformError)
     }

@@ -1,0 +1,589 @@
+#!/usr/bin/env node
+// Benchmark of the deployable Worker under miniflare (workerd), route by route. See bench/README.md.
+//
+//   node bench/run.mjs [scenario ...] [--duration=S] [--concurrency=N] [--rounds=N] [--warmup=S]
+//                      [--inline] [--list]
+//
+// Every route is compared with a no-op baseline route measured in the same round, because the
+// absolute numbers depend on the machine (and on what else it is doing); the ratios carry over.
+//
+// This file runs twice: as the main program (builds the bundle, starts miniflare, prints the
+// report) and as a worker thread that only generates load, so that the load generator's event
+// loop and garbage collector never share a thread with miniflare's.
+
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync, statSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { gzipSync } from "node:zlib";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const BUNDLE_DIR = path.join(ROOT, "build", "bundle");
+const RESULTS_FILE = path.join(ROOT, "build", "bench-results.json");
+const ADMIN_TOKEN = "bench-admin-token";
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios. The first one is the baseline every other route is compared with; it is always run.
+//
+// A scenario is { name, method, path, headers?, body?, setup? }. `setup(ctx)` runs once, before
+// the warm-up, and may call the server (ctx.fetch, ctx.admin) and change the request that will be
+// sent (ctx.req: { method, path, headers, body }). Every request of a scenario is identical.
+// Example, once clients and the token endpoint exist:
+//
+//   {
+//     name: "token-client-credentials",
+//     method: "POST",
+//     path: "/oauth2/token",
+//     headers: { "content-type": "application/x-www-form-urlencoded" },
+//     setup: async (ctx) => {
+//       const c = await ctx.admin("POST", "/admin/clients", {
+//         grant_types: ["client_credentials"], token_endpoint_auth_method: "client_secret_post" });
+//       ctx.req.body = new URLSearchParams({ grant_type: "client_credentials",
+//         client_id: c.client_id, client_secret: c.client_secret }).toString();
+//     },
+//   },
+// ---------------------------------------------------------------------------------------------
+const SCENARIOS = [
+  // No-op: routing and JSON serialisation only, no storage, no crypto.
+  { name: "health-alive", method: "GET", path: "/health/alive" },
+  { name: "discovery", method: "GET", path: "/.well-known/openid-configuration" },
+  // The first request creates the signing keys (D1); warm-up takes care of it.
+  { name: "jwks", method: "GET", path: "/.well-known/jwks.json" },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Load generator (runs in the worker thread, or inline with --inline).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Keeps `concurrency` requests in flight over keep-alive connections for `durationMs`, then waits
+ * for the ones still in flight. Returns counts and latency percentiles.
+ */
+async function generateLoad({ origin, req, concurrency, durationMs }) {
+  const { hostname, port } = new URL(origin);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const body = req.body == null ? null : Buffer.from(req.body);
+  const headers = { ...req.headers };
+  if (body) headers["content-length"] = String(body.length);
+
+  const latencies = [];
+  const statuses = {};
+  let errors = 0;
+  let firstError = null;
+
+  const once = () =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const r = http.request({ agent, hostname, port, method: req.method, path: req.path, headers }, (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          latencies.push(performance.now() - t0);
+          statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+          if (res.statusCode < 200 || res.statusCode > 299) {
+            errors++;
+            firstError ??= `${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`;
+          }
+          resolve();
+        });
+        res.on("error", fail);
+      });
+      function fail(e) {
+        errors++;
+        statuses.network = (statuses.network ?? 0) + 1;
+        firstError ??= `network: ${e.message}`;
+        resolve();
+      }
+      r.on("error", fail);
+      r.end(body ?? undefined);
+    });
+
+  const start = performance.now();
+  const deadline = start + durationMs;
+  const lane = async () => {
+    while (performance.now() < deadline) await once();
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const elapsedMs = performance.now() - start;
+  agent.destroy();
+
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    errors,
+    statuses,
+    firstError,
+    elapsedMs,
+    rps: (latencies.length / elapsedMs) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    mean: latencies.reduce((s, x) => s + x, 0) / (latencies.length || 1),
+  };
+}
+
+/** Nearest-rank percentile of an ascending array. */
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+if (!isMainThread && workerData?.role === "load") {
+  parentPort.on("message", async (job) => {
+    try {
+      parentPort.postMessage({ ok: true, result: await generateLoad(job) });
+    } catch (e) {
+      parentPort.postMessage({ ok: false, error: e.stack ?? String(e) });
+    }
+  });
+} else if (isMainThread) {
+  await main();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main program.
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.list) {
+    for (const s of SCENARIOS) console.log(`${s.name.padEnd(28)} ${s.method} ${s.path}`);
+    return;
+  }
+
+  // Everything that must be stopped, in the order it must be stopped in.
+  const cleanups = [];
+  let cleaning = null;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const fn of cleanups.reverse()) {
+        try {
+          await fn();
+        } catch (e) {
+          console.error(`cleanup: ${e.message}`);
+        }
+      }
+    })());
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.once(sig, async () => {
+      console.error(`\n${sig}: stopping`);
+      await cleanup();
+      process.exit(130);
+    });
+  }
+
+  try {
+    await run(opts, cleanups);
+  } catch (e) {
+    console.error(`bench: ${e.stack ?? e}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+async function run(opts, cleanups) {
+  const [baseline] = SCENARIOS;
+  const selected = selectScenarios(opts.names);
+  const t0 = performance.now();
+  const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
+
+  // Other work on the machine (a compiler, a test run) shows up as noise between rounds.
+  const busy = await otherCpuLoad(500);
+  if (busy > 0.2) {
+    console.warn(`warning: ${(busy * 100).toFixed(0)}% of the CPUs are busy before the benchmark starts; expect noisy numbers`);
+  }
+
+  // 1. The bundle `wrangler deploy` would upload: the bundled entry plus the wasm module.
+  console.log("Bundling with wrangler deploy --dry-run ...");
+  const bundle = await buildBundle(cleanups);
+  const sizes = wasmSizes(bundle);
+
+  // 2. miniflare serving that bundle, with fresh in-memory D1 and KV.
+  const { Miniflare } = await import("miniflare");
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: bundle.entry,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2026-04-20",
+    kvNamespaces: ["KV"],
+    d1Databases: ["DB"],
+    bindings: {
+      URLS_SELF_ISSUER: origin,
+      SECRETS_SYSTEM: "bench-system-secret-0123456789",
+      ADMIN_API_TOKEN: ADMIN_TOKEN,
+    },
+    host: "127.0.0.1",
+    port,
+  });
+  cleanups.push(() => mf.dispose());
+  await mf.ready;
+  const migrations = await applyMigrations(await mf.getD1Database("DB"));
+  console.log(`[${elapsed()}] miniflare on ${origin}; migrations applied: ${migrations.join(", ") || "(none)"}`);
+
+  const alive = await fetch(`${origin}/health/alive`);
+  const aliveBody = await alive.text();
+  if (alive.status !== 200 || JSON.parse(aliveBody).status !== "ok") {
+    throw new Error(`GET /health/alive answered ${alive.status} ${aliveBody}`);
+  }
+
+  // 3. The load generator.
+  const load = opts.inline ? (job) => generateLoad(job) : startLoadWorker(cleanups);
+
+  // 4. Setup and warm-up, scenario by scenario.
+  const ctx0 = makeContext(origin);
+  const requests = new Map();
+  for (const s of selected) {
+    const req = { method: s.method, path: s.path, headers: { ...s.headers }, body: s.body ?? null };
+    if (s.setup) await s.setup({ ...ctx0, req });
+    // One checked request first: a benchmark of error responses would measure the wrong thing.
+    const res = await fetch(origin + req.path, { method: req.method, headers: req.headers, body: req.body ?? undefined });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${s.name}: ${req.method} ${req.path} answered ${res.status} ${text.slice(0, 500)}`);
+    await load({ origin, req, concurrency: opts.concurrency, durationMs: opts.warmup * 1000 });
+    requests.set(s.name, req);
+  }
+
+  // 5. Interleaved rounds: baseline, A, B, baseline, A, B, ...
+  console.log(
+    `[${elapsed()}] Measuring ${selected.map((s) => s.name).join(", ")}: ${opts.rounds} rounds x ${opts.duration}s, ` +
+      `${opts.concurrency} in flight${opts.inline ? ", inline load generator" : ""}`,
+  );
+  const perRound = new Map(selected.map((s) => [s.name, []]));
+  for (let round = 0; round < opts.rounds; round++) {
+    const line = [];
+    for (const s of selected) {
+      const r = await load({ origin, req: requests.get(s.name), concurrency: opts.concurrency, durationMs: opts.duration * 1000 });
+      perRound.get(s.name).push(r);
+      line.push(`${s.name} ${r.rps.toFixed(0)}/s`);
+      if (r.errors) console.warn(`  ${s.name}: ${r.errors} errors (${JSON.stringify(r.statuses)}), first: ${r.firstError}`);
+    }
+    console.log(`  round ${round + 1}: ${line.join(", ")}`);
+  }
+
+  // 6. Per route: median over rounds; ratios against the baseline of the same round.
+  const base = perRound.get(baseline.name);
+  const results = selected.map((s) => {
+    const rounds = perRound.get(s.name).map((r, i) => ({
+      ...r,
+      rpsRatio: r.rps / base[i].rps,
+      p50Ratio: r.p50 / base[i].p50,
+    }));
+    const rps = rounds.map((r) => r.rps);
+    return {
+      name: s.name,
+      method: s.method,
+      path: s.path,
+      baseline: s === baseline,
+      median: {
+        rps: median(rps),
+        p50Ms: median(rounds.map((r) => r.p50)),
+        p99Ms: median(rounds.map((r) => r.p99)),
+        errors: median(rounds.map((r) => r.errors)),
+        rpsRatio: median(rounds.map((r) => r.rpsRatio)),
+        p50Ratio: median(rounds.map((r) => r.p50Ratio)),
+      },
+      totalErrors: rounds.reduce((n, r) => n + r.errors, 0),
+      // Spread of req/s between rounds, relative to the median: how far to trust the numbers.
+      rpsSpread: (Math.max(...rps) - Math.min(...rps)) / median(rps),
+      rounds,
+    };
+  });
+
+  printReport(results, sizes, opts);
+  const report = {
+    generatedAt: new Date().toISOString(),
+    environment: {
+      node: process.version,
+      miniflare: packageVersion("miniflare"),
+      wrangler: packageVersion("wrangler"),
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+    },
+    cpuBusyBeforeStart: busy,
+    options: { duration: opts.duration, concurrency: opts.concurrency, rounds: opts.rounds, warmup: opts.warmup, inline: opts.inline },
+    baseline: baseline.name,
+    wasm: sizes,
+    routes: results,
+  };
+  writeFileSync(RESULTS_FILE, JSON.stringify(report, null, 2) + "\n");
+  console.log(`\nWrote ${path.relative(ROOT, RESULTS_FILE)}`);
+}
+
+function parseArgs(argv) {
+  const env = process.env;
+  const opts = {
+    names: [],
+    duration: Number(env.BENCH_DURATION ?? 3),
+    concurrency: Number(env.BENCH_CONCURRENCY ?? 4),
+    rounds: Number(env.BENCH_ROUNDS ?? 3),
+    warmup: Number(env.BENCH_WARMUP ?? 1),
+    inline: env.BENCH_INLINE === "1",
+    list: false,
+  };
+  for (const arg of argv) {
+    const m = /^--([a-z]+)(?:=(.*))?$/.exec(arg);
+    if (!m) opts.names.push(arg);
+    else if (m[1] === "inline" || m[1] === "list") opts[m[1]] = true;
+    else if (["duration", "concurrency", "rounds", "warmup"].includes(m[1]) && m[2] !== undefined) opts[m[1]] = Number(m[2]);
+    else throw new Error(`unknown option ${arg} (see bench/README.md)`);
+  }
+  for (const k of ["duration", "concurrency", "rounds"]) {
+    if (!(opts[k] > 0)) throw new Error(`--${k} must be a positive number`);
+  }
+  if (!(opts.warmup >= 0)) throw new Error("--warmup must be >= 0");
+  opts.concurrency = Math.round(opts.concurrency);
+  opts.rounds = Math.round(opts.rounds);
+  return opts;
+}
+
+/** The named scenarios (all when none is named), always starting with the baseline. */
+function selectScenarios(names) {
+  const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+  if (unknown.length) {
+    throw new Error(`unknown scenario ${unknown.join(", ")}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+  }
+  if (names.length === 0) return SCENARIOS;
+  return SCENARIOS.filter((s, i) => i === 0 || names.includes(s.name));
+}
+
+/** Helpers given to scenario setup functions. */
+function makeContext(origin) {
+  const call = async (method, p, { headers = {}, body } = {}) => {
+    const res = await fetch(origin + p, { method, headers, body });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
+  };
+  return {
+    origin,
+    adminToken: ADMIN_TOKEN,
+    fetch: call,
+    /** Admin API call with a JSON body; throws unless 2xx; returns the parsed JSON (or null). */
+    admin: async (method, p, json) => {
+      const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
+      if (json !== undefined) headers["content-type"] = "application/json";
+      const r = await call(method, p, { headers, body: json === undefined ? undefined : JSON.stringify(json) });
+      if (r.status < 200 || r.status > 299) throw new Error(`${method} ${p} answered ${r.status} ${r.text.slice(0, 500)}`);
+      return r.text ? r.json() : null;
+    },
+  };
+}
+
+/** Runs `wrangler deploy --dry-run --outdir build/bundle`; returns the entry and wasm paths. */
+async function buildBundle(cleanups) {
+  rmSync(BUNDLE_DIR, { recursive: true, force: true }); // the wasm file name carries a hash
+  mkdirSync(BUNDLE_DIR, { recursive: true });
+  const args = [path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", BUNDLE_DIR];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stop = () => child.exitCode === null && child.signalCode === null && child.kill("SIGTERM");
+  cleanups.push(stop);
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const code = await new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", resolve);
+  });
+  if (code !== 0) {
+    const tail = output.trimEnd().split("\n").slice(-40).join("\n");
+    throw new Error(`wrangler deploy --dry-run failed (exit ${code}); last lines:\n${tail}`);
+  }
+
+  const files = readdirSync(BUNDLE_DIR);
+  const wasm = files.filter((f) => f.endsWith(".wasm"));
+  const entry = files.find((f) => f.endsWith(".js"));
+  if (!entry || wasm.length !== 1) throw new Error(`unexpected bundle in ${BUNDLE_DIR}: ${files.join(", ")}`);
+  return {
+    dir: BUNDLE_DIR,
+    entry: path.join(BUNDLE_DIR, entry),
+    wasm: path.join(BUNDLE_DIR, wasm[0]),
+    // What wrangler reports as "Total Upload": every module of the Worker (not source maps).
+    modules: files.filter((f) => !f.endsWith(".map") && f !== "README.md").map((f) => path.join(BUNDLE_DIR, f)),
+  };
+}
+
+function wasmSizes(bundle) {
+  const measure = (file) => {
+    const bytes = readFileSync(file);
+    return { file: path.relative(ROOT, file), bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length };
+  };
+  const uploaded = measure(bundle.wasm);
+  const sizes = { uploaded };
+  const built = path.join(ROOT, "build", "index_bg.wasm");
+  if (existsSync(built) && !readFileSync(built).equals(readFileSync(bundle.wasm))) sizes.built = measure(built);
+  // Cloudflare's size limit applies to the whole upload, compressed.
+  const all = bundle.modules.map((f) => readFileSync(f));
+  sizes.totalUpload = {
+    files: bundle.modules.map((f) => path.relative(ROOT, f)),
+    bytes: all.reduce((n, b) => n + b.length, 0),
+    gzipBytes: all.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0),
+  };
+  return sizes;
+}
+
+/**
+ * Applies migrations/*.sql in file-name order, statement by statement (D1's exec() takes one
+ * statement per line, which SQL files written for `wrangler d1 migrations apply` are not).
+ */
+async function applyMigrations(db) {
+  const dir = path.join(ROOT, "migrations");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  for (const f of files) {
+    for (const stmt of splitSql(readFileSync(path.join(dir, f), "utf8"))) {
+      try {
+        await db.prepare(stmt).run();
+      } catch (e) {
+        throw new Error(`${f}: ${e.message}\n${stmt}`);
+      }
+    }
+  }
+  return files;
+}
+
+/**
+ * Splits SQL into statements without comments. Knows about quoted strings and identifiers, `--`
+ * and block comments, and BEGIN ... END / CASE ... END blocks (trigger bodies hold semicolons).
+ */
+function splitSql(sql) {
+  const statements = [];
+  let current = "";
+  let depth = 0;
+  let i = 0;
+  const flush = () => {
+    if (current.trim()) statements.push(current.trim());
+    current = "";
+  };
+  while (i < sql.length) {
+    const c = sql[i];
+    if (c === "-" && sql[i + 1] === "-") {
+      while (i < sql.length && sql[i] !== "\n") i++;
+    } else if (c === "/" && sql[i + 1] === "*") {
+      const end = sql.indexOf("*/", i + 2);
+      i = end === -1 ? sql.length : end + 2;
+      current += " ";
+    } else if (c === "'" || c === '"' || c === "`" || c === "[") {
+      // Quoted: copy through the closing quote (a doubled quote is an escaped one).
+      const close = c === "[" ? "]" : c;
+      let j = i + 1;
+      while (j < sql.length && !(sql[j] === close && sql[j + 1] !== close)) j += sql[j] === close ? 2 : 1;
+      current += sql.slice(i, j + 1);
+      i = j + 1;
+    } else if (/[A-Za-z_]/.test(c)) {
+      let j = i;
+      while (j < sql.length && /[A-Za-z0-9_$]/.test(sql[j])) j++;
+      const word = sql.slice(i, j).toUpperCase();
+      if (word === "BEGIN" || word === "CASE") depth++;
+      else if (word === "END" && depth > 0) depth--;
+      current += sql.slice(i, j);
+      i = j;
+    } else if (c === ";" && depth === 0) {
+      flush();
+      i++;
+    } else {
+      current += c;
+      i++;
+    }
+  }
+  flush();
+  return statements;
+}
+
+/** A persistent worker thread running generateLoad(); returns a function that runs one job. */
+function startLoadWorker(cleanups) {
+  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { role: "load" } });
+  cleanups.push(() => worker.terminate());
+  let pending = null;
+  worker.on("message", (m) => {
+    const p = pending;
+    pending = null;
+    if (m.ok) p?.resolve(m.result);
+    else p?.reject(new Error(`load generator: ${m.error}`));
+  });
+  worker.on("error", (e) => pending?.reject(e));
+  worker.on("exit", (code) => pending?.reject(new Error(`load generator exited (${code})`)));
+  return (job) =>
+    new Promise((resolve, reject) => {
+      pending = { resolve, reject };
+      worker.postMessage(job);
+    });
+}
+
+/** Fraction of all CPUs busy over `ms` milliseconds (this process is idle meanwhile). */
+async function otherCpuLoad(ms) {
+  const sample = () => os.cpus().reduce((acc, c) => {
+    const t = c.times;
+    acc.idle += t.idle;
+    acc.total += t.user + t.nice + t.sys + t.idle + t.irq;
+    return acc;
+  }, { idle: 0, total: 0 });
+  const a = sample();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = sample();
+  const total = b.total - a.total;
+  return total > 0 ? 1 - (b.idle - a.idle) / total : 0;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(path.join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+  } catch {
+    return null;
+  }
+}
+
+function printReport(results, sizes, opts) {
+  const head = ["route", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs base", "p50 vs base", "req/s spread"];
+  const rows = results.map((r) => [
+    `${r.method} ${r.path}${r.baseline ? " (baseline)" : ""}`,
+    r.median.rps.toFixed(0),
+    r.median.p50Ms.toFixed(2),
+    r.median.p99Ms.toFixed(2),
+    String(r.totalErrors),
+    r.median.rpsRatio.toFixed(2),
+    r.median.p50Ratio.toFixed(2),
+    `${(r.rpsSpread * 100).toFixed(1)}%`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const fmt = (row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
+  console.log(
+    `\nMedian of ${opts.rounds} rounds x ${opts.duration}s at ${opts.concurrency} in flight ` +
+      `(errors: non-2xx summed over all rounds; spread: (max - min) / median req/s):\n`,
+  );
+  console.log(fmt(head));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const row of rows) console.log(fmt(row));
+
+  const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+  const line = (label, s) => console.log(`${label.padEnd(24)} ${kib(s.bytes).padStart(11)} raw  ${kib(s.gzipBytes).padStart(11)} gzip -9   ${s.file ?? ""}`);
+  console.log("");
+  line("wasm (uploaded)", sizes.uploaded);
+  if (sizes.built) line("wasm (build/)", sizes.built);
+  else console.log(`${"".padEnd(24)} (build/index_bg.wasm is the same file)`);
+  line("total upload", { ...sizes.totalUpload, file: "entry .js + .wasm, gzip per file" });
+}

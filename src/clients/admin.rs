@@ -1,0 +1,225 @@
+//! `/admin/clients`: Hydra's client administration API.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::model::{Client, Lifespans};
+use super::validate::{self, Origin};
+use super::{create as create_client, encode_segment, generate_secret, load, rfc3339, save};
+use crate::app::{parse_json, Ctx};
+use crate::crypto::seal::{self, Purpose};
+use crate::crypto::secret_hash;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Request, Response};
+use crate::platform::Platform;
+use crate::store;
+
+pub const DEFAULT_PAGE_SIZE: i64 = 100;
+pub const MAX_PAGE_SIZE: i64 = 500;
+/// Page tokens stay usable this long.
+const PAGE_TOKEN_TTL: i64 = 7 * 24 * 3600;
+
+/// `POST /admin/clients`
+pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+    let input = Client::from_json(parse_json(req)?)?;
+    let created = create_client(ctx, input, Origin::Admin).await?;
+    Ok(Response::json(201, &created)
+        .with_header("location", &format!("/admin/clients/{}", encode_segment(&created.client_id))))
+}
+
+/// `GET /admin/clients/{id}`
+pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<Response> {
+    let stored = load(ctx, id).await?;
+    Ok(Response::json(200, &stored.client.public_view()))
+}
+
+/// Apply a new client body to a stored client (PUT and PATCH). `new_secret` is a secret the
+/// request set explicitly; otherwise the old hash is kept (or one generated when a public
+/// client becomes confidential). Returns the response body.
+async fn replace_with<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    mut stored: store::clients::StoredClient,
+    mut next: Client,
+    new_secret: Option<String>,
+) -> ApiResult<Response> {
+    next.client_id = stored.client.client_id.clone();
+    next.registration_access_token = None;
+    next.registration_client_uri = None;
+    validate::validate(ctx.cfg, &mut next, Origin::Admin)?;
+    let echoed = if next.is_public() {
+        if new_secret.is_some() {
+            validate::check_secret(&next, "")?;
+        }
+        stored.secret_hash = None;
+        None
+    } else {
+        let secret = match new_secret {
+            Some(s) => {
+                validate::check_secret(&next, &s)?;
+                Some(s)
+            }
+            None if stored.secret_hash.is_none() => Some(generate_secret()),
+            None => None,
+        };
+        if let Some(s) = &secret {
+            stored.secret_hash = Some(secret_hash::hash(ctx.p, s).await?);
+        }
+        secret
+    };
+    next.created_at = stored.client.created_at.clone();
+    next.updated_at = rfc3339(ctx.p.now());
+    stored.client = next;
+    save(ctx, &stored).await?;
+    let mut body = stored.client.public_view();
+    body.client_secret = echoed;
+    Ok(Response::json(200, &body))
+}
+
+/// `PUT /admin/clients/{id}`: full replace; an omitted secret keeps the old one.
+pub async fn replace<P: Platform>(ctx: &Ctx<'_, P>, id: &str, req: &Request) -> ApiResult<Response> {
+    let stored = load(ctx, id).await?;
+    let mut next = Client::from_json(parse_json(req)?)?;
+    let secret = next.client_secret.take().filter(|s| !s.is_empty());
+    replace_with(ctx, stored, next, secret).await
+}
+
+/// `PATCH /admin/clients/{id}`: RFC 6902 JSON Patch. All operations apply or none do.
+pub async fn patch<P: Platform>(ctx: &Ctx<'_, P>, id: &str, req: &Request) -> ApiResult<Response> {
+    let raw: Value = parse_json(req)?;
+    let ops: json_patch::Patch = serde_path_to_error::deserialize(raw).map_err(|e| {
+        ApiError::bad_request(format!(
+            "The body must be a JSON Patch document (an array of operations with op, path, value/from): {} at {}.",
+            e.inner(),
+            e.path()
+        ))
+    })?;
+    for op in &ops.0 {
+        let (path, from) = match op {
+            json_patch::PatchOperation::Move(m) => (m.path.to_string(), Some(m.from.to_string())),
+            json_patch::PatchOperation::Copy(c) => (c.path.to_string(), Some(c.from.to_string())),
+            other => (other.path().to_string(), None),
+        };
+        let touches_id = |p: &str| p == "/client_id" || p.starts_with("/client_id/");
+        let moves_id = matches!(op, json_patch::PatchOperation::Move(_)) && from.as_deref().map(touches_id).unwrap_or(false);
+        if touches_id(&path) || moves_id {
+            return Err(ApiError::bad_request("The field client_id cannot be changed."));
+        }
+    }
+    let stored = load(ctx, id).await?;
+    let mut doc = serde_json::to_value(stored.client.public_view()).expect("serialisable client");
+    // Present but empty, so `replace /client_secret` works as it does on Hydra (where the
+    // document carries the hash); a non-empty value after patching is the new secret.
+    doc["client_secret"] = Value::String(String::new());
+    json_patch::patch(&mut doc, &ops).map_err(|e| ApiError::bad_request(format!("The JSON Patch could not be applied: {e}.")))?;
+    let secret = match doc.as_object_mut().and_then(|o| o.remove("client_secret")) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        Some(Value::String(_)) | Some(Value::Null) | None => None,
+        Some(_) => return Err(ApiError::bad_request("Field client_secret must be a string.")),
+    };
+    let next = Client::from_json(doc)?;
+    replace_with(ctx, stored, next, secret).await
+}
+
+/// `DELETE /admin/clients/{id}`
+pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<Response> {
+    if validate::check_client_id(id).is_err() || !store::clients::delete(ctx.p, id).await? {
+        return Err(super::not_found(id));
+    }
+    Ok(Response::new(204))
+}
+
+/// `PUT /admin/clients/{id}/lifespans`: replaces all lifespans (absent ones become null).
+pub async fn set_lifespans<P: Platform>(ctx: &Ctx<'_, P>, id: &str, req: &Request) -> ApiResult<Response> {
+    let raw: Value = parse_json(req)?;
+    let Value::Object(map) = raw else {
+        return Err(ApiError::bad_request("The body must be a JSON object of lifespans."));
+    };
+    let without_nulls: serde_json::Map<String, Value> = map.into_iter().filter(|(_, v)| !v.is_null()).collect();
+    let mut lifespans: Lifespans = serde_path_to_error::deserialize(Value::Object(without_nulls))
+        .map_err(|e| ApiError::bad_request(format!("Field {} has the wrong type: {}.", e.path(), e.inner())))?;
+    lifespans.normalize()?;
+    let mut stored = load(ctx, id).await?;
+    stored.client.lifespans = lifespans;
+    stored.client.updated_at = rfc3339(ctx.p.now());
+    save(ctx, &stored).await?;
+    Ok(Response::json(200, &stored.client.public_view()))
+}
+
+#[derive(Serialize, Deserialize)]
+struct PageToken {
+    /// List continues after this row.
+    after: i64,
+}
+
+/// Page size: Hydra's keyset pagination reads values below 1 as the default and clamps
+/// values above the maximum; anything that is not a number is a 400.
+pub fn page_size(raw: Option<&str>) -> ApiResult<i64> {
+    match raw.filter(|s| !s.is_empty()) {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(s) => {
+            let n: i64 = s
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("The page_size must be an integer, got \"{s}\".")))?;
+            Ok(if n < 1 { DEFAULT_PAGE_SIZE } else { n.min(MAX_PAGE_SIZE) })
+        }
+    }
+}
+
+/// `GET /admin/clients`: keyset pagination over insertion order, filters `client_name` and
+/// `owner`, `Link` header with `rel="first"` and (unless last) `rel="next"`.
+pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+    let size = page_size(req.query_param("page_size").as_deref())?;
+    let after = match req.query_param("page_token").filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(t) => {
+            seal::open::<PageToken>(&ctx.cfg.system_secrets, Purpose::PageToken, ctx.p.now(), &t)
+                .map_err(|_| ApiError::bad_request("The page_token is invalid or has expired; start again from the first page."))?
+                .after
+        }
+    };
+    let name = req.query_param("client_name").unwrap_or_default();
+    let owner = req.query_param("owner").unwrap_or_default();
+    let mut rows = store::clients::list(ctx.p, after, size, &name, &owner).await?;
+    let has_next = rows.len() as i64 > size;
+    rows.truncate(size as usize);
+
+    let token = |after: i64| {
+        seal::seal(ctx.cfg.primary_secret(), Purpose::PageToken, ctx.p.now() + PAGE_TOKEN_TTL, &PageToken { after })
+    };
+    let link = |rel: &str, page_token: &str| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if !name.is_empty() {
+            q.append_pair("client_name", &name);
+        }
+        if !owner.is_empty() {
+            q.append_pair("owner", &owner);
+        }
+        q.append_pair("page_size", &size.to_string());
+        q.append_pair("page_token", page_token);
+        format!("<{}?{}>; rel=\"{rel}\"", ctx.cfg.public(&req.path), q.finish())
+    };
+    let mut links = vec![link("first", &token(0))];
+    if has_next {
+        if let Some(last) = rows.last() {
+            links.push(link("next", &token(last.pk)));
+        }
+    }
+    let body: Vec<Client> = rows.into_iter().map(|r| r.client.public_view()).collect();
+    Ok(Response::json(200, &body).with_header("link", &links.join(",")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_sizes_follow_hydra() {
+        assert_eq!(page_size(None).unwrap(), 100);
+        assert_eq!(page_size(Some("")).unwrap(), 100);
+        assert_eq!(page_size(Some("0")).unwrap(), 100);
+        assert_eq!(page_size(Some("-5")).unwrap(), 100);
+        assert_eq!(page_size(Some("7")).unwrap(), 7);
+        assert_eq!(page_size(Some("100000")).unwrap(), 500);
+        assert_eq!(page_size(Some("ten")).unwrap_err().status, 400);
+    }
+}

@@ -1,0 +1,1 @@
+//! Client authentication at the token endpoint (filled in with the token endpoint).

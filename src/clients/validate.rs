@@ -1,0 +1,412 @@
+//! Client metadata validation (Hydra's `client/validator.go` rules, plus stricter redirect-URI
+//! checks at registration). Every failure is `invalid_client_metadata` or
+//! `invalid_redirect_uri` with a hint naming the field.
+
+use serde_json::{json, Value};
+
+use super::model::Client;
+use crate::config::{is_loopback_host, Config};
+use crate::discovery::CLIENT_ASSERTION_ALGS;
+use crate::error::{ApiError, ApiResult};
+
+pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
+pub const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "implicit",
+    "refresh_token",
+    "client_credentials",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:grant-type:device_code",
+];
+const RESPONSE_TYPE_PARTS: &[&str] = &["code", "token", "id_token", "none"];
+const USERINFO_ALGS: &[&str] = &["none", "RS256", "ES256"];
+const REQUEST_OBJECT_ALGS: &[&str] = &["none", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+pub const MIN_SECRET_LEN: usize = 6;
+const MAX_CLIENT_ID_LEN: usize = 255;
+const MAX_URIS: usize = 100;
+const MAX_URI_LEN: usize = 2048;
+
+fn meta(hint: impl Into<String>) -> ApiError {
+    ApiError::invalid_client_metadata().with_hint(hint)
+}
+
+/// Where a client comes from: the admin API or dynamic registration (RFC 7591).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Admin,
+    Registration,
+}
+
+/// A client id this server can route and store: 1 to 255 visible ASCII characters without `/`.
+pub fn check_client_id(id: &str) -> ApiResult<()> {
+    if id.is_empty() || id.len() > MAX_CLIENT_ID_LEN {
+        return Err(meta(format!("Field client_id must be 1 to {MAX_CLIENT_ID_LEN} characters long.")));
+    }
+    if !id.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
+        return Err(meta("Field client_id may only contain visible ASCII characters other than '/'."));
+    }
+    Ok(())
+}
+
+/// Validate `c` and fill in Hydra's defaults. The secret is checked by the caller.
+pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
+    check_client_id(&c.client_id)?;
+
+    if c.token_endpoint_auth_method.is_empty() {
+        c.token_endpoint_auth_method = "client_secret_basic".into();
+    }
+    if !AUTH_METHODS.contains(&c.token_endpoint_auth_method.as_str()) {
+        return Err(meta(format!(
+            "Field token_endpoint_auth_method must be one of {}, got \"{}\".",
+            AUTH_METHODS.join(", "),
+            c.token_endpoint_auth_method
+        )));
+    }
+    if !c.token_endpoint_auth_signing_alg.is_empty()
+        && !CLIENT_ASSERTION_ALGS.contains(&c.token_endpoint_auth_signing_alg.as_str())
+    {
+        return Err(meta(format!(
+            "Field token_endpoint_auth_signing_alg must be one of {}, got \"{}\".",
+            CLIENT_ASSERTION_ALGS.join(", "),
+            c.token_endpoint_auth_signing_alg
+        )));
+    }
+
+    // Keys.
+    if c.jwks.is_null() {
+        c.jwks = json!({});
+    }
+    let has_jwks = c.jwks.get("keys").and_then(Value::as_array).map(|k| !k.is_empty()).unwrap_or(false);
+    if has_jwks && !c.jwks_uri.is_empty() {
+        return Err(meta("Fields jwks and jwks_uri are mutually exclusive: set only one of them."));
+    }
+    check_jwks(&c.jwks)?;
+    if !c.jwks_uri.is_empty() {
+        check_fetch_url("jwks_uri", &c.jwks_uri)?;
+    }
+    if c.token_endpoint_auth_method == "private_key_jwt" && !has_jwks && c.jwks_uri.is_empty() {
+        return Err(meta("Token endpoint authentication method private_key_jwt requires field jwks or jwks_uri."));
+    }
+
+    // URIs shown to end users.
+    for (name, value) in [("tos_uri", &c.tos_uri), ("policy_uri", &c.policy_uri), ("logo_uri", &c.logo_uri), ("client_uri", &c.client_uri)] {
+        if !value.is_empty() {
+            check_web_url(name, value)?;
+        }
+    }
+
+    // CORS origins, normalised without a trailing slash.
+    for origin_value in c.allowed_cors_origins.iter_mut() {
+        let trimmed = origin_value.trim_end_matches('/').to_string();
+        let u = url::Url::parse(&trimmed).map_err(|_| meta(format!("Field allowed_cors_origins contains an invalid origin \"{origin_value}\".")))?;
+        if !matches!(u.scheme(), "http" | "https") || !u.username().is_empty() || u.password().is_some()
+            || u.path() != "/" || u.query().is_some() || u.fragment().is_some()
+        {
+            return Err(meta(format!(
+                "Field allowed_cors_origins must hold origins of the form scheme://host[:port], got \"{origin_value}\"."
+            )));
+        }
+        *origin_value = trimmed;
+    }
+
+    // Redirect URIs.
+    let redirects = c.redirect_uris.clone().unwrap_or_default();
+    check_uri_count("redirect_uris", redirects.len())?;
+    for uri in &redirects {
+        check_redirect_uri(uri)?;
+    }
+    if let Some(post) = &c.post_logout_redirect_uris {
+        check_uri_count("post_logout_redirect_uris", post.len())?;
+        for uri in post {
+            let u = parse_absolute("post_logout_redirect_uris", uri)?;
+            let matches_a_redirect = redirects.iter().filter_map(|r| url::Url::parse(r).ok()).any(|r| {
+                r.scheme() == u.scheme() && r.host_str() == u.host_str() && r.port_or_known_default() == u.port_or_known_default()
+            });
+            if !matches_a_redirect {
+                return Err(meta(format!(
+                    "Field post_logout_redirect_uris: \"{uri}\" must have the scheme, host and port of one of the redirect_uris."
+                )));
+            }
+        }
+    }
+    if let Some(request_uris) = &c.request_uris {
+        check_uri_count("request_uris", request_uris.len())?;
+        for uri in request_uris {
+            check_fetch_url("request_uris", uri)?;
+        }
+    }
+    for (name, value) in [("frontchannel_logout_uri", &c.frontchannel_logout_uri), ("backchannel_logout_uri", &c.backchannel_logout_uri)] {
+        if !value.is_empty() {
+            check_web_url(name, value)?;
+        }
+    }
+
+    // Grant and response types: each value must be known; combinations are checked at use.
+    for g in c.grant_types.iter().flatten() {
+        if !GRANT_TYPES.contains(&g.as_str()) {
+            return Err(meta(format!("Field grant_types contains unknown grant type \"{g}\"; known: {}.", GRANT_TYPES.join(", "))));
+        }
+    }
+    for r in c.response_types.iter().flatten() {
+        let parts: Vec<&str> = r.split(' ').collect();
+        if r.is_empty() || parts.iter().any(|p| !RESPONSE_TYPE_PARTS.contains(p)) {
+            return Err(meta(format!("Field response_types contains unknown response type \"{r}\".")));
+        }
+    }
+
+    // Subject identifiers.
+    if c.subject_type.is_empty() {
+        c.subject_type = "public".into();
+    }
+    if c.subject_type != "public" {
+        return Err(meta(format!(
+            "Subject type \"{}\" is not supported by this server; supported: public.",
+            c.subject_type
+        )));
+    }
+    if !c.sector_identifier_uri.is_empty() {
+        let u = parse_absolute("sector_identifier_uri", &c.sector_identifier_uri)?;
+        if u.scheme() != "https" {
+            return Err(meta("Field sector_identifier_uri must use https."));
+        }
+    }
+
+    if c.userinfo_signed_response_alg.is_empty() {
+        c.userinfo_signed_response_alg = "none".into();
+    }
+    if !USERINFO_ALGS.contains(&c.userinfo_signed_response_alg.as_str()) {
+        return Err(meta(format!(
+            "Field userinfo_signed_response_alg must be one of {}.",
+            USERINFO_ALGS.join(", ")
+        )));
+    }
+    if !c.request_object_signing_alg.is_empty() && !REQUEST_OBJECT_ALGS.contains(&c.request_object_signing_alg.as_str()) {
+        return Err(meta(format!("Field request_object_signing_alg must be one of {}.", REQUEST_OBJECT_ALGS.join(", "))));
+    }
+    if !matches!(c.access_token_strategy.as_str(), "" | "jwt" | "opaque") {
+        return Err(meta(format!(
+            "Field access_token_strategy must be \"jwt\" or \"opaque\", got \"{}\".",
+            c.access_token_strategy
+        )));
+    }
+
+    if c.scope.trim().is_empty() {
+        c.scope = cfg.default_client_scope.clone();
+    }
+    if let Some(bad) = c.scope.split(' ').find(|s| !s.bytes().all(is_scope_char)) {
+        return Err(meta(format!("Field scope contains an invalid scope token \"{bad}\" (RFC 6749 §3.3).")));
+    }
+    for (name, list) in [("audience", &c.audience), ("contacts", c.contacts.as_ref().unwrap_or(&Vec::new()))] {
+        if list.len() > MAX_URIS || list.iter().any(|v| v.len() > MAX_URI_LEN) {
+            return Err(meta(format!("Field {name} is too long.")));
+        }
+    }
+    c.lifespans.normalize()?;
+    if c.metadata.is_null() {
+        c.metadata = json!({});
+    }
+    c.client_secret_expires_at = 0;
+
+    if origin == Origin::Registration {
+        // Fields only the admin API may set (Hydra refuses them at /oauth2/register).
+        if c.metadata != json!({}) {
+            return Err(meta("Field metadata can only be set through the admin API."));
+        }
+        if !c.access_token_strategy.is_empty() {
+            return Err(meta("Field access_token_strategy can only be set through the admin API."));
+        }
+        if c.skip_consent || c.skip_logout_consent.is_some() {
+            return Err(ApiError::invalid_request()
+                .with_hint("Fields skip_consent and skip_logout_consent can only be set through the admin API."));
+        }
+    }
+    Ok(())
+}
+
+/// A supplied secret: at least 6 characters, and only for clients that authenticate with one.
+pub fn check_secret(c: &Client, secret: &str) -> ApiResult<()> {
+    if c.is_public() {
+        return Err(meta("A public client (token_endpoint_auth_method \"none\") cannot have a client_secret."));
+    }
+    if secret.chars().count() < MIN_SECRET_LEN {
+        return Err(meta(format!(
+            "Field client_secret must contain a secret that is at least {MIN_SECRET_LEN} characters long."
+        )));
+    }
+    if secret.len() > 512 {
+        return Err(meta("Field client_secret must not be longer than 512 bytes."));
+    }
+    Ok(())
+}
+
+fn is_scope_char(b: u8) -> bool {
+    b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
+}
+
+fn check_uri_count(name: &str, n: usize) -> ApiResult<()> {
+    if n > MAX_URIS {
+        return Err(meta(format!("Field {name} holds more than {MAX_URIS} entries.")));
+    }
+    Ok(())
+}
+
+fn parse_absolute(name: &str, value: &str) -> ApiResult<url::Url> {
+    if value.len() > MAX_URI_LEN {
+        return Err(meta(format!("Field {name} holds a URI longer than {MAX_URI_LEN} characters.")));
+    }
+    url::Url::parse(value).map_err(|e| meta(format!("Field {name} holds \"{value}\", which is not an absolute URI ({e}).")))
+}
+
+fn check_web_url(name: &str, value: &str) -> ApiResult<()> {
+    let u = parse_absolute(name, value)?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(meta(format!("Field {name} must be an http or https URL, got \"{value}\".")));
+    }
+    Ok(())
+}
+
+/// URLs this server fetches: https, or http on loopback for local development.
+fn check_fetch_url(name: &str, value: &str) -> ApiResult<()> {
+    let u = parse_absolute(name, value)?;
+    let ok = u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(u.host_str().unwrap_or("")));
+    if !ok {
+        return Err(meta(format!("Field {name} must be an https URL, got \"{value}\".")));
+    }
+    Ok(())
+}
+
+/// Redirect URIs are later compared byte for byte, so what is registered must be unambiguous:
+/// absolute, ASCII without spaces, no fragment; `https`, `http` only on loopback hosts, or a
+/// custom scheme for native apps (RFC 8252).
+pub fn check_redirect_uri(uri: &str) -> ApiResult<()> {
+    let bad = |why: &str| ApiError::invalid_redirect_uri().with_hint(format!("Redirect URI \"{uri}\" {why}."));
+    if uri.len() > MAX_URI_LEN {
+        return Err(bad("is too long"));
+    }
+    if !uri.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad("must consist of visible ASCII characters only"));
+    }
+    if uri.contains('#') {
+        return Err(bad("must not contain a fragment"));
+    }
+    let u = url::Url::parse(uri).map_err(|_| bad("is not an absolute URI"))?;
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(u.host_str().unwrap_or("")) => Ok(()),
+        "http" => Err(bad("uses http, which is only allowed for loopback hosts; use https")),
+        "javascript" | "data" | "file" | "vbscript" => Err(bad("uses a forbidden scheme")),
+        _ => Ok(()),
+    }
+}
+
+/// A client's `jwks`: `{}` or `{"keys": [...]}` of well-formed public keys.
+fn check_jwks(jwks: &Value) -> ApiResult<()> {
+    let Some(obj) = jwks.as_object() else {
+        return Err(meta("Field jwks must be a JSON Web Key Set object."));
+    };
+    if obj.is_empty() {
+        return Ok(());
+    }
+    let keys = obj.get("keys").and_then(Value::as_array).ok_or_else(|| meta("Field jwks must have a \"keys\" array."))?;
+    if keys.len() > 32 {
+        return Err(meta("Field jwks holds more than 32 keys."));
+    }
+    for (i, k) in keys.iter().enumerate() {
+        serde_json::from_value::<jose_jwk::Key>(k.clone())
+            .map_err(|e| meta(format!("Field jwks.keys[{i}] is not a valid JSON Web Key: {e}.")))?;
+        if crate::keys::has_private_part(k) {
+            return Err(meta(format!("Field jwks.keys[{i}] contains private key material; register public keys only.")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::test_config;
+
+    fn valid() -> Client {
+        Client { client_id: "c".into(), redirect_uris: Some(vec!["https://app.example/cb".into()]), ..Default::default() }
+    }
+
+    #[test]
+    fn fills_defaults() {
+        let mut c = valid();
+        validate(&test_config(), &mut c, Origin::Admin).unwrap();
+        assert_eq!(c.token_endpoint_auth_method, "client_secret_basic");
+        assert_eq!(c.subject_type, "public");
+        assert_eq!(c.userinfo_signed_response_alg, "none");
+        assert_eq!(c.scope, "offline_access offline openid");
+        assert_eq!(c.jwks, json!({}));
+        assert_eq!(c.metadata, json!({}));
+    }
+
+    #[test]
+    fn redirect_uri_rules() {
+        for ok in ["https://a.example/cb", "http://127.0.0.1:3000/cb", "http://localhost/cb", "http://[::1]/cb",
+            "com.example.app:/oauth", "myapp://callback?x=1"] {
+            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in ["https://a.example/cb#frag", "http://a.example/cb", "/relative", "https://a.example/ü",
+            "https://a.example/a b", "javascript:alert(1)", ""] {
+            let e = check_redirect_uri(bad).unwrap_err();
+            assert_eq!(e.error, "invalid_redirect_uri", "{bad}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_metadata() {
+        let cfg = test_config();
+        let cases: Vec<(Box<dyn Fn(&mut Client)>, &str)> = vec![
+            (Box::new(|c| c.token_endpoint_auth_method = "client_secret_jwt".into()), "token_endpoint_auth_method"),
+            (Box::new(|c| c.token_endpoint_auth_signing_alg = "HS256".into()), "token_endpoint_auth_signing_alg"),
+            (Box::new(|c| { c.jwks_uri = "https://k.example/jwks".into(); c.jwks = json!({"keys": [crate::keys::public_part(&crate::keys::generate_es256("k", "sig")).unwrap()]}); }), "mutually exclusive"),
+            (Box::new(|c| c.jwks = json!({"keys": [crate::keys::generate_es256("k", "sig")]})), "private key"),
+            (Box::new(|c| c.jwks = json!({"keys": [{"kty": "EC"}]})), "jwks.keys[0]"),
+            (Box::new(|c| c.token_endpoint_auth_method = "private_key_jwt".into()), "requires field jwks"),
+            (Box::new(|c| c.policy_uri = "ftp://x".into()), "policy_uri"),
+            (Box::new(|c| c.allowed_cors_origins = vec!["https://a.example/path".into()]), "allowed_cors_origins"),
+            (Box::new(|c| c.post_logout_redirect_uris = Some(vec!["https://other.example/".into()])), "post_logout_redirect_uris"),
+            (Box::new(|c| c.grant_types = Some(vec!["password".into()])), "grant_types"),
+            (Box::new(|c| c.response_types = Some(vec!["code foo".into()])), "response_types"),
+            (Box::new(|c| c.subject_type = "pairwise".into()), "pairwise"),
+            (Box::new(|c| c.access_token_strategy = "magic".into()), "access_token_strategy"),
+            (Box::new(|c| c.scope = "a \"b\"".into()), "scope"),
+            (Box::new(|c| c.client_id = "a/b".into()), "client_id"),
+            (Box::new(|c| c.client_id = "x".repeat(300)), "client_id"),
+            (Box::new(|c| c.jwks_uri = "http://keys.example/jwks".into()), "jwks_uri"),
+        ];
+        for (mutate, expect) in cases {
+            let mut c = valid();
+            mutate(&mut c);
+            let e = validate(&cfg, &mut c, Origin::Admin).unwrap_err();
+            assert_eq!(e.status, 400);
+            assert!(e.hint.contains(expect), "expected {expect:?} in {:?}", e.hint);
+        }
+    }
+
+    #[test]
+    fn registration_refuses_admin_only_fields() {
+        let cfg = test_config();
+        let mut c = valid();
+        c.metadata = json!({"a": 1});
+        assert!(validate(&cfg, &mut c, Origin::Registration).is_err());
+        let mut c = valid();
+        c.skip_consent = true;
+        assert_eq!(validate(&cfg, &mut c, Origin::Registration).unwrap_err().error, "invalid_request");
+        let mut c = valid();
+        c.skip_consent = true;
+        assert!(validate(&cfg, &mut c, Origin::Admin).is_ok());
+    }
+
+    #[test]
+    fn secrets() {
+        let mut c = valid();
+        c.token_endpoint_auth_method = "client_secret_post".into();
+        assert!(check_secret(&c, "12345").is_err());
+        assert!(check_secret(&c, "123456").is_ok());
+        c.token_endpoint_auth_method = "none".into();
+        assert!(check_secret(&c, "123456").is_err());
+    }
+}
