@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response, MAX_BODY_BYTES};
 use crate::platform::Platform;
 use crate::router::{self, Route, RouteError};
-use crate::{clients, discovery, fallbacks, health, keys};
+use crate::{authorize, clients, discovery, fallbacks, flow, health, keys, token};
 
 /// What every handler gets: the configuration and the runtime.
 pub struct Ctx<'a, P: Platform> {
@@ -112,6 +112,14 @@ async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) ->
             Ok(Response::new(200).with_header("content-type", crate::http::JSON).with_body(doc.into_bytes()))
         }
         (Route::Fallback(page), _) => Ok(fallbacks::page(&page, req)),
+        (Route::Authorize, _) => Ok(authorize::handle(ctx, req).await),
+        (Route::Token, _) => token::handle(ctx, req).await,
+        (Route::LoginRequest, _) => flow::login::get_request(ctx, req).await,
+        (Route::LoginAccept, _) => flow::login::accept(ctx, req).await,
+        (Route::LoginReject, _) => flow::login::reject(ctx, req).await,
+        (Route::ConsentRequest, _) => flow::consent::get_request(ctx, req).await,
+        (Route::ConsentAccept, _) => flow::consent::accept(ctx, req).await,
+        (Route::ConsentReject, _) => flow::consent::reject(ctx, req).await,
         (Route::Clients, Get) => clients::admin::list(ctx, req).await,
         (Route::Clients, Post) => clients::admin::create(ctx, req).await,
         (Route::Client(id), Get) => clients::admin::get(ctx, &id).await,

@@ -13,6 +13,9 @@
 //! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch) |
 //! | [`store`] | every SQL statement and KV key |
 //! | [`crypto`] | encodings, sealing, opaque tokens, secret hashes, JWS |
+//! | [`authorize`] | `/oauth2/auth`: request validation, response modes, the end of a flow |
+//! | [`flow`] | login and consent challenges, `/admin/oauth2/auth/requests/*`, cookies |
+//! | [`token`] | `/oauth2/token`: grants and token minting |
 //! | [`clients`] | `/admin/clients`, `/oauth2/register`, client authentication |
 //! | [`keys`] | `/admin/keys`, signing keys, `/.well-known/jwks.json` |
 //! | [`discovery`] | `/.well-known/openid-configuration` |
@@ -21,6 +24,7 @@
 //! | `worker` | the wasm-only shell: entry point and platform implementation |
 
 pub mod app;
+pub mod authorize;
 pub mod clients;
 pub mod config;
 pub mod crypto;
@@ -28,12 +32,14 @@ pub mod discovery;
 pub mod duration;
 pub mod error;
 pub mod fallbacks;
+pub mod flow;
 pub mod health;
 pub mod http;
 pub mod keys;
 pub mod platform;
 pub mod router;
 pub mod store;
+pub mod token;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;

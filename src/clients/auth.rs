@@ -1,1 +1,262 @@
-//! Client authentication at the token endpoint (filled in with the token endpoint).
+//! Client authentication at the token endpoint: `client_secret_basic`, `client_secret_post`,
+//! `private_key_jwt` and `none` (public clients), each allowed only for clients registered
+//! with it, and never more than one per request (RFC 6749 §2.3).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::Value;
+
+use crate::app::Ctx;
+use crate::crypto::secret_hash::{self, Verdict};
+use crate::crypto::{hex, jws, sha256};
+use crate::error::{ApiError, ApiResult};
+use crate::http::form::Form;
+use crate::http::Request;
+use crate::platform::Platform;
+use crate::store;
+use crate::store::clients::StoredClient;
+
+pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Client assertions may not live longer than this (their `jti` is remembered until `exp`).
+const MAX_ASSERTION_LIFETIME: i64 = 24 * 3600;
+/// Clock skew accepted on `iat` and `nbf`.
+const LEEWAY: i64 = 60;
+/// A fetched `jwks_uri` document is reused this long per isolate.
+const JWKS_URI_CACHE_MS: i64 = 300_000;
+
+thread_local! {
+    static FETCHED_JWKS: RefCell<HashMap<String, (i64, Value)>> = RefCell::new(HashMap::new());
+}
+
+/// The authenticated client and how it was decided (for benchmarks and logs).
+pub struct Authenticated {
+    pub client: StoredClient,
+    pub secret_check: Option<Verdict>,
+}
+
+fn invalid_client(hint: impl Into<String>) -> ApiError {
+    ApiError::invalid_client().with_hint(hint)
+}
+
+fn method_mismatch(registered: &str, used: &str) -> ApiError {
+    invalid_client(format!(
+        "The OAuth 2.0 Client supports client authentication method '{registered}', but method '{used}' was requested. You must configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept '{used}'."
+    ))
+}
+
+/// `Authorization: Basic` credentials: base64 of `urlencode(id):urlencode(secret)`.
+fn basic_credentials(req: &Request) -> ApiResult<Option<(String, String)>> {
+    let Some(value) = req.header("authorization") else {
+        return Ok(None);
+    };
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let bad = || ApiError::invalid_request().with_hint("The client credentials in the HTTP authorization header could not be decoded.");
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8().map(|c| c.into_owned()).map_err(|_| bad())
+    };
+    Ok(Some((unescape(id)?, unescape(secret)?)))
+}
+
+async fn load<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<StoredClient> {
+    if crate::clients::validate::check_client_id(id).is_err() {
+        return Err(invalid_client("The requested OAuth 2.0 Client does not exist."));
+    }
+    store::clients::get_cached(ctx.p, ctx.cfg.client_cache_ttl, id)
+        .await?
+        .ok_or_else(|| invalid_client("The requested OAuth 2.0 Client does not exist."))
+}
+
+async fn check_secret<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient, presented: &str) -> ApiResult<Verdict> {
+    let Some(hash) = client.secret_hash.as_deref() else {
+        return Err(invalid_client("The OAuth 2.0 Client has no secret."));
+    };
+    let verdict = secret_hash::verify(ctx.p, &client.client.client_id, hash, presented).await?;
+    if !verdict.ok() {
+        return Err(invalid_client("The client secret does not match."));
+    }
+    Ok(verdict)
+}
+
+/// Authenticate the client of a token request.
+pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> ApiResult<Authenticated> {
+    let dup = |e: crate::http::form::FormError| ApiError::invalid_request().with_hint(e.to_string());
+    let form_id = form.get("client_id").map_err(dup)?.map(str::to_string);
+    let form_secret = form.get("client_secret").map_err(dup)?.map(str::to_string);
+    let assertion = form.get("client_assertion").map_err(dup)?.map(str::to_string);
+    let assertion_type = form.get("client_assertion_type").map_err(dup)?.unwrap_or("").to_string();
+    let basic = basic_credentials(req)?;
+
+    let used = [basic.is_some(), form_secret.is_some(), assertion.is_some()].iter().filter(|x| **x).count();
+    if used > 1 {
+        return Err(ApiError::invalid_request()
+            .with_hint("Client authentication must use exactly one method, but the request contains several."));
+    }
+
+    if let Some(jwt) = assertion {
+        if assertion_type != ASSERTION_TYPE {
+            return Err(ApiError::invalid_request().with_hint(format!("The client_assertion_type must be '{ASSERTION_TYPE}'.")));
+        }
+        let client = private_key_jwt(ctx, &jwt, form_id.as_deref()).await?;
+        return Ok(Authenticated { client, secret_check: None });
+    }
+    if let Some((id, secret)) = basic {
+        if form_id.as_deref().map(|f| f != id).unwrap_or(false) {
+            return Err(ApiError::invalid_request().with_hint("The client_id in the body does not match the HTTP authorization header."));
+        }
+        let client = load(ctx, &id).await?;
+        if client.client.token_endpoint_auth_method != "client_secret_basic" {
+            return Err(method_mismatch(&client.client.token_endpoint_auth_method, "client_secret_basic"));
+        }
+        let verdict = check_secret(ctx, &client, &secret).await?;
+        return Ok(Authenticated { client, secret_check: Some(verdict) });
+    }
+    let id = form_id.ok_or_else(|| invalid_client("Client credentials are missing: no client_id and no authorization header."))?;
+    let client = load(ctx, &id).await?;
+    if let Some(secret) = form_secret {
+        if client.client.token_endpoint_auth_method != "client_secret_post" {
+            return Err(method_mismatch(&client.client.token_endpoint_auth_method, "client_secret_post"));
+        }
+        let verdict = check_secret(ctx, &client, &secret).await?;
+        return Ok(Authenticated { client, secret_check: Some(verdict) });
+    }
+    if client.client.token_endpoint_auth_method != "none" {
+        return Err(method_mismatch(&client.client.token_endpoint_auth_method, "none"));
+    }
+    Ok(Authenticated { client, secret_check: None })
+}
+
+/// The client's registered keys: inline `jwks`, or its `jwks_uri` (cached per isolate).
+async fn client_keys<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient) -> ApiResult<Vec<Value>> {
+    let c = &client.client;
+    if let Some(keys) = c.jwks.get("keys").and_then(Value::as_array).filter(|k| !k.is_empty()) {
+        return Ok(keys.clone());
+    }
+    if c.jwks_uri.is_empty() {
+        return Err(invalid_client("The OAuth 2.0 Client has no JSON Web Keys registered."));
+    }
+    let now = ctx.p.now_ms();
+    let cached = FETCHED_JWKS.with(|f| f.borrow().get(&c.jwks_uri).filter(|(at, _)| now - at < JWKS_URI_CACHE_MS).map(|(_, v)| v.clone()));
+    let doc = match cached {
+        Some(d) => d,
+        None => {
+            let (status, body) = ctx.p.http_get(&c.jwks_uri).await.map_err(|e| {
+                invalid_client("The OAuth 2.0 Client's jwks_uri could not be fetched.").with_debug(e.0)
+            })?;
+            if status != 200 {
+                return Err(invalid_client(format!("The OAuth 2.0 Client's jwks_uri answered HTTP {status}.")));
+            }
+            let doc: Value = serde_json::from_slice(&body).map_err(|_| invalid_client("The OAuth 2.0 Client's jwks_uri is not a JSON Web Key Set."))?;
+            FETCHED_JWKS.with(|f| {
+                let mut f = f.borrow_mut();
+                if f.len() > 256 {
+                    f.clear();
+                }
+                f.insert(c.jwks_uri.clone(), (now, doc.clone()));
+            });
+            doc
+        }
+    };
+    Ok(doc.get("keys").and_then(Value::as_array).cloned().unwrap_or_default())
+}
+
+fn aud_contains(aud: Option<&Value>, accepted: &[String]) -> bool {
+    match aud {
+        Some(Value::String(s)) => accepted.contains(s),
+        Some(Value::Array(a)) => a.iter().any(|v| v.as_str().map(|s| accepted.iter().any(|x| x == s)).unwrap_or(false)),
+        _ => false,
+    }
+}
+
+/// `private_key_jwt` (RFC 7523 §2.2): a JWT signed with one of the client's registered keys,
+/// with the algorithm the client registered (never `none`, never HMAC), `iss` = `sub` =
+/// client id, our token endpoint (or issuer) in `aud`, a bounded lifetime, and a `jti` that is
+/// used once (CVE-2020-15222).
+async fn private_key_jwt<P: Platform>(ctx: &Ctx<'_, P>, jwt: &str, form_id: Option<&str>) -> ApiResult<StoredClient> {
+    let parsed = jws::parse(jwt).ok_or_else(|| invalid_client("The client_assertion is not a signed JWT."))?;
+    let claims = &parsed.claims;
+    let str_claim = |n: &str| claims.get(n).and_then(Value::as_str).unwrap_or("").to_string();
+    let (iss, sub) = (str_claim("iss"), str_claim("sub"));
+    if sub.is_empty() || iss != sub {
+        return Err(invalid_client("Claims 'iss' and 'sub' of the client_assertion must both be the client_id."));
+    }
+    if form_id.map(|f| f != sub).unwrap_or(false) {
+        return Err(invalid_client("The client_id does not match the subject of the client_assertion."));
+    }
+    let client = load(ctx, &sub).await?;
+    let c = &client.client;
+    if c.token_endpoint_auth_method != "private_key_jwt" {
+        return Err(method_mismatch(&c.token_endpoint_auth_method, "private_key_jwt"));
+    }
+    let expected_alg = if c.token_endpoint_auth_signing_alg.is_empty() { "RS256" } else { c.token_endpoint_auth_signing_alg.as_str() };
+    let alg = parsed.header.get("alg").and_then(Value::as_str).unwrap_or("");
+    if alg.starts_with("HS") {
+        return Err(invalid_client("This server does not support client authentication method 'client_secret_jwt'."));
+    }
+    if alg != expected_alg {
+        return Err(invalid_client(format!("The client_assertion must be signed with the registered algorithm '{expected_alg}', not '{alg}'.")));
+    }
+    let keys = client_keys(ctx, &client).await?;
+    let kid = parsed.header.get("kid").and_then(Value::as_str);
+    let candidates: Vec<&Value> = keys
+        .iter()
+        .filter(|k| match kid {
+            Some(kid) => k.get("kid").and_then(Value::as_str) == Some(kid),
+            None => true,
+        })
+        .filter(|k| k.get("use").and_then(Value::as_str).map(|u| u == "sig").unwrap_or(true))
+        .filter(|k| k.get("alg").and_then(Value::as_str).map(|a| a == alg).unwrap_or(true))
+        .take(8)
+        .collect();
+    if candidates.is_empty() {
+        return Err(invalid_client("No registered key of the client matches the client_assertion's kid and alg."));
+    }
+    let mut verified = false;
+    for key in candidates {
+        if ctx.p.verify(key, alg, parsed.signing_input.as_bytes(), &parsed.signature).await.unwrap_or(false) {
+            verified = true;
+            break;
+        }
+    }
+    if !verified {
+        return Err(invalid_client("The client_assertion signature is invalid."));
+    }
+    let now = ctx.p.now();
+    let accepted = vec![ctx.cfg.public("/oauth2/token"), ctx.cfg.under_issuer("/oauth2/token"), ctx.cfg.issuer.clone()];
+    if !aud_contains(claims.get("aud"), &accepted) {
+        return Err(invalid_client("The client_assertion's 'aud' must name this server's token endpoint."));
+    }
+    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| invalid_client("The client_assertion has no 'exp'."))?;
+    if exp <= now {
+        return Err(invalid_client("The client_assertion has expired."));
+    }
+    if exp > now + MAX_ASSERTION_LIFETIME {
+        return Err(invalid_client("The client_assertion's 'exp' is too far in the future."));
+    }
+    for name in ["iat", "nbf"] {
+        if let Some(t) = claims.get(name).and_then(Value::as_i64) {
+            if t > now + LEEWAY {
+                return Err(invalid_client(format!("The client_assertion's '{name}' is in the future.")));
+            }
+        }
+    }
+    let jti = str_claim("jti");
+    if jti.is_empty() {
+        return Err(invalid_client("The client_assertion has no 'jti'."));
+    }
+    let key = hex(&sha256(format!("{sub}\u{0}{jti}").as_bytes()));
+    if !store::tokens::remember_jti(ctx.p, &key, exp, now).await? {
+        return Err(ApiError::jti_known().with_hint("The jti of the client_assertion was already used."));
+    }
+    Ok(client)
+}

@@ -1,1 +1,168 @@
-//! Login/consent flow markers and sessions.
+//! Login/consent flows: redeemed-verifier markers, login sessions, consent sessions.
+
+use serde_json::Value;
+
+use crate::platform::{col_i64, col_str, PResult, Platform, Query};
+
+/// What a redeeming request writes alongside its marker: the row is only written by the
+/// request whose marker insert won.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub marker: String,
+    pub value: String,
+}
+
+/// The `request_url` of a redeemed flow, if its verifier was used.
+pub async fn marker<P: Platform>(p: &P, id: &str) -> PResult<Option<String>> {
+    let r = p.sql(Query::new("SELECT request_url FROM flow_markers WHERE id = ?1").bind(id)).await?;
+    Ok(r.rows.first().map(|row| col_str(row, "request_url")))
+}
+
+fn insert_marker(claim: &Claim, request_url: &str, now: i64, expires_at: i64) -> Query {
+    Query::new(
+        "INSERT INTO flow_markers (id, request_url, claim, used_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&claim.marker)
+    .bind(request_url)
+    .bind(&claim.value)
+    .bind(now)
+    .bind(expires_at)
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginSession {
+    pub id: String,
+    pub subject: String,
+    pub authenticated_at: i64,
+    pub remember: bool,
+    pub identity_provider_session_id: String,
+    pub expires_at: i64,
+}
+
+/// A remembered, unexpired login session.
+pub async fn remembered_session<P: Platform>(p: &P, sid: &str, now: i64) -> PResult<Option<LoginSession>> {
+    let r = p
+        .sql(
+            Query::new(
+                "SELECT id, subject, authenticated_at, remember, identity_provider_session_id, expires_at \
+                 FROM login_sessions WHERE id = ?1 AND remember = 1 AND expires_at > ?2",
+            )
+            .bind(sid)
+            .bind(now),
+        )
+        .await?;
+    Ok(r.rows.first().map(|row| LoginSession {
+        id: col_str(row, "id"),
+        subject: col_str(row, "subject"),
+        authenticated_at: col_i64(row, "authenticated_at"),
+        remember: col_i64(row, "remember") == 1,
+        identity_provider_session_id: col_str(row, "identity_provider_session_id"),
+        expires_at: col_i64(row, "expires_at"),
+    }))
+}
+
+/// Redeem a login verifier: insert its marker and, if this request won, write the login
+/// session. One transaction. Returns false when the verifier had been used already.
+pub async fn redeem_login<P: Platform>(
+    p: &P,
+    claim: &Claim,
+    request_url: &str,
+    now: i64,
+    marker_expires_at: i64,
+    session: Option<&LoginSession>,
+) -> PResult<bool> {
+    let mut batch = vec![insert_marker(claim, request_url, now, marker_expires_at)];
+    if let Some(s) = session {
+        batch.push(
+            Query::new(
+                "INSERT INTO login_sessions (id, subject, authenticated_at, remember, identity_provider_session_id, expires_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM flow_markers WHERE id = ?7 AND claim = ?8) \
+                 ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, authenticated_at = excluded.authenticated_at, \
+                 remember = excluded.remember, identity_provider_session_id = excluded.identity_provider_session_id, \
+                 expires_at = excluded.expires_at",
+            )
+            .bind(&s.id)
+            .bind(&s.subject)
+            .bind(s.authenticated_at)
+            .bind(s.remember)
+            .bind(&s.identity_provider_session_id)
+            .bind(s.expires_at)
+            .bind(&claim.marker)
+            .bind(&claim.value),
+        );
+    }
+    let results = p.sql_batch(batch).await?;
+    Ok(results.first().map(|r| r.changes == 1).unwrap_or(false))
+}
+
+/// The scopes of the newest remembered, unexpired, not-itself-skipped consent of a subject
+/// for a client.
+pub async fn remembered_grant<P: Platform>(p: &P, client_id: &str, subject: &str, now: i64) -> PResult<Option<Vec<String>>> {
+    let r = p
+        .sql(
+            Query::new(
+                "SELECT grant_scope FROM consent_sessions WHERE client_id = ?1 AND subject = ?2 AND remember = 1 AND skipped = 0 \
+                 AND (remember_for = 0 OR handled_at + remember_for > ?3) ORDER BY handled_at DESC LIMIT 1",
+            )
+            .bind(client_id)
+            .bind(subject)
+            .bind(now),
+        )
+        .await?;
+    Ok(r.rows.first().and_then(|row| serde_json::from_str(&col_str(row, "grant_scope")).ok()))
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsentSessionRow {
+    pub id: String,
+    pub client_id: String,
+    pub subject: String,
+    pub login_session_id: String,
+    pub grant_scope: Vec<String>,
+    pub remember: bool,
+    pub remember_for: i64,
+    pub skipped: bool,
+    pub handled_at: i64,
+    pub data: Value,
+}
+
+/// Redeem a consent verifier: marker, consent session and whatever else the response needs
+/// (authorization code, implicit tokens), all in one transaction and all conditional on this
+/// request having won the marker. Returns false when the verifier had been used already.
+pub async fn redeem_consent<P: Platform>(
+    p: &P,
+    claim: &Claim,
+    request_url: &str,
+    now: i64,
+    marker_expires_at: i64,
+    consent: &ConsentSessionRow,
+    more: Vec<Query>,
+) -> PResult<bool> {
+    let mut batch = vec![
+        insert_marker(claim, request_url, now, marker_expires_at),
+        Query::new(
+            "INSERT INTO consent_sessions (id, client_id, subject, login_session_id, grant_scope, remember, remember_for, skipped, handled_at, data) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM flow_markers WHERE id = ?11 AND claim = ?12)",
+        )
+        .bind(&consent.id)
+        .bind(&consent.client_id)
+        .bind(&consent.subject)
+        .bind(&consent.login_session_id)
+        .bind(serde_json::to_string(&consent.grant_scope).expect("json"))
+        .bind(consent.remember)
+        .bind(consent.remember_for)
+        .bind(consent.skipped)
+        .bind(consent.handled_at)
+        .bind(consent.data.to_string())
+        .bind(&claim.marker)
+        .bind(&claim.value),
+    ];
+    batch.extend(more);
+    let results = p.sql_batch(batch).await?;
+    Ok(results.first().map(|r| r.changes == 1).unwrap_or(false))
+}
+
+/// Mark a verifier used without writing anything else (a rejected flow).
+pub async fn redeem_marker<P: Platform>(p: &P, claim: &Claim, request_url: &str, now: i64, marker_expires_at: i64) -> PResult<bool> {
+    Ok(p.sql(insert_marker(claim, request_url, now, marker_expires_at)).await?.changes == 1)
+}

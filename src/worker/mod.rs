@@ -65,6 +65,10 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     };
     let head = request.method == Method::Head;
     let mut response = crate::app::handle(&platform, cfg.as_ref().as_ref(), request, too_large).await;
+    if cfg.as_ref().as_ref().map(|c| c.test_routes).unwrap_or(false) {
+        // What this request cost in storage operations (end-to-end tests report it).
+        response = response.with_header("x-hydra-edge-storage", &platform.ops.summary());
+    }
     if head {
         response.body.clear();
     }

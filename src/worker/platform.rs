@@ -1,5 +1,7 @@
 //! [`Platform`] over the Worker's bindings: D1 `DB`, KV `KV`, WebCrypto and `fetch`.
 
+use std::cell::Cell;
+
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 use worker::{Context, D1Database, D1PreparedStatement, Env, KvStore};
@@ -11,6 +13,33 @@ pub struct WorkerPlatform {
     db: D1Database,
     kv: KvStore,
     ctx: Context,
+    /// Storage operations of this request, reported to the end-to-end tests.
+    pub ops: OpCounts,
+}
+
+#[derive(Default)]
+pub struct OpCounts {
+    pub d1_round_trips: Cell<u32>,
+    pub d1_statements: Cell<u32>,
+    pub kv_reads: Cell<u32>,
+    pub kv_writes: Cell<u32>,
+}
+
+impl OpCounts {
+    fn add(c: &Cell<u32>, n: u32) {
+        c.set(c.get() + n);
+    }
+
+    /// `d1=<round trips>/<statements>, kv_read=<n>, kv_write=<n>`
+    pub fn summary(&self) -> String {
+        format!(
+            "d1={}/{}, kv_read={}, kv_write={}",
+            self.d1_round_trips.get(),
+            self.d1_statements.get(),
+            self.kv_reads.get(),
+            self.kv_writes.get()
+        )
+    }
 }
 
 fn err(e: impl std::fmt::Display) -> PlatformError {
@@ -21,7 +50,7 @@ impl WorkerPlatform {
     pub fn new(env: Env, ctx: Context) -> Result<WorkerPlatform, String> {
         let db = env.d1("DB").map_err(|e| format!("D1 binding DB: {e}"))?;
         let kv = env.kv("KV").map_err(|e| format!("KV binding KV: {e}"))?;
-        Ok(WorkerPlatform { db, kv, ctx })
+        Ok(WorkerPlatform { db, kv, ctx, ops: OpCounts::default() })
     }
 
     fn prepare(&self, q: &Query) -> PResult<D1PreparedStatement> {
@@ -65,30 +94,38 @@ impl Platform for WorkerPlatform {
     }
 
     async fn sql(&self, query: Query) -> PResult<QueryResult> {
+        OpCounts::add(&self.ops.d1_round_trips, 1);
+        OpCounts::add(&self.ops.d1_statements, 1);
         let stmt = self.prepare(&query)?;
         let result = stmt.all().await.map_err(|e| PlatformError(format!("D1: {e} (in: {})", query.sql)))?;
         to_result(&result)
     }
 
     async fn sql_batch(&self, queries: Vec<Query>) -> PResult<Vec<QueryResult>> {
+        OpCounts::add(&self.ops.d1_round_trips, 1);
+        OpCounts::add(&self.ops.d1_statements, queries.len() as u32);
         let stmts = queries.iter().map(|q| self.prepare(q)).collect::<PResult<Vec<_>>>()?;
         let results = self.db.batch(stmts).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
         results.iter().map(to_result).collect()
     }
 
     async fn kv_get(&self, key: &str) -> PResult<Option<String>> {
+        OpCounts::add(&self.ops.kv_reads, 1);
         self.kv.get(key).text().await.map_err(err)
     }
 
     async fn kv_put(&self, key: &str, value: &str, ttl_secs: u64) -> PResult<()> {
+        OpCounts::add(&self.ops.kv_writes, 1);
         self.kv.put(key, value).map_err(err)?.expiration_ttl(ttl_secs.max(60)).execute().await.map_err(err)
     }
 
     async fn kv_delete(&self, key: &str) -> PResult<()> {
+        OpCounts::add(&self.ops.kv_writes, 1);
         self.kv.delete(key).await.map_err(err)
     }
 
     fn kv_delete_later(&self, key: &str, delay_ms: u64) {
+        OpCounts::add(&self.ops.kv_writes, 1);
         let kv = self.kv.clone();
         let key = key.to_string();
         self.ctx.wait_until(async move {

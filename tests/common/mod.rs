@@ -3,6 +3,8 @@
 //! group it started: on drop, and at process exit for the shared server (also when tests fail).
 #![allow(dead_code)]
 
+pub mod oauth;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;

@@ -1,0 +1,211 @@
+//! The consent leg: starting it after login, the admin routes of the consent app, and the
+//! browser's return with `consent_verifier`, which ends the flow at the client's redirect URI.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::cookies;
+use super::{
+    already_used, challenge_param, consent_marker, gone, oidc_context, open_challenge, ConsentResult, ConsentSession,
+    ConsentState, ConsentVerifier, Denial, LoginResult, LoginState,
+};
+use crate::app::{parse_json, Ctx};
+use crate::authorize::request::AuthorizeRequest;
+use crate::authorize::scope::{audience_allowed, covers, scope_allowed};
+use crate::authorize::{self, response};
+use crate::clients::model::Client;
+use crate::config::is_loopback_host;
+use crate::crypto::seal::{self, Purpose};
+use crate::crypto::random_hex128;
+use crate::error::{ApiError, ApiResult};
+use crate::http::form::Form;
+use crate::http::{add_query, Request, Response};
+use crate::platform::Platform;
+use crate::store;
+use crate::store::flows::Claim;
+
+/// Public clients on a redirect URI that is not https (or http on localhost) cannot prove
+/// who they are, so their consent is never skipped (Hydra does the same).
+fn redirect_is_verifiable(uri: &str) -> bool {
+    match url::Url::parse(uri) {
+        Ok(u) if u.scheme() == "https" => true,
+        Ok(u) if u.scheme() == "http" => is_loopback_host(u.host_str().unwrap_or("")),
+        _ => false,
+    }
+}
+
+/// Start the consent leg after a successful login.
+pub async fn start<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    ar: &AuthorizeRequest,
+    login: LoginState,
+    login_result: LoginResult,
+) -> Response {
+    let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
+    let now = ctx.p.now();
+    let skip = if ar.has_prompt("consent") || (client.is_public() && !redirect_is_verifiable(&ar.redirect_uri)) {
+        false
+    } else {
+        match store::flows::remembered_grant(ctx.p, &client.client_id, &login_result.subject, now).await {
+            Ok(Some(granted)) => covers(ctx.cfg.scope_strategy, &granted, &ar.scopes),
+            Ok(None) => false,
+            Err(e) => return to_client(e.into()),
+        }
+    };
+    if ar.has_prompt("none") && !skip {
+        return to_client(ApiError::consent_required()
+            .with_hint("Prompt 'none' was requested, but no previous consent was found that covers the requested scopes."));
+    }
+    let state = ConsentState {
+        login,
+        login_result,
+        consent_request_id: random_hex128(),
+        csrf: random_hex128(),
+        skip,
+        requested_at: now,
+    };
+    let challenge = seal::seal(ctx.cfg.primary_secret(), Purpose::ConsentChallenge, now + ctx.cfg.ttl.login_consent_request, &state);
+    Response::redirect(302, &add_query(&ctx.cfg.urls.consent, &[("consent_challenge", &challenge)]))
+        .with_header("set-cookie", &cookies::set_csrf(ctx, &cookies::consent_csrf_name(&client.client_id), &state.csrf))
+        .no_store()
+}
+
+/// The browser returns with `consent_verifier`: redeem it once, store the consent, and answer
+/// the client with a code and/or tokens.
+pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, verifier: &str) -> Response {
+    let v: ConsentVerifier = match seal::open(&ctx.cfg.system_secrets, Purpose::ConsentVerifier, ctx.p.now(), verifier) {
+        Ok(v) => v,
+        Err(_) => {
+            return response::error_page(ctx.cfg, &ApiError::access_denied()
+                .with_hint("The consent verifier is invalid or has expired; start the authorization again."))
+        }
+    };
+    let c = &v.consent;
+    let (client, ar) = match authorize::reload(ctx, &c.login.client_id, &c.login.request_url, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
+    let csrf_name = cookies::consent_csrf_name(&client.client_id);
+    if !cookies::csrf_matches(req, &csrf_name, &c.csrf) {
+        return to_client(ApiError::request_forbidden().with_hint(
+            "The consent CSRF cookie is missing or does not match: the flow must finish in the browser that started it.",
+        ));
+    }
+    let now = ctx.p.now();
+    let claim = Claim { marker: consent_marker(&c.consent_request_id), value: random_hex128() };
+    let marker_expiry = c.requested_at + ctx.cfg.ttl.login_consent_request;
+
+    if let Some(denial) = &v.result.error {
+        return match store::flows::redeem_marker(ctx.p, &claim, &c.login.request_url, now, marker_expiry).await {
+            Ok(true) => to_client(denial.to_error()),
+            Ok(false) => to_client(ApiError::access_denied().with_hint("The consent verifier has already been used.")),
+            Err(e) => to_client(e.into()),
+        };
+    }
+    authorize::complete(ctx, &client, &ar, &v, &claim, marker_expiry).await.unwrap_or_else(to_client)
+}
+
+// --- Admin API -----------------------------------------------------------------------------
+
+/// The consent request as the consent app sees it (`OAuth2ConsentRequest`).
+fn request_view(challenge: &str, c: &ConsentState, client: &Client) -> Value {
+    let ar = authorize::parse_loose(&c.login.request_url);
+    let mut v = json!({
+        "challenge": challenge,
+        "consent_request_id": c.consent_request_id,
+        "requested_scope": ar.scopes,
+        "requested_access_token_audience": ar.audience,
+        "skip": c.skip,
+        "subject": c.login_result.subject,
+        "oidc_context": oidc_context(&ar, &c.login.id_token_hint_claims),
+        "client": client,
+        "request_url": c.login.request_url,
+        "login_challenge": c.login.id,
+        "login_session_id": c.login.session_id,
+        "acr": c.login_result.acr,
+        "amr": c.login_result.amr,
+    });
+    if !c.login_result.context.is_null() {
+        v["context"] = c.login_result.context.clone();
+    }
+    v
+}
+
+/// `GET /admin/oauth2/auth/requests/consent`
+pub async fn get_request<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+    let challenge = challenge_param(req, "consent");
+    let state: ConsentState = open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge)?;
+    if let Some(url) = store::flows::marker(ctx.p, &consent_marker(&state.consent_request_id)).await? {
+        return Ok(gone(&url));
+    }
+    let client = super::login::client_view(ctx, &state.login.client_id).await?;
+    Ok(Response::json(200, &request_view(&challenge, &state, &client)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AcceptConsent {
+    grant_scope: Vec<String>,
+    grant_access_token_audience: Vec<String>,
+    remember: bool,
+    remember_for: i64,
+    session: ConsentSession,
+    context: Value,
+}
+
+fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, consent: ConsentState, result: ConsentResult) -> Response {
+    let expiry = consent.requested_at + ctx.cfg.ttl.login_consent_request;
+    let request_url = consent.login.request_url.clone();
+    let verifier = seal::seal(ctx.cfg.primary_secret(), Purpose::ConsentVerifier, expiry, &ConsentVerifier { consent, result });
+    Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("consent_verifier", &verifier)]) }))
+}
+
+/// `PUT /admin/oauth2/auth/requests/consent/accept`
+pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+    let body: AcceptConsent = parse_json(req)?;
+    if body.remember_for < 0 {
+        return Err(ApiError::invalid_request().with_hint("Field 'remember_for' must not be negative."));
+    }
+    for (name, v) in [("session.access_token", &body.session.access_token), ("session.id_token", &body.session.id_token)] {
+        if !v.is_null() && !v.is_object() {
+            return Err(ApiError::invalid_request().with_hint(format!("Field '{name}' must be a JSON object.")));
+        }
+    }
+    let state: ConsentState = open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge_param(req, "consent"))?;
+    if store::flows::marker(ctx.p, &consent_marker(&state.consent_request_id)).await?.is_some() {
+        return Err(already_used("consent"));
+    }
+    // Nothing beyond the client's allow-lists can be granted, whatever the consent app says.
+    let client = crate::clients::load(ctx, &state.login.client_id).await?.client;
+    let allowed = client.scopes();
+    if let Some(bad) = body.grant_scope.iter().find(|s| !scope_allowed(ctx.cfg.scope_strategy, &allowed, s)) {
+        return Err(ApiError::invalid_request().with_hint(format!("The OAuth 2.0 Client is not allowed to be granted scope '{bad}'.")));
+    }
+    if let Some(bad) = body.grant_access_token_audience.iter().find(|a| !audience_allowed(&client.audience, a)) {
+        return Err(ApiError::invalid_request().with_hint(format!("The OAuth 2.0 Client is not allowed to be granted audience '{bad}'.")));
+    }
+    let result = ConsentResult {
+        grant_scope: body.grant_scope,
+        grant_audience: body.grant_access_token_audience,
+        remember: body.remember,
+        remember_for: body.remember_for,
+        session: body.session,
+        context: body.context,
+        handled_at: ctx.p.now(),
+        error: None,
+    };
+    Ok(redirect_with_verifier(ctx, state, result))
+}
+
+/// `PUT /admin/oauth2/auth/requests/consent/reject`
+pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+    let denial: Denial = parse_json(req)?;
+    let state: ConsentState = open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge_param(req, "consent"))?;
+    if store::flows::marker(ctx.p, &consent_marker(&state.consent_request_id)).await?.is_some() {
+        return Err(already_used("consent"));
+    }
+    let result = ConsentResult { error: Some(denial), handled_at: ctx.p.now(), ..Default::default() };
+    Ok(redirect_with_verifier(ctx, state, result))
+}

@@ -1,0 +1,280 @@
+//! The login leg: starting it from `/oauth2/auth`, the admin routes of the login app, and the
+//! browser's return with `login_verifier`.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::cookies;
+use super::{
+    already_used, challenge_param, expires_at, gone, login_marker, oidc_context, open_challenge, Denial, LoginResult, LoginState,
+    LoginVerifier,
+};
+use crate::app::{parse_json, Ctx};
+use crate::authorize::request::AuthorizeRequest;
+use crate::authorize::{self, response};
+use crate::clients::model::Client;
+use crate::crypto::seal::{self, Purpose};
+use crate::crypto::{jws, random_hex128, uuid_v4};
+use crate::error::{ApiError, ApiResult};
+use crate::http::form::Form;
+use crate::http::{add_query, Request, Response};
+use crate::keys::signing::ID_TOKEN_SET;
+use crate::platform::Platform;
+use crate::store;
+use crate::store::flows::{Claim, LoginSession};
+
+/// Verify an `id_token_hint` issued by this server (expired ones are fine: OIDC Core §3.1.2.1).
+async fn verify_id_token_hint<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> ApiResult<Value> {
+    let bad = |why: &str| ApiError::invalid_request().with_hint(format!("The id_token_hint {why}."));
+    let parsed = jws::parse(hint).ok_or_else(|| bad("is not a signed JWT"))?;
+    let kid = parsed.header.get("kid").and_then(Value::as_str).unwrap_or("");
+    let alg = parsed.header.get("alg").and_then(Value::as_str).unwrap_or("");
+    if !crate::keys::SIGNING_ALGS.contains(&alg) {
+        return Err(bad("uses an algorithm this server does not sign with"));
+    }
+    let keys = store::keys::public_keys(ctx.p, &[ID_TOKEN_SET]).await?;
+    let key = keys.iter().find(|k| k.get("kid").and_then(Value::as_str) == Some(kid)).ok_or_else(|| bad("was not signed by this server"))?;
+    if key.get("alg").and_then(Value::as_str).map(|a| a != alg).unwrap_or(false) {
+        return Err(bad("names an algorithm that does not match its key"));
+    }
+    if !ctx.p.verify(key, alg, parsed.signing_input.as_bytes(), &parsed.signature).await? {
+        return Err(bad("has an invalid signature"));
+    }
+    if parsed.claims.get("iss").and_then(Value::as_str) != Some(ctx.cfg.issuer.as_str()) {
+        return Err(bad("was issued by another issuer"));
+    }
+    Ok(parsed.claims)
+}
+
+/// Start the login leg of a validated authorization request: decide whether a remembered
+/// session lets the login app skip, seal the flow into a challenge and send the browser to
+/// the login app.
+pub async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, ar: &AuthorizeRequest, request_url: String) -> Response {
+    let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
+    let now = ctx.p.now();
+    let session = match cookies::session_id(ctx, req) {
+        Some(sid) => match store::flows::remembered_session(ctx.p, &sid, now).await {
+            Ok(s) => s,
+            Err(e) => return to_client(e.into()),
+        },
+        None => None,
+    };
+    let hint_claims = if ar.id_token_hint.is_empty() {
+        json!({})
+    } else {
+        match verify_id_token_hint(ctx, &ar.id_token_hint).await {
+            Ok(c) => c,
+            Err(e) => return to_client(e),
+        }
+    };
+
+    let mut skip = session.is_some() && !ar.has_prompt("login") && !ar.has_prompt("select_account");
+    if let (Some(s), Some(max_age)) = (&session, ar.max_age) {
+        // max_age=0 always asks for a fresh login, even within the same second.
+        if max_age == 0 || s.authenticated_at + max_age < now {
+            skip = false;
+        }
+    }
+    if let (Some(s), Some(hint_sub)) = (&session, hint_claims.get("sub").and_then(Value::as_str)) {
+        if skip && hint_sub != s.subject {
+            return to_client(ApiError::login_required()
+                .with_hint("The subject of the id_token_hint does not match the authenticated session."));
+        }
+    }
+    if ar.has_prompt("none") && !skip {
+        return to_client(ApiError::login_required().with_hint(if session.is_some() {
+            "Prompt 'none' was requested, but the existing login session does not satisfy the request (max_age)."
+        } else {
+            "Prompt 'none' was requested, but no existing login session was found."
+        }));
+    }
+
+    let state = LoginState {
+        id: random_hex128(),
+        client_id: ar.client_id.clone(),
+        request_url,
+        requested_at: now,
+        skip,
+        subject: session.as_ref().filter(|_| skip).map(|s| s.subject.clone()).unwrap_or_default(),
+        authenticated_at: session.as_ref().filter(|_| skip).map(|s| s.authenticated_at).unwrap_or(0),
+        session_id: session.as_ref().map(|s| s.id.clone()).unwrap_or_else(uuid_v4),
+        csrf: random_hex128(),
+        id_token_hint_claims: hint_claims,
+    };
+    let challenge = seal::seal(ctx.cfg.primary_secret(), Purpose::LoginChallenge, expires_at(ctx, now), &state);
+    Response::redirect(302, &add_query(&ctx.cfg.urls.login, &[("login_challenge", &challenge)]))
+        .with_header("set-cookie", &cookies::set_csrf(ctx, &cookies::login_csrf_name(&ar.client_id), &state.csrf))
+        .no_store()
+}
+
+/// The browser returns with `login_verifier`: check it (sealed, unexpired, CSRF cookie, used
+/// once), remember the session, and continue with the consent leg.
+pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, verifier: &str) -> Response {
+    let v: LoginVerifier = match seal::open(&ctx.cfg.system_secrets, Purpose::LoginVerifier, ctx.p.now(), verifier) {
+        Ok(v) => v,
+        Err(_) => {
+            return response::error_page(ctx.cfg, &ApiError::access_denied()
+                .with_hint("The login verifier is invalid or has expired; start the authorization again."))
+        }
+    };
+    let (client, ar) = match authorize::reload(ctx, &v.login.client_id, &v.login.request_url, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
+    let csrf_name = cookies::login_csrf_name(&client.client_id);
+    if !cookies::csrf_matches(req, &csrf_name, &v.login.csrf) {
+        return to_client(ApiError::request_forbidden().with_hint(
+            "The login CSRF cookie is missing or does not match: the flow must finish in the browser that started it.",
+        ));
+    }
+    let now = ctx.p.now();
+    let claim = Claim { marker: login_marker(&v.login.id), value: random_hex128() };
+    let marker_expiry = expires_at(ctx, v.login.requested_at);
+
+    if let Some(denial) = &v.result.error {
+        return match store::flows::redeem_marker(ctx.p, &claim, &v.login.request_url, now, marker_expiry).await {
+            Ok(true) => to_client(denial.to_error()),
+            Ok(false) => to_client(ApiError::access_denied().with_hint("The login verifier has already been used.")),
+            Err(e) => to_client(e.into()),
+        };
+    }
+
+    let r = &v.result;
+    let lifetime = if r.remember_for > 0 { r.remember_for } else { ctx.cfg.ttl.authentication_session };
+    // A new authentication (or an extended one) is written; a plain skip leaves the session be.
+    let session = (!v.login.skip || r.extend_session_lifespan).then(|| LoginSession {
+        id: v.login.session_id.clone(),
+        subject: r.subject.clone(),
+        authenticated_at: r.authenticated_at,
+        remember: r.remember,
+        identity_provider_session_id: r.identity_provider_session_id.clone(),
+        expires_at: now + lifetime,
+    });
+    match store::flows::redeem_login(ctx.p, &claim, &v.login.request_url, now, marker_expiry, session.as_ref()).await {
+        Ok(true) => {}
+        Ok(false) => return to_client(ApiError::access_denied().with_hint("The login verifier has already been used.")),
+        Err(e) => return to_client(e.into()),
+    }
+    // The CSRF cookie stays until it expires, so a verifier replayed in this browser is
+    // reported as used rather than as a CSRF failure.
+    let mut set_cookies = Vec::new();
+    if r.remember && session.is_some() {
+        set_cookies.push(cookies::set_session(ctx, &v.login.session_id, lifetime));
+    } else if !r.remember && !v.login.skip {
+        set_cookies.push(cookies::clear(ctx, cookies::SESSION_COOKIE));
+    }
+    let mut response = super::consent::start(ctx, &client, &ar, v.login, v.result).await;
+    for c in set_cookies {
+        response = response.with_header("set-cookie", &c);
+    }
+    response
+}
+
+// --- Admin API -----------------------------------------------------------------------------
+
+/// The requested scope and audience as the request URL states them (for display).
+fn requested(request_url: &str) -> (Vec<String>, Vec<String>) {
+    let query = request_url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let form = Form::parse(query.as_bytes()).unwrap_or_default();
+    let split = |s: &str| s.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>();
+    let scope = split(form.get("scope").ok().flatten().unwrap_or(""));
+    let audience = form.get_all("audience").iter().flat_map(|a| split(a)).collect();
+    (scope, audience)
+}
+
+/// The client as the login and consent apps see it, or 404 when it was deleted meanwhile.
+pub async fn client_view<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> ApiResult<Client> {
+    Ok(crate::clients::load(ctx, client_id).await?.client.public_view())
+}
+
+/// `GET /admin/oauth2/auth/requests/login`
+pub async fn get_request<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+    let challenge = challenge_param(req, "login");
+    let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, "login", &challenge)?;
+    if let Some(url) = store::flows::marker(ctx.p, &login_marker(&state.id)).await? {
+        return Ok(gone(&url));
+    }
+    let client = client_view(ctx, &state.client_id).await?;
+    let (scope, audience) = requested(&state.request_url);
+    let ar = authorize::parse_loose(&state.request_url);
+    Ok(Response::json(
+        200,
+        &json!({
+            "challenge": challenge,
+            "requested_scope": scope,
+            "requested_access_token_audience": audience,
+            "skip": state.skip,
+            "subject": state.subject,
+            "oidc_context": oidc_context(&ar, &state.id_token_hint_claims),
+            "client": client,
+            "request_url": state.request_url,
+            "session_id": state.session_id,
+        }),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AcceptLogin {
+    subject: String,
+    remember: bool,
+    remember_for: i64,
+    extend_session_lifespan: bool,
+    acr: String,
+    amr: Vec<String>,
+    context: Value,
+    force_subject_identifier: String,
+    identity_provider_session_id: String,
+}
+
+fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, state: LoginState, result: LoginResult) -> Response {
+    let expiry = expires_at(ctx, state.requested_at);
+    let request_url = state.request_url.clone();
+    let verifier = seal::seal(ctx.cfg.primary_secret(), Purpose::LoginVerifier, expiry, &LoginVerifier { login: state, result });
+    Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("login_verifier", &verifier)]) }))
+}
+
+/// `PUT /admin/oauth2/auth/requests/login/accept`
+pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+    let body: AcceptLogin = parse_json(req)?;
+    if body.subject.is_empty() {
+        return Err(ApiError::invalid_request().with_hint("Field 'subject' must not be empty."));
+    }
+    if body.remember_for < 0 {
+        return Err(ApiError::invalid_request().with_hint("Field 'remember_for' must not be negative."));
+    }
+    let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, "login", &challenge_param(req, "login"))?;
+    if store::flows::marker(ctx.p, &login_marker(&state.id)).await?.is_some() {
+        return Err(already_used("login"));
+    }
+    if state.skip && body.subject != state.subject {
+        return Err(ApiError::invalid_request().with_hint("Field 'subject' does not match subject from previous authentication."));
+    }
+    let result = LoginResult {
+        authenticated_at: if state.skip { state.authenticated_at } else { ctx.p.now() },
+        // A skipped login re-uses the remembered session, so it stays remembered.
+        remember: body.remember || state.skip,
+        subject: body.subject,
+        remember_for: body.remember_for,
+        extend_session_lifespan: body.extend_session_lifespan,
+        acr: body.acr,
+        amr: body.amr,
+        context: body.context,
+        force_subject_identifier: body.force_subject_identifier,
+        identity_provider_session_id: body.identity_provider_session_id,
+        error: None,
+    };
+    Ok(redirect_with_verifier(ctx, state, result))
+}
+
+/// `PUT /admin/oauth2/auth/requests/login/reject`
+pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+    let denial: Denial = parse_json(req)?;
+    let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, "login", &challenge_param(req, "login"))?;
+    if store::flows::marker(ctx.p, &login_marker(&state.id)).await?.is_some() {
+        return Err(already_used("login"));
+    }
+    let result = LoginResult { error: Some(denial), ..Default::default() };
+    Ok(redirect_with_verifier(ctx, state, result))
+}

@@ -1,0 +1,191 @@
+//! Hydra's login and consent protocol: challenges for the login and consent apps, the admin
+//! routes that read, accept and reject them, and the verifiers the browser brings back.
+//!
+//! State travels sealed ([`crate::crypto::seal`]) inside challenges and verifiers, so no store
+//! write happens when a flow starts and a login app in another region sees the challenge at
+//! once. D1 keeps only what must be single-use or remembered: a marker per redeemed verifier
+//! (a verifier works once; a handled request answers 410), login sessions and consent grants.
+//!
+//! * `login.rs`: `/admin/oauth2/auth/requests/login*` and the browser's login leg.
+//! * `consent.rs`: `/admin/oauth2/auth/requests/consent*` and the browser's consent leg.
+//! * `cookies.rs`: the authentication session cookie and the per-client CSRF cookies.
+
+pub mod consent;
+pub mod cookies;
+pub mod login;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::app::Ctx;
+use crate::authorize::request::AuthorizeRequest;
+use crate::crypto::seal::{self, OpenError, Purpose};
+use crate::error::{ApiError, ApiResult};
+use crate::platform::Platform;
+
+/// A login flow as sealed into the login challenge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginState {
+    /// The flow's id: the key of its single-use marker.
+    pub id: String,
+    pub client_id: String,
+    /// The authorization request as a GET URL on the public side, without verifiers.
+    pub request_url: String,
+    pub requested_at: i64,
+    /// True when a remembered login session covers this request.
+    pub skip: bool,
+    pub subject: String,
+    pub authenticated_at: i64,
+    /// The login session id (`sid`): the remembered session's, or a new one.
+    pub session_id: String,
+    pub csrf: String,
+    /// Verified claims of `id_token_hint` (expiry ignored), `{}` when none.
+    pub id_token_hint_claims: Value,
+}
+
+/// What the login app decided (accept or reject).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoginResult {
+    pub subject: String,
+    pub remember: bool,
+    pub remember_for: i64,
+    pub extend_session_lifespan: bool,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub context: Value,
+    pub force_subject_identifier: String,
+    pub identity_provider_session_id: String,
+    pub authenticated_at: i64,
+    pub error: Option<Denial>,
+}
+
+/// A rejection from the login or consent app (`rejectOAuth2Request`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Denial {
+    pub error: String,
+    pub error_description: String,
+    pub error_hint: String,
+    pub error_debug: String,
+    pub status_code: i64,
+}
+
+impl Denial {
+    /// The error the client receives.
+    pub fn to_error(&self) -> ApiError {
+        let status = if (400..600).contains(&self.status_code) { self.status_code as u16 } else { 400 };
+        let name = if self.error.is_empty() { "request_denied" } else { self.error.as_str() };
+        ApiError::new(status, name, &self.error_description).with_hint(self.error_hint.clone()).with_debug(self.error_debug.clone())
+    }
+}
+
+/// The login verifier: the flow plus the login app's decision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginVerifier {
+    pub login: LoginState,
+    pub result: LoginResult,
+}
+
+/// A consent flow as sealed into the consent challenge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsentState {
+    pub login: LoginState,
+    pub login_result: LoginResult,
+    /// 32 hex characters; also the request id of every token of this grant.
+    pub consent_request_id: String,
+    pub csrf: String,
+    pub skip: bool,
+    pub requested_at: i64,
+}
+
+/// The session claims the consent app sets for tokens.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ConsentSession {
+    pub access_token: Value,
+    pub id_token: Value,
+}
+
+/// What the consent app decided.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConsentResult {
+    pub grant_scope: Vec<String>,
+    pub grant_audience: Vec<String>,
+    pub remember: bool,
+    pub remember_for: i64,
+    pub session: ConsentSession,
+    pub context: Value,
+    pub handled_at: i64,
+    pub error: Option<Denial>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsentVerifier {
+    pub consent: ConsentState,
+    pub result: ConsentResult,
+}
+
+/// Marker keys of redeemed verifiers in D1.
+pub fn login_marker(flow_id: &str) -> String {
+    format!("login:{flow_id}")
+}
+pub fn consent_marker(consent_request_id: &str) -> String {
+    format!("consent:{consent_request_id}")
+}
+
+/// When a flow started at `requested_at` stops being usable.
+pub fn expires_at<P: Platform>(ctx: &Ctx<'_, P>, requested_at: i64) -> i64 {
+    requested_at + ctx.cfg.ttl.login_consent_request
+}
+
+/// Open a challenge given to the admin API, with Hydra's errors: 404 for anything that was not
+/// issued here, 401 when it has expired.
+pub fn open_challenge<T: serde::de::DeserializeOwned, P: Platform>(
+    ctx: &Ctx<'_, P>,
+    purpose: Purpose,
+    what: &str,
+    challenge: &str,
+) -> ApiResult<T> {
+    if challenge.is_empty() {
+        return Err(ApiError::bad_request(format!("The {what}_challenge query parameter is missing.")));
+    }
+    seal::open(&ctx.cfg.system_secrets, purpose, ctx.p.now(), challenge).map_err(|e| match e {
+        OpenError::Invalid => ApiError::new(404, "Not Found", "Unable to locate the requested resource"),
+        OpenError::Expired => ApiError::request_unauthorized()
+            .with_hint(format!("The {what} request has expired, please try again.")),
+    })
+}
+
+/// The challenge from `?<what>_challenge=` or its alias `?challenge=`.
+pub fn challenge_param(req: &crate::http::Request, what: &str) -> String {
+    req.query_param(&format!("{what}_challenge")).filter(|v| !v.is_empty()).or_else(|| req.query_param("challenge")).unwrap_or_default()
+}
+
+/// Hydra's `oidc_context`: arrays and objects are `[]`/`{}` when empty, strings omitted.
+pub fn oidc_context(ar: &AuthorizeRequest, id_token_hint_claims: &Value) -> Value {
+    let mut ctx = Map::new();
+    ctx.insert("acr_values".into(), json!(ar.acr_values));
+    ctx.insert("ui_locales".into(), json!(ar.ui_locales));
+    if !ar.display.is_empty() {
+        ctx.insert("display".into(), json!(ar.display));
+    }
+    if !ar.login_hint.is_empty() {
+        ctx.insert("login_hint".into(), json!(ar.login_hint));
+    }
+    let claims = if id_token_hint_claims.is_object() { id_token_hint_claims.clone() } else { json!({}) };
+    ctx.insert("id_token_hint_claims".into(), claims);
+    Value::Object(ctx)
+}
+
+/// A 410 for a request whose verifier was already redeemed: the app should send the browser to
+/// `redirect_to`, which starts the flow again (and will skip what is remembered).
+pub fn gone(request_url: &str) -> crate::http::Response {
+    crate::http::Response::json(410, &json!({ "redirect_to": request_url }))
+}
+
+/// 409 for accepting or rejecting a request whose verifier was already redeemed (Hydra 2.3).
+pub fn already_used(what: &str) -> ApiError {
+    ApiError::new(409, "Conflict", "").with_description(format!(
+        "The {what} request was already used and can no longer be changed."
+    ))
+}

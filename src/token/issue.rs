@@ -1,0 +1,287 @@
+//! Minting tokens: Hydra-format opaque access and refresh tokens, ES256 JWT access tokens
+//! with Hydra's claims, and ID tokens. Claims are built by pure functions; signing goes
+//! through WebCrypto with the newest key of the signing set.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::app::Ctx;
+use crate::clients::model::{Client, Lifespans};
+use crate::config::{Config, TokenStrategy};
+use crate::crypto::jws::{self, half_hash};
+use crate::crypto::opaque::{self, TokenKind};
+use crate::crypto::uuid_v4;
+use crate::error::ApiResult;
+use crate::keys::signing::{signing_key, ACCESS_TOKEN_SET, ID_TOKEN_SET};
+use crate::platform::Platform;
+use crate::store::tokens::TokenRow;
+
+/// Everything a grant carries from consent to the tokens it yields (stored with codes and
+/// tokens; the later refresh grant re-issues from it).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Grant {
+    /// The consent request id: the request id of every token of this grant.
+    pub request_id: String,
+    pub client_id: String,
+    pub subject: String,
+    pub scopes: Vec<String>,
+    pub audience: Vec<String>,
+    /// When the authorization was requested (`rat`).
+    pub requested_at: i64,
+    /// When the user authenticated (`auth_time`).
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    /// Login session id (`sid`).
+    pub sid: String,
+    pub nonce: String,
+    /// `acr_values` were requested: an ID token then always carries `acr` (`"0"` if unset).
+    pub acr_requested: bool,
+    /// The consent's `session.access_token`: `ext` of access tokens.
+    pub access_token_ext: Value,
+    /// The consent's `session.id_token`: extra ID token claims.
+    pub id_token_ext: Value,
+}
+
+impl Grant {
+    pub fn has_scope(&self, s: &str) -> bool {
+        self.scopes.iter().any(|x| x == s)
+    }
+
+    /// Refresh tokens need `offline` or `offline_access` granted.
+    pub fn wants_refresh(&self) -> bool {
+        self.has_scope("offline") || self.has_scope("offline_access")
+    }
+}
+
+/// Which grant a token is issued under, to pick the client's lifespan overrides.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum GrantKind {
+    AuthorizationCode,
+    Implicit,
+}
+
+pub struct Lifetimes {
+    pub access: i64,
+    pub id: i64,
+    /// `None`: refresh tokens never expire.
+    pub refresh: Option<i64>,
+}
+
+pub fn lifetimes(cfg: &Config, client: &Client, kind: GrantKind) -> Lifetimes {
+    let l = &client.lifespans;
+    let (access, id, refresh) = match kind {
+        GrantKind::AuthorizationCode => (
+            &l.authorization_code_grant_access_token_lifespan,
+            &l.authorization_code_grant_id_token_lifespan,
+            &l.authorization_code_grant_refresh_token_lifespan,
+        ),
+        GrantKind::Implicit => (&l.implicit_grant_access_token_lifespan, &l.implicit_grant_id_token_lifespan, &None),
+    };
+    Lifetimes {
+        access: Lifespans::secs(access).unwrap_or(cfg.ttl.access_token),
+        id: Lifespans::secs(id).unwrap_or(cfg.ttl.id_token),
+        refresh: Lifespans::secs(refresh).or(if cfg.ttl.refresh_token < 0 { None } else { Some(cfg.ttl.refresh_token) }),
+    }
+}
+
+/// Hydra's JWT access-token claims.
+pub fn access_token_claims(cfg: &Config, grant: &Grant, now: i64, exp: i64, jti: &str) -> Value {
+    let mut c = json!({
+        "iss": cfg.issuer,
+        "sub": grant.subject,
+        "aud": grant.audience,
+        "exp": exp,
+        "iat": now,
+        "nbf": now,
+        "jti": jti,
+        "client_id": grant.client_id,
+        "scp": grant.scopes,
+    });
+    if grant.access_token_ext.as_object().map(|o| !o.is_empty()).unwrap_or(false) {
+        c["ext"] = grant.access_token_ext.clone();
+    }
+    c
+}
+
+/// What introspection and later grants need of a token, stored with its signature.
+pub fn token_data(grant: &Grant) -> String {
+    serde_json::to_string(grant).expect("serialisable grant")
+}
+
+pub struct MintedToken {
+    pub token: String,
+    pub row: TokenRow,
+}
+
+/// An access token in the client's (or the server's) strategy.
+pub async fn access_token<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, grant: &Grant, lifetime: i64) -> ApiResult<MintedToken> {
+    let now = ctx.p.now();
+    let exp = now + lifetime;
+    let strategy = TokenStrategy::parse(&client.access_token_strategy).unwrap_or(ctx.cfg.access_token_strategy);
+    let (token, signature) = match strategy {
+        TokenStrategy::Opaque => {
+            let t = opaque::generate(ctx.cfg.primary_secret(), TokenKind::AccessToken);
+            (t.token, t.signature)
+        }
+        TokenStrategy::Jwt => {
+            let key = signing_key(ctx, ACCESS_TOKEN_SET).await?;
+            let jwt = jws::sign(ctx.p, &key, "JWT", &access_token_claims(ctx.cfg, grant, now, exp, &uuid_v4())).await?;
+            let signature = jwt.rsplit('.').next().unwrap_or_default().to_string();
+            (jwt, signature)
+        }
+    };
+    Ok(MintedToken { row: row(signature, "access_token", grant, now, Some(exp)), token })
+}
+
+pub fn refresh_token(cfg: &Config, grant: &Grant, now: i64, lifetime: Option<i64>) -> MintedToken {
+    let t = opaque::generate(cfg.primary_secret(), TokenKind::RefreshToken);
+    MintedToken { row: row(t.signature, "refresh_token", grant, now, lifetime.map(|l| now + l)), token: t.token }
+}
+
+fn row(signature: String, kind: &'static str, grant: &Grant, now: i64, expires_at: Option<i64>) -> TokenRow {
+    TokenRow {
+        signature,
+        kind,
+        request_id: grant.request_id.clone(),
+        client_id: grant.client_id.clone(),
+        subject: grant.subject.clone(),
+        data: token_data(grant),
+        issued_at: now,
+        expires_at,
+    }
+}
+
+/// Claims an ID token may not take from the consent's `session.id_token`.
+const RESERVED_ID_TOKEN_CLAIMS: &[&str] =
+    &["iss", "sub", "aud", "exp", "iat", "jti", "rat", "auth_time", "nonce", "at_hash", "c_hash", "acr", "amr", "sid", "azp", "nbf"];
+
+/// OpenID Connect ID token claims (Hydra's set); `alg` picks the hash for `at_hash`/`c_hash`.
+#[allow(clippy::too_many_arguments)]
+pub fn id_token_claims(
+    cfg: &Config,
+    grant: &Grant,
+    now: i64,
+    exp: i64,
+    jti: &str,
+    alg: &str,
+    access_token: Option<&str>,
+    code: Option<&str>,
+) -> Value {
+    let mut c = Map::new();
+    if let Some(extra) = grant.id_token_ext.as_object() {
+        for (k, v) in extra {
+            if !RESERVED_ID_TOKEN_CLAIMS.contains(&k.as_str()) {
+                c.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    c.insert("iss".into(), json!(cfg.issuer));
+    c.insert("sub".into(), json!(grant.subject));
+    c.insert("aud".into(), json!([grant.client_id]));
+    c.insert("exp".into(), json!(exp));
+    c.insert("iat".into(), json!(now));
+    c.insert("jti".into(), json!(jti));
+    c.insert("rat".into(), json!(grant.requested_at));
+    c.insert("auth_time".into(), json!(if grant.auth_time > 0 { grant.auth_time } else { now }));
+    if !grant.nonce.is_empty() {
+        c.insert("nonce".into(), json!(grant.nonce));
+    }
+    if let Some(at) = access_token {
+        c.insert("at_hash".into(), json!(half_hash(alg, at)));
+    }
+    if let Some(code) = code {
+        c.insert("c_hash".into(), json!(half_hash(alg, code)));
+    }
+    if !grant.acr.is_empty() {
+        c.insert("acr".into(), json!(grant.acr));
+    } else if grant.acr_requested {
+        c.insert("acr".into(), json!("0"));
+    }
+    if !grant.amr.is_empty() {
+        c.insert("amr".into(), json!(grant.amr));
+    }
+    if !grant.sid.is_empty() {
+        c.insert("sid".into(), json!(grant.sid));
+    }
+    Value::Object(c)
+}
+
+pub async fn id_token<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    grant: &Grant,
+    lifetime: i64,
+    access_token: Option<&str>,
+    code: Option<&str>,
+) -> ApiResult<String> {
+    let key = signing_key(ctx, ID_TOKEN_SET).await?;
+    let now = ctx.p.now();
+    let claims = id_token_claims(ctx.cfg, grant, now, now + lifetime, &uuid_v4(), &key.alg, access_token, code);
+    Ok(jws::sign(ctx.p, &key, "JWT", &claims).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::test_config;
+
+    fn grant() -> Grant {
+        Grant {
+            request_id: "r".into(),
+            client_id: "c".into(),
+            subject: "alice".into(),
+            scopes: vec!["openid".into(), "offline".into()],
+            audience: vec![],
+            requested_at: 100,
+            auth_time: 90,
+            sid: "sid-1".into(),
+            nonce: "nonce-123".into(),
+            id_token_ext: json!({"email": "a@example.com", "sub": "mallory", "iss": "evil"}),
+            access_token_ext: json!({"tier": "gold"}),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn id_token_has_hydra_claims_and_reserved_ones_win() {
+        let c = id_token_claims(&test_config(), &grant(), 200, 3800, "j", "ES256", Some("at"), Some("code"));
+        assert_eq!(c["iss"], "http://127.0.0.1:8787");
+        assert_eq!(c["sub"], "alice");
+        assert_eq!(c["aud"], json!(["c"]));
+        assert_eq!(c["exp"], 3800);
+        assert_eq!(c["iat"], 200);
+        assert_eq!(c["rat"], 100);
+        assert_eq!(c["auth_time"], 90);
+        assert_eq!(c["nonce"], "nonce-123");
+        assert_eq!(c["sid"], "sid-1");
+        assert_eq!(c["email"], "a@example.com");
+        assert_eq!(c["at_hash"], half_hash("ES256", "at"));
+        assert_eq!(c["c_hash"], half_hash("ES256", "code"));
+        assert!(c.get("acr").is_none());
+        let mut g = grant();
+        g.acr_requested = true;
+        assert_eq!(id_token_claims(&test_config(), &g, 1, 2, "j", "ES256", None, None)["acr"], "0");
+    }
+
+    #[test]
+    fn access_token_claims_follow_hydra() {
+        let c = access_token_claims(&test_config(), &grant(), 10, 20, "j");
+        assert_eq!(c["scp"], json!(["openid", "offline"]));
+        assert_eq!(c["aud"], json!([]));
+        assert_eq!(c["nbf"], 10);
+        assert_eq!(c["client_id"], "c");
+        assert_eq!(c["ext"], json!({"tier": "gold"}));
+    }
+
+    #[test]
+    fn lifetimes_prefer_client_overrides() {
+        let cfg = test_config();
+        let mut client = Client::default();
+        let l = lifetimes(&cfg, &client, GrantKind::AuthorizationCode);
+        assert_eq!((l.access, l.id, l.refresh), (3600, 3600, Some(720 * 3600)));
+        client.lifespans.authorization_code_grant_access_token_lifespan = Some("5m0s".into());
+        assert_eq!(lifetimes(&cfg, &client, GrantKind::AuthorizationCode).access, 300);
+        assert_eq!(lifetimes(&cfg, &client, GrantKind::Implicit).access, 3600);
+    }
+}

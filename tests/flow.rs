@@ -1,0 +1,690 @@
+//! End-to-end tests of Hydra's login and consent flow through the Worker in workerd: the
+//! browser with a cookie jar, the login/consent app through the admin API, the client at the
+//! token endpoint, and an independent OpenID Connect library verifying what comes out.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::oauth::*;
+use common::{json_of, shared, unique, Server, ADMIN_TOKEN};
+use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata};
+use openidconnect::{AccessToken, AccessTokenHash, ClientId, IssuerUrl, Nonce};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn code_of(r: &reqwest::blocking::Response) -> String {
+    assert_eq!(r.status(), 303, "final redirect must be 303: {}", location(r));
+    let loc = location(r);
+    assert!(loc.starts_with(REDIRECT), "{loc}");
+    param(&loc, "code").unwrap_or_else(|| panic!("no code in {loc}"))
+}
+
+/// Verify an ID token the way a relying party does, from the discovery document and JWKS.
+fn verify_id_token(s: &Server, client_id: &str, id_token: &str, nonce: &str, access_token: Option<&str>) -> Value {
+    let (_, doc) = json_of(s.client().get(s.url("/.well-known/openid-configuration")).send().unwrap());
+    let metadata: CoreProviderMetadata = serde_json::from_value(doc).expect("discovery document parses as OIDC provider metadata");
+    assert_eq!(metadata.issuer().as_str(), s.base);
+    let (_, jwks) = json_of(s.client().get(metadata.jwks_uri().url().as_str()).send().unwrap());
+    let jwks: CoreJsonWebKeySet = serde_json::from_value(jwks).expect("JWKS parses");
+    let verifier = CoreIdTokenVerifier::new_public_client(ClientId::new(client_id.into()), IssuerUrl::new(s.base.clone()).unwrap(), jwks)
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    let token: CoreIdToken = id_token.parse().expect("ID token parses");
+    let claims = token.claims(&verifier, &Nonce::new(nonce.into())).expect("ID token verifies: signature, iss, aud, exp, nonce");
+    if let Some(at) = access_token {
+        let expected = AccessTokenHash::from_token(&AccessToken::new(at.into()), token.signing_alg().unwrap(), token.signing_key(&verifier).unwrap()).unwrap();
+        assert_eq!(claims.access_token_hash(), Some(&expected), "at_hash");
+    }
+    decode_claims(id_token)
+}
+
+fn decode_claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn header_of(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').next().unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+#[test]
+fn full_code_flow_with_pkce_verified_by_an_oidc_library() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let browser = s.browser();
+    let mut report = Vec::new();
+    let started = Instant::now();
+
+    // 1. The client sends the browser to /oauth2/auth: 302 to the login app with a CSRF cookie.
+    let t = Instant::now();
+    let r = browser.get(rp.auth_url(&[("scope", "openid offline_access profile"), ("acr_values", "urn:pwd"), ("ui_locales", "de en"), ("login_hint", "alice@example.com"), ("display", "page")])).send().unwrap();
+    report.push(("GET /oauth2/auth", t.elapsed(), storage_ops(&r)));
+    assert_eq!(r.status(), 302);
+    let set_cookie: Vec<String> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    assert!(set_cookie.iter().any(|c| c.starts_with("ory_hydra_login_csrf_") && c.contains("HttpOnly")), "{set_cookie:?}");
+    let login = param(&location(&r), "login_challenge").unwrap();
+    assert!(location(&r).starts_with(&s.url("/oauth2/fallbacks/login")));
+
+    // 2. The login app reads the request.
+    let t = Instant::now();
+    let r = s.admin(Method::GET, &format!("/admin/oauth2/auth/requests/login?login_challenge={login}")).send().unwrap();
+    report.push(("GET login request", t.elapsed(), storage_ops(&r)));
+    let (status, req) = json_of(r);
+    assert_eq!(status, 200, "{req}");
+    assert_eq!(req["challenge"], login.as_str());
+    assert_eq!(req["skip"], false);
+    assert_eq!(req["subject"], "");
+    assert_eq!(req["requested_scope"], json!(["openid", "offline_access", "profile"]));
+    assert_eq!(req["client"]["client_id"], rp.id.as_str());
+    assert!(req["client"].get("client_secret").is_none());
+    assert!(req["request_url"].as_str().unwrap().starts_with(&s.url("/oauth2/auth?")));
+    assert_eq!(req["session_id"].as_str().unwrap().len(), 36);
+    assert_eq!(req["oidc_context"], json!({"acr_values": ["urn:pwd"], "ui_locales": ["de", "en"], "display": "page",
+        "login_hint": "alice@example.com", "id_token_hint_claims": {}}));
+
+    // 3. It accepts; the browser brings the login verifier back and is sent to consent.
+    let t = Instant::now();
+    let r = s.admin(Method::PUT, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"))
+        .json(&json!({"subject": "alice", "remember": true, "remember_for": 3600, "acr": "urn:pwd", "amr": ["pwd"], "context": {"k": "v"}}))
+        .send().unwrap();
+    report.push(("PUT login accept", t.elapsed(), storage_ops(&r)));
+    let (_, accepted) = json_of(r);
+    let t = Instant::now();
+    let r = browser.get(accepted["redirect_to"].as_str().unwrap()).send().unwrap();
+    report.push(("GET /oauth2/auth?login_verifier", t.elapsed(), storage_ops(&r)));
+    assert_eq!(r.status(), 302);
+    let cookies: Vec<String> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("ory_hydra_session=") && c.contains("Max-Age=3600") && c.contains("HttpOnly")), "{cookies:?}");
+    let consent = param(&location(&r), "consent_challenge").unwrap();
+
+    // 4. The consent app reads and accepts.
+    let t = Instant::now();
+    let r = s.admin(Method::GET, &format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}")).send().unwrap();
+    report.push(("GET consent request", t.elapsed(), storage_ops(&r)));
+    let (status, creq) = json_of(r);
+    assert_eq!(status, 200);
+    assert_eq!(creq["subject"], "alice");
+    assert_eq!(creq["skip"], false);
+    assert_eq!(creq["acr"], "urn:pwd");
+    assert_eq!(creq["amr"], json!(["pwd"]));
+    assert_eq!(creq["context"], json!({"k": "v"}));
+    assert_eq!(creq["login_session_id"], req["session_id"]);
+    assert_eq!(creq["consent_request_id"].as_str().unwrap().len(), 32);
+    assert_eq!(creq["requested_scope"], json!(["openid", "offline_access", "profile"]));
+    let t = Instant::now();
+    let r = s.admin(Method::PUT, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}"))
+        .json(&json!({"grant_scope": ["openid", "offline_access", "profile"], "remember": true,
+            "session": {"id_token": {"email": "alice@example.com", "sub": "not-overridable"}, "access_token": {"tier": "gold"}}}))
+        .send().unwrap();
+    report.push(("PUT consent accept", t.elapsed(), storage_ops(&r)));
+    let (_, accepted) = json_of(r);
+
+    // 5. The browser brings the consent verifier back: 303 to the client with code, state, iss.
+    let t = Instant::now();
+    let r = browser.get(accepted["redirect_to"].as_str().unwrap()).send().unwrap();
+    report.push(("GET /oauth2/auth?consent_verifier", t.elapsed(), storage_ops(&r)));
+    let loc = location(&r);
+    assert_eq!(param(&loc, "state").as_deref(), Some("state-0123456789"));
+    assert_eq!(param(&loc, "iss").as_deref(), Some(s.base.as_str()));
+    assert_eq!(param(&loc, "scope").as_deref(), Some("openid offline_access profile"));
+    let code = code_of(&r);
+    assert!(code.starts_with("ory_ac_"));
+
+    // 6. The client exchanges the code.
+    let t = Instant::now();
+    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some(&rp.secret))
+        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+        .send().unwrap();
+    report.push(("POST /oauth2/token", t.elapsed(), storage_ops(&r)));
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["pragma"], "no-cache");
+    let (status, tokens) = json_of(r);
+    let total = started.elapsed();
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    assert_eq!(tokens["scope"], "openid offline_access profile");
+    let at = tokens["access_token"].as_str().unwrap();
+    assert!(at.starts_with("ory_at_"));
+    assert!(tokens["refresh_token"].as_str().unwrap().starts_with("ory_rt_"));
+
+    let claims = verify_id_token(s, &rp.id, tokens["id_token"].as_str().unwrap(), "nonce-0123456789", Some(at));
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["acr"], "urn:pwd");
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    assert_eq!(claims["sid"], req["session_id"]);
+    for c in ["rat", "auth_time", "jti", "iat", "exp"] {
+        assert!(claims.get(c).is_some(), "claim {c}");
+    }
+    assert_eq!(header_of(tokens["id_token"].as_str().unwrap())["alg"], "ES256");
+
+    // Only signatures are stored, never the tokens themselves.
+    let rows = s.d1(&format!("SELECT signature, kind FROM tokens WHERE client_id = '{}'", rp.id));
+    assert_eq!(rows.len(), 2);
+    let dump = serde_json::to_string(&rows).unwrap();
+    assert!(!dump.contains(at) && !dump.contains(tokens["refresh_token"].as_str().unwrap()));
+
+    eprintln!("\nfull flow on loopback under wrangler dev: {total:?}");
+    for (step, d, ops) in &report {
+        eprintln!("  {step:<36} {:>7.1} ms   {ops}", d.as_secs_f64() * 1000.0);
+    }
+}
+
+#[test]
+fn remembered_login_and_consent_are_skipped_and_prompt_none_works() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let browser = s.browser();
+    code_of(&run_flow(&rp, &browser, &rp.auth_url(&[]), "bob"));
+
+    // Second time: the login request says skip, with the remembered subject.
+    let login = to_login(&browser, &rp.auth_url(&[]));
+    let (_, req) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
+    assert_eq!(req["skip"], true);
+    assert_eq!(req["subject"], "bob");
+    // Accepting as someone else is an error, as in Hydra.
+    let (status, err) = admin_put(s, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"), &json!({"subject": "mallory"}));
+    assert_eq!(status, 400, "{err}");
+    let r = accept_login(s, &login, &json!({"subject": "bob"}));
+    let consent = to_consent(&browser, &r);
+    let (_, creq) = s.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}"));
+    assert_eq!(creq["skip"], true, "remembered consent covers the requested scopes");
+    let r = accept_consent(s, &consent, &json!({"grant_scope": creq["requested_scope"]}));
+    code_of(&to_client(&browser, &r));
+
+    // A scope beyond the remembered grant needs consent again.
+    let login = to_login(&browser, &rp.auth_url(&[("scope", "openid offline_access email")]));
+    let consent = to_consent(&browser, &accept_login(s, &login, &json!({"subject": "bob"})));
+    let (_, creq) = s.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}"));
+    assert_eq!(creq["skip"], false);
+
+    // prompt=none with a session and remembered consent: no interaction is required.
+    let login = to_login(&browser, &rp.auth_url(&[("prompt", "none")]));
+    let consent = to_consent(&browser, &accept_login(s, &login, &json!({"subject": "bob"})));
+    code_of(&to_client(&browser, &accept_consent(s, &consent, &json!({"grant_scope": ["openid", "offline_access"]}))));
+
+    // prompt=login forces a new login even with a session.
+    let login = to_login(&browser, &rp.auth_url(&[("prompt", "login")]));
+    let (_, req) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
+    assert_eq!(req["skip"], false);
+    // max_age=0 as well.
+    let login = to_login(&browser, &rp.auth_url(&[("max_age", "0")]));
+    let (_, req) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
+    assert_eq!(req["skip"], false);
+}
+
+#[test]
+fn prompt_none_errors_go_to_the_client() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    // No session: login_required, delivered to the client with state and iss.
+    let r = s.browser().get(rp.auth_url(&[("prompt", "none")])).send().unwrap();
+    assert_eq!(r.status(), 303);
+    let loc = location(&r);
+    assert!(loc.starts_with(REDIRECT));
+    assert_eq!(param(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("state-0123456789"));
+    assert_eq!(param(&loc, "iss").as_deref(), Some(s.base.as_str()));
+
+    // A session but no remembered consent: consent_required.
+    let browser = s.browser();
+    let login = to_login(&browser, &rp.auth_url(&[]));
+    let consent = to_consent(&browser, &accept_login(s, &login, &json!({"subject": "carol", "remember": true})));
+    code_of(&to_client(&browser, &accept_consent(s, &consent, &json!({"grant_scope": ["openid"], "remember": false}))));
+    let login = to_login(&browser, &rp.auth_url(&[("prompt", "none")]));
+    let r = browser.get(accept_login(s, &login, &json!({"subject": "carol"}))).send().unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("consent_required"));
+}
+
+#[test]
+fn login_and_consent_rejections_reach_the_client() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let browser = s.browser();
+    let login = to_login(&browser, &rp.auth_url(&[]));
+    let (status, v) = admin_put(s, &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"),
+        &json!({"error": "access_denied", "error_description": "The resource owner denied the request"}));
+    assert_eq!(status, 200);
+    let r = browser.get(v["redirect_to"].as_str().unwrap()).send().unwrap();
+    assert_eq!(r.status(), 303);
+    let loc = location(&r);
+    assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"));
+    assert!(param(&loc, "error_description").unwrap().contains("denied"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("state-0123456789"));
+    assert!(param(&loc, "code").is_none());
+
+    let login = to_login(&browser, &rp.auth_url(&[]));
+    let consent = to_consent(&browser, &accept_login(s, &login, &json!({"subject": "dave"})));
+    let (_, v) = admin_put(s, &format!("/admin/oauth2/auth/requests/consent/reject?consent_challenge={consent}"),
+        &json!({"error": "access_denied", "error_description": "Consent withheld"}));
+    let r = browser.get(v["redirect_to"].as_str().unwrap()).send().unwrap();
+    let loc = location(&r);
+    assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"));
+    assert!(param(&loc, "code").is_none());
+    assert_eq!(s.d1(&format!("SELECT COUNT(*) AS n FROM authorization_codes WHERE client_id = '{}'", rp.id))[0]["n"], 0);
+    // An empty rejection uses Hydra's default error name.
+    let login = to_login(&browser, &rp.auth_url(&[]));
+    let (_, v) = admin_put(s, &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"), &json!({}));
+    let r = browser.get(v["redirect_to"].as_str().unwrap()).send().unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("request_denied"));
+}
+
+#[test]
+fn a_replayed_code_is_refused_and_revokes_the_tokens_it_yielded() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "erin"));
+    let (status, first, _) = rp.exchange(&code, VERIFIER);
+    assert_eq!(status, 200);
+    let rows = s.d1(&format!("SELECT COUNT(*) AS n FROM tokens WHERE client_id = '{}'", rp.id));
+    assert_eq!(rows[0]["n"], 2, "access + refresh token stored");
+    let (status, err, _) = rp.exchange(&code, VERIFIER);
+    assert_eq!(status, 400);
+    assert_eq!(err["error"], "invalid_grant");
+    assert!(err["error_description"].as_str().unwrap().contains("already been used"));
+    let rows = s.d1(&format!("SELECT COUNT(*) AS n FROM tokens WHERE client_id = '{}'", rp.id));
+    assert_eq!(rows[0]["n"], 0, "every token of the grant is revoked (RFC 6749 §10.5)");
+    assert!(first["access_token"].is_string());
+}
+
+#[test]
+fn concurrent_redemptions_of_one_code_yield_at_most_one_token_set() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "frank"));
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let (b, client, url, id, secret, code) = (barrier.clone(), s.client(), s.url("/oauth2/token"), rp.id.clone(), rp.secret.clone(), code.clone());
+            std::thread::spawn(move || {
+                b.wait();
+                client.post(url).basic_auth(id, Some(secret))
+                    .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+                    .send().unwrap().status().as_u16()
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(statuses.iter().filter(|s| **s == 200).count() <= 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 400), "{statuses:?}");
+}
+
+#[test]
+fn token_endpoint_checks_redirect_uri_pkce_and_client() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "gina"));
+    let base = |code: &str| vec![("grant_type", "authorization_code".to_string()), ("code", code.to_string())];
+    let send = |form: Vec<(&str, String)>| {
+        let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        rp.token(&f)
+    };
+    let mut wrong_redirect = base(&code);
+    wrong_redirect.extend([("redirect_uri", "http://127.0.0.1:7000/cb".to_string()), ("code_verifier", VERIFIER.to_string())]);
+    assert_eq!(send(wrong_redirect).1["error"], "invalid_grant");
+    let mut wrong_verifier = base(&code);
+    wrong_verifier.extend([("redirect_uri", REDIRECT.to_string()), ("code_verifier", "x".repeat(43))]);
+    assert_eq!(send(wrong_verifier).1["error"], "invalid_grant");
+    let mut no_verifier = base(&code);
+    no_verifier.push(("redirect_uri", REDIRECT.to_string()));
+    assert_eq!(send(no_verifier).1["error"], "invalid_grant");
+    // The failed attempts did not use the code up.
+    let (status, tokens, _) = rp.exchange(&code, VERIFIER);
+    assert_eq!(status, 200, "{tokens}");
+
+    // Another client cannot redeem it, nor can a forged or unknown code be.
+    let other = Rp::register(s, json!({}));
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "gina"));
+    assert_eq!(other.exchange(&code, VERIFIER).1["error"], "invalid_grant");
+    assert_eq!(rp.exchange("ory_ac_forged.signature", VERIFIER).1["error"], "invalid_grant");
+    assert_eq!(rp.exchange(&code.replace("ory_ac_", "ory_at_"), VERIFIER).1["error"], "invalid_grant");
+
+    // Malformed requests.
+    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some(&rp.secret)).send().unwrap();
+    assert_eq!(json_of(r).1["error"], "invalid_request");
+    let (status, body, _) = rp.token(&[("code", "x")]);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+    let (status, body, _) = rp.token(&[("grant_type", "password"), ("username", "u"), ("password", "p")]);
+    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
+    let (status, body, _) = rp.token(&[("grant_type", "authorization_code"), ("grant_type", "authorization_code")]);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some(&rp.secret)).json(&json!({"grant_type": "authorization_code"})).send().unwrap();
+    assert_eq!(json_of(r).1["error"], "invalid_request");
+}
+
+#[test]
+fn client_authentication_methods() {
+    let s = shared();
+    // Wrong secret and unknown client: 401 invalid_client with WWW-Authenticate.
+    let rp = Rp::register(s, json!({}));
+    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some("wrong-secret"))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")]).send().unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("www-authenticate"));
+    assert_eq!(json_of(r).1["error"], "invalid_client");
+    let r = s.client().post(s.url("/oauth2/token")).basic_auth("no-such-client", Some("x"))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")]).send().unwrap();
+    assert_eq!(r.status(), 401);
+    // A basic client cannot use client_secret_post; two methods at once are refused.
+    let r = s.client().post(s.url("/oauth2/token"))
+        .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_id", rp.id.as_str()), ("client_secret", rp.secret.as_str())]).send().unwrap();
+    assert_eq!(json_of(r).1["error"], "invalid_client");
+    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some(&rp.secret))
+        .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_secret", rp.secret.as_str())]).send().unwrap();
+    assert_eq!(json_of(r).1["error"], "invalid_request");
+
+    // client_secret_post.
+    let post = Rp::register(s, json!({"token_endpoint_auth_method": "client_secret_post"}));
+    let code = code_of(&run_flow(&post, &s.browser(), &post.auth_url(&[]), "hank"));
+    let r = s.client().post(s.url("/oauth2/token"))
+        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER),
+            ("client_id", post.id.as_str()), ("client_secret", post.secret.as_str())]).send().unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Public client (none): PKCE is required at /oauth2/auth.
+    let public = Rp::register(s, json!({"token_endpoint_auth_method": "none"}));
+    let r = s.browser().get(public.auth_url(&[("code_challenge", ""), ("code_challenge_method", "")])).send().unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"));
+    let code = code_of(&run_flow(&public, &s.browser(), &public.auth_url(&[]), "ivy"));
+    let r = s.client().post(s.url("/oauth2/token"))
+        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER),
+            ("client_id", public.id.as_str())]).send().unwrap();
+    let (status, body) = json_of(r);
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A `private_key_jwt` client assertion signed with a P-256 key.
+fn client_assertion(key: &p256::ecdsa::SigningKey, kid: &str, client_id: &str, aud: &str, jti: &str, exp_in: i64) -> String {
+    use base64::Engine;
+    use p256::ecdsa::signature::Signer;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let input = format!("{}.{}", b64(&json!({"alg": "ES256", "kid": kid, "typ": "JWT"})),
+        b64(&json!({"iss": client_id, "sub": client_id, "aud": aud, "jti": jti, "iat": now, "exp": now + exp_in})));
+    let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+    format!("{input}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+#[test]
+fn private_key_jwt_with_replay_protection() {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let s = shared();
+    let secret = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
+    let point = secret.public_key().to_encoded_point(false);
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256", "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())});
+    let rp = Rp::register(s, json!({"token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "ES256", "jwks": {"keys": [jwk]}}));
+    let key = p256::ecdsa::SigningKey::from(secret);
+    let token_url = s.url("/oauth2/token");
+    let send = |code: &str, assertion: &str| {
+        json_of(s.client().post(&token_url).form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER), ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", assertion)]).send().unwrap())
+    };
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "jack"));
+    let jti = unique("jti");
+    let assertion = client_assertion(&key, "k1", &rp.id, &token_url, &jti, 300);
+    let (status, body) = send(&code, &assertion);
+    assert_eq!(status, 200, "{body}");
+    // The same assertion again: jti_known.
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "jack"));
+    let (status, body) = send(&code, &assertion);
+    assert_eq!((status, body["error"].as_str()), (400, Some("jti_known")), "{body}");
+    // Wrong audience, expired, foreign key, wrong kid: invalid_client.
+    let other = p256::ecdsa::SigningKey::from(p256::SecretKey::from_slice(&[9u8; 32]).unwrap());
+    for bad in [
+        client_assertion(&key, "k1", &rp.id, "https://elsewhere.example/token", &unique("j"), 300),
+        client_assertion(&key, "k1", &rp.id, &token_url, &unique("j"), -10),
+        client_assertion(&key, "k1", &rp.id, &token_url, &unique("j"), 7 * 24 * 3600),
+        client_assertion(&other, "k1", &rp.id, &token_url, &unique("j"), 300),
+        client_assertion(&key, "k2", &rp.id, &token_url, &unique("j"), 300),
+        "not.a.jwt".to_string(),
+    ] {
+        let (status, body) = send(&code, &bad);
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
+    }
+    let (status, _) = send(&code, &client_assertion(&key, "k1", &rp.id, &token_url, &unique("j"), 300));
+    assert_eq!(status, 200, "the code survived the failed attempts");
+}
+
+#[test]
+fn challenges_and_verifiers_are_single_use_tamper_proof_and_bound_to_the_browser() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let browser = s.browser();
+    let login = to_login(&browser, &rp.auth_url(&[]));
+
+    // Tampered or foreign challenges: 404. Missing: 400.
+    let mut tampered = login.clone().into_bytes();
+    let i = tampered.len() / 2;
+    tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let (status, body) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={tampered}"));
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(s.admin_get("/admin/oauth2/auth/requests/login?login_challenge=garbage").0, 404);
+    assert_eq!(s.admin_get("/admin/oauth2/auth/requests/login").0, 400);
+    // A login challenge is not a consent challenge.
+    assert_eq!(s.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={login}")).0, 404);
+    // The alias `challenge` works.
+    assert_eq!(s.admin_get(&format!("/admin/oauth2/auth/requests/login?challenge={login}")).0, 200);
+
+    // Accepting twice before the browser returns: both answer, only one verifier redeems.
+    let first = accept_login(s, &login, &json!({"subject": "kim"}));
+    let second = accept_login(s, &login, &json!({"subject": "kim"}));
+    assert_ne!(first, second);
+    // A verifier in a browser without the flow's CSRF cookie is refused.
+    let r = s.browser().get(&first).send().unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("request_forbidden"));
+    let consent = to_consent(&browser, &first);
+    let r = browser.get(&second).send().unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("access_denied"));
+    let r = browser.get(&first).send().unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("access_denied"), "a login verifier redeems once");
+
+    // Once handled, the login request is gone (410 with redirect_to) and cannot change (409).
+    let (status, body) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
+    assert_eq!(status, 410);
+    assert!(body["redirect_to"].as_str().unwrap().starts_with(&s.url("/oauth2/auth?")));
+    assert_eq!(admin_put(s, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"), &json!({"subject": "kim"})).0, 409);
+    assert_eq!(admin_put(s, &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"), &json!({})).0, 409);
+
+    // The same for consent.
+    let verifier = accept_consent(s, &consent, &json!({"grant_scope": ["openid"]}));
+    code_of(&to_client(&browser, &verifier));
+    let r = to_client(&browser, &verifier);
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("access_denied"), "a consent verifier redeems once");
+    assert_eq!(s.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}")).0, 410);
+    assert_eq!(admin_put(s, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}"), &json!({})).0, 409);
+
+    // A tampered verifier goes to the error page.
+    let broken = verifier.replace("consent_verifier=", "consent_verifier=x");
+    let r = browser.get(&broken).send().unwrap();
+    assert!(location(&r).starts_with(&s.url("/oauth2/fallbacks/error")), "{}", location(&r));
+
+    // Accept needs a subject.
+    let login = to_login(&browser, &rp.auth_url(&[("prompt", "login")]));
+    assert_eq!(admin_put(s, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"), &json!({})).0, 400);
+    // A consent that grants beyond the client's scopes is refused.
+    let consent = to_consent(&browser, &accept_login(s, &login, &json!({"subject": "kim"})));
+    assert_eq!(admin_put(s, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}"), &json!({"grant_scope": ["admin"]})).0, 400);
+}
+
+#[test]
+fn expired_challenges_are_401_and_expired_verifiers_fail() {
+    let s = Server::start(&[("TTL_LOGIN_CONSENT_REQUEST", "2s")]);
+    let rp = Rp::register(&s, json!({}));
+    let browser = s.browser();
+    let login = to_login(&browser, &rp.auth_url(&[]));
+    let verifier = accept_login(&s, &login, &json!({"subject": "lee"}));
+    std::thread::sleep(Duration::from_millis(3100));
+    let (status, body) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "request_unauthorized");
+    assert!(body["error_description"].as_str().unwrap().contains("expired"));
+    let r = browser.get(&verifier).send().unwrap();
+    assert!(location(&r).starts_with(&s.url("/oauth2/fallbacks/error")));
+}
+
+#[test]
+fn bad_authorization_requests() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let b = s.browser();
+    // Unknown client and unregistered redirect URI: never redirected there; the error page.
+    for url in [
+        s.url("/oauth2/auth?client_id=nope&response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2F&state=12345678"),
+        rp.auth_url(&[("redirect_uri", "https://evil.example/cb")]),
+        rp.auth_url(&[("redirect_uri", "https://rp.example/callback/")]),
+        rp.auth_url(&[("redirect_uri", "HTTPS://rp.example/callback")]),
+    ] {
+        let r = b.get(&url).send().unwrap();
+        assert_eq!(r.status(), 302, "{url}");
+        let loc = location(&r);
+        assert!(loc.starts_with(&s.url("/oauth2/fallbacks/error?")), "{loc}");
+        assert!(param(&loc, "error").is_some());
+    }
+    let page = b.get(s.url("/oauth2/fallbacks/error?error=x&error_hint=%3Cscript%3E")).send().unwrap().text().unwrap();
+    assert!(!page.contains("<script>"));
+    // Loopback redirect URIs may change port.
+    let r = b.get(rp.auth_url(&[("redirect_uri", "http://127.0.0.1:54321/cb")])).send().unwrap();
+    assert_eq!(r.status(), 302);
+    assert!(param(&location(&r), "login_challenge").is_some());
+    // Errors after the redirect URI is known go to the client.
+    for (extra, error) in [
+        (vec![("state", "short")], "invalid_state"),
+        (vec![("scope", "openid admin")], "invalid_scope"),
+        (vec![("response_type", "code id_token token magic")], "unsupported_response_type"),
+        (vec![("code_challenge_method", "plain")], "invalid_request"),
+        (vec![("nonce", "short")], "insufficient_entropy"),
+        (vec![("prompt", "none login")], "invalid_request"),
+        (vec![("audience", "https://elsewhere.example")], "invalid_request"),
+    ] {
+        let r = b.get(rp.auth_url(&extra)).send().unwrap();
+        assert_eq!(r.status(), 303, "{extra:?}");
+        let loc = location(&r);
+        assert!(loc.starts_with(REDIRECT), "{loc}");
+        assert_eq!(param(&loc, "error").as_deref(), Some(error), "{extra:?}: {loc}");
+        assert_eq!(param(&loc, "iss").as_deref(), Some(s.base.as_str()));
+    }
+    // The same request as a form POST works.
+    let mut q = rp.auth_url(&[]);
+    q = q.split_once('?').unwrap().1.to_string();
+    let r = b.post(s.url("/oauth2/auth")).header("content-type", "application/x-www-form-urlencoded").body(q).send().unwrap();
+    assert_eq!(r.status(), 302);
+    assert!(param(&location(&r), "login_challenge").is_some());
+}
+
+#[test]
+fn response_modes_implicit_and_hybrid() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    // form_post: an auto-submitting form to the redirect URI.
+    let r = run_flow(&rp, &s.browser(), &rp.auth_url(&[("response_mode", "form_post")]), "mia");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let html = r.text().unwrap();
+    assert!(html.contains(&format!("action=\"{REDIRECT}\"")));
+    assert!(html.contains("name=\"code\""));
+    assert!(html.contains("name=\"state\" value=\"state-0123456789\""));
+
+    // Implicit id_token token: tokens in the fragment, the ID token with at_hash.
+    let r = run_flow(&rp, &s.browser(), &rp.auth_url(&[("response_type", "id_token token"), ("code_challenge", ""), ("code_challenge_method", "")]), "mia");
+    assert_eq!(r.status(), 303);
+    let loc = location(&r);
+    let at = fragment_param(&loc, "access_token").expect("access token in the fragment");
+    let id_token = fragment_param(&loc, "id_token").unwrap();
+    assert_eq!(fragment_param(&loc, "token_type").as_deref(), Some("bearer"));
+    assert!(param(&loc.split('#').next().unwrap().to_string(), "access_token").is_none(), "never in the query");
+    verify_id_token(s, &rp.id, &id_token, "nonce-0123456789", Some(&at));
+
+    // Hybrid code id_token: c_hash binds the code.
+    let r = run_flow(&rp, &s.browser(), &rp.auth_url(&[("response_type", "code id_token")]), "mia");
+    let loc = location(&r);
+    let code = fragment_param(&loc, "code").unwrap();
+    let claims = verify_id_token(s, &rp.id, &fragment_param(&loc, "id_token").unwrap(), "nonce-0123456789", None);
+    use base64::Engine;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(code.as_bytes());
+    assert_eq!(claims["c_hash"], base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]));
+    assert_eq!(rp.exchange(&code, VERIFIER).0, 200);
+
+    // Tokens never go in a query; implicit needs a nonce.
+    let r = s.browser().get(rp.auth_url(&[("response_type", "id_token token"), ("response_mode", "query")])).send().unwrap();
+    assert_eq!(fragment_param(&location(&r), "error").or(param(&location(&r), "error")).as_deref(), Some("unsupported_response_mode"));
+    let r = s.browser().get(rp.auth_url(&[("response_type", "id_token"), ("nonce", "")])).send().unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"));
+}
+
+#[test]
+fn jwt_access_tokens_and_key_rotation() {
+    let s = Server::start(&[]);
+    let rp = Rp::register(&s, json!({"access_token_strategy": "jwt"}));
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "ned"));
+    let (_, tokens, _) = rp.exchange(&code, VERIFIER);
+    let at = tokens["access_token"].as_str().unwrap();
+    let claims = decode_claims(at);
+    for c in ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scp", "ext"] {
+        assert!(claims.get(c).is_some(), "JWT access token claim {c}: {claims}");
+    }
+    assert_eq!(claims["scp"], json!(["openid", "offline_access"]));
+    assert_eq!(claims["ext"], json!({"tier": "gold"}));
+    assert_eq!(claims["client_id"], rp.id.as_str());
+    let (_, jwks) = json_of(s.client().get(s.url("/.well-known/jwks.json")).send().unwrap());
+    let kid = header_of(at)["kid"].clone();
+    assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == kid), "signed with a published key");
+    let old_id_token = tokens["id_token"].as_str().unwrap().to_string();
+    let old_kid = header_of(&old_id_token)["kid"].clone();
+
+    // Rotation: a new key in the ID-token set signs from now on; old tokens still verify.
+    let (status, _) = s.admin_json(Method::POST, "/admin/keys/hydra.openid.id-token", &json!({"alg": "ES256", "use": "sig", "kid": "rotated"}));
+    assert_eq!(status, 201);
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "ned"));
+    let (_, tokens, _) = rp.exchange(&code, VERIFIER);
+    let new_id_token = tokens["id_token"].as_str().unwrap();
+    assert_eq!(header_of(new_id_token)["kid"], "rotated");
+    verify_id_token(&s, &rp.id, new_id_token, "nonce-0123456789", None);
+    verify_id_token(&s, &rp.id, &old_id_token, "nonce-0123456789", None);
+    // Deleting the old key retires the old tokens.
+    let r = s.admin(Method::DELETE, &format!("/admin/keys/hydra.openid.id-token/{}", old_kid.as_str().unwrap())).send().unwrap();
+    assert_eq!(r.status(), 204);
+    let (_, jwks) = json_of(s.client().get(s.url("/.well-known/jwks.json")).send().unwrap());
+    assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k["kid"] != old_kid));
+}
+
+#[test]
+fn client_changes_apply_at_once_through_the_cache() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    // Warm the KV cache with a token request.
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "olga"));
+    assert_eq!(rp.exchange(&code, VERIFIER).0, 200);
+    // Rotate the secret: the old one stops working immediately (same location).
+    let (status, updated) = s.admin_json(Method::PATCH, &format!("/admin/clients/{}", rp.id),
+        &json!([{"op": "replace", "path": "/client_secret", "value": "rotated-secret-value"}]));
+    assert_eq!(status, 200, "{updated}");
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "olga"));
+    assert_eq!(rp.exchange(&code, VERIFIER).0, 401, "old secret refused after rotation");
+    let rotated = Rp { s, id: rp.id.clone(), secret: "rotated-secret-value".into(), client: rp.client.clone() };
+    assert_eq!(rotated.exchange(&code, VERIFIER).0, 200);
+    // Delete the client: authorization and token requests fail at once.
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "olga"));
+    assert_eq!(s.admin(Method::DELETE, &format!("/admin/clients/{}", rp.id)).send().unwrap().status(), 204);
+    assert_eq!(rotated.exchange(&code, VERIFIER).0, 401);
+    let r = s.browser().get(rp.auth_url(&[])).send().unwrap();
+    assert!(location(&r).starts_with(&s.url("/oauth2/fallbacks/error")));
+}
+
+#[test]
+fn flow_admin_routes_need_the_admin_token() {
+    let s = shared();
+    for path in ["/admin/oauth2/auth/requests/login?login_challenge=x", "/admin/oauth2/auth/requests/consent?consent_challenge=x"] {
+        assert_eq!(s.client().get(s.url(path)).send().unwrap().status(), 401);
+        assert_eq!(s.client().get(s.url(path)).bearer_auth(ADMIN_TOKEN).send().unwrap().status(), 404);
+    }
+}
