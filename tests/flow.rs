@@ -729,3 +729,25 @@ fn flow_admin_routes_need_the_admin_token() {
         assert_eq!(s.client().get(s.url(path)).bearer_auth(ADMIN_TOKEN).send().unwrap().status(), 404);
     }
 }
+
+#[test]
+fn the_scheduled_cleanup_removes_expired_rows_only() {
+    let s = Server::start(&[]);
+    let rp = Rp::register(&s, json!({}));
+    let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "pat"));
+    assert_eq!(rp.exchange(&code, VERIFIER).0, 200);
+    s.d1("INSERT INTO flow_markers (id, request_url, claim, used_at, expires_at) VALUES ('login:old', 'u', 'c', 1, 2); \
+          INSERT INTO authorization_codes (signature, request_id, client_id, data, expires_at) VALUES ('old-code', 'r', 'c', '{}', 2); \
+          INSERT INTO tokens (signature, kind, request_id, client_id, subject, data, issued_at, expires_at) VALUES ('old-token', 'access_token', 'r', 'c', 's', '{}', 1, 2); \
+          INSERT INTO client_assertion_jtis (id, expires_at) VALUES ('old-jti', 2); \
+          INSERT INTO login_sessions (id, subject, authenticated_at, remember, expires_at) VALUES ('old-sid', 's', 1, 1, 2)");
+    let count = |table: &str| s.d1(&format!("SELECT COUNT(*) AS n FROM {table}"))[0]["n"].as_i64().unwrap();
+    let before: Vec<i64> = ["flow_markers", "authorization_codes", "tokens", "client_assertion_jtis", "login_sessions"].iter().map(|t| count(t)).collect();
+    let r = s.client().get(s.url("/__scheduled?cron=17+*+*+*+*")).send().unwrap();
+    assert_eq!(r.status(), 200, "{}", s.log());
+    let after: Vec<i64> = ["flow_markers", "authorization_codes", "tokens", "client_assertion_jtis", "login_sessions"].iter().map(|t| count(t)).collect();
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(*a, b - 1, "exactly the expired row goes: before {before:?}, after {after:?}");
+    }
+    assert!(after[0] >= 2 && after[2] >= 2 && after[4] >= 1, "live rows stay: {after:?}");
+}

@@ -27,7 +27,21 @@ pub async fn ping<P: Platform>(p: &P) -> (Option<String>, Option<String>) {
     (d1, kv)
 }
 
-/// Delete expired rows of one table family. Cheap enough to run opportunistically.
-pub async fn run<P: Platform>(p: &P, q: Query) -> PResult<u64> {
-    Ok(p.sql(q).await?.changes)
+/// Rows removed per table and run, so one run stays well inside D1's limits.
+const CLEANUP_BATCH: i64 = 5_000;
+
+/// Delete what has expired: redeemed-verifier markers, codes, tokens, client-assertion jtis
+/// and login sessions (the scheduled job). Returns the rows deleted.
+pub async fn delete_expired<P: Platform>(p: &P, now: i64) -> PResult<u64> {
+    let q = |sql: &'static str| Query::new(sql).bind(now).bind(CLEANUP_BATCH);
+    let results = p
+        .sql_batch(vec![
+            q("DELETE FROM flow_markers WHERE rowid IN (SELECT rowid FROM flow_markers WHERE expires_at < ?1 LIMIT ?2)"),
+            q("DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM authorization_codes WHERE expires_at < ?1 LIMIT ?2)"),
+            q("DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at IS NOT NULL AND expires_at < ?1 LIMIT ?2)"),
+            q("DELETE FROM client_assertion_jtis WHERE rowid IN (SELECT rowid FROM client_assertion_jtis WHERE expires_at < ?1 LIMIT ?2)"),
+            q("DELETE FROM login_sessions WHERE rowid IN (SELECT rowid FROM login_sessions WHERE expires_at < ?1 LIMIT ?2)"),
+        ])
+        .await?;
+    Ok(results.iter().map(|r| r.changes).sum())
 }

@@ -44,4 +44,9 @@ export default class HydraEdge extends WorkerEntrypoint {
       }
     });
   }
+
+  // The cron trigger's cleanup job (see wrangler.toml).
+  scheduled(controller) {
+    return new Wasm(this.ctx, this.env).scheduled(controller);
+  }
 }

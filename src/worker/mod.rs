@@ -9,7 +9,7 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
-use worker::{event, Context, Env, Headers};
+use worker::{event, Context, Env, Headers, ScheduleContext, ScheduledEvent};
 
 use crate::config::{Config, ConfigError};
 use crate::http::{Method, Request, Response, MAX_BODY_BYTES};
@@ -54,7 +54,7 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     install_panic_hook();
     let cfg = config(&env);
     let (request, too_large) = read_request(req).await;
-    let platform = match platform::WorkerPlatform::new(env, ctx) {
+    let platform = match platform::WorkerPlatform::new(env, Some(ctx)) {
         Ok(p) => p,
         Err(e) => {
             let err = crate::error::ApiError::internal(e).with_description(
@@ -73,6 +73,25 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         response.body.clear();
     }
     to_worker_response(response)
+}
+
+/// The cleanup job (cron trigger in wrangler.toml): delete expired markers, codes, tokens,
+/// jtis and sessions.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    install_panic_hook();
+    let platform = match platform::WorkerPlatform::new(env, None) {
+        Ok(p) => p,
+        Err(e) => {
+            worker::console_error!("cleanup: {e}");
+            return;
+        }
+    };
+    let now = js_sys::Date::now() as i64 / 1000;
+    match crate::store::delete_expired(&platform, now).await {
+        Ok(n) => worker::console_log!("cleanup: deleted {n} expired rows"),
+        Err(e) => worker::console_error!("cleanup failed: {e}"),
+    }
 }
 
 /// Convert the request, reading at most [`MAX_BODY_BYTES`] of body. The second value is true

@@ -12,7 +12,8 @@ use crate::platform::{PResult, Platform, PlatformError, Query, QueryResult, Row,
 pub struct WorkerPlatform {
     db: D1Database,
     kv: KvStore,
-    ctx: Context,
+    /// The request's context; `None` in the scheduled job.
+    ctx: Option<Context>,
     /// Storage operations of this request, reported to the end-to-end tests.
     pub ops: OpCounts,
 }
@@ -47,7 +48,7 @@ fn err(e: impl std::fmt::Display) -> PlatformError {
 }
 
 impl WorkerPlatform {
-    pub fn new(env: Env, ctx: Context) -> Result<WorkerPlatform, String> {
+    pub fn new(env: Env, ctx: Option<Context>) -> Result<WorkerPlatform, String> {
         let db = env.d1("DB").map_err(|e| format!("D1 binding DB: {e}"))?;
         let kv = env.kv("KV").map_err(|e| format!("KV binding KV: {e}"))?;
         Ok(WorkerPlatform { db, kv, ctx, ops: OpCounts::default() })
@@ -128,7 +129,7 @@ impl Platform for WorkerPlatform {
         OpCounts::add(&self.ops.kv_writes, 1);
         let kv = self.kv.clone();
         let key = key.to_string();
-        self.ctx.wait_until(async move {
+        self.after_response(async move {
             worker::Delay::from(std::time::Duration::from_millis(delay_ms)).await;
             let _ = kv.delete(&key).await;
         });
@@ -163,6 +164,9 @@ impl Platform for WorkerPlatform {
     }
 
     fn after_response(&self, fut: impl std::future::Future<Output = ()> + 'static) {
-        self.ctx.wait_until(fut);
+        match &self.ctx {
+            Some(ctx) => ctx.wait_until(fut),
+            None => wasm_bindgen_futures::spawn_local(fut),
+        }
     }
 }

@@ -131,6 +131,8 @@ impl Server {
             free_port().to_string(),
             "--persist-to".into(),
             state.clone(),
+            // Exposes /__scheduled, to run the cleanup job on demand.
+            "--test-scheduled".into(),
         ];
         for (k, v) in &all_vars {
             args.push("--var".into());
