@@ -751,3 +751,54 @@ fn the_scheduled_cleanup_removes_expired_rows_only() {
     }
     assert!(after[0] >= 2 && after[2] >= 2 && after[4] >= 1, "live rows stay: {after:?}");
 }
+
+#[test]
+fn id_token_hint_is_verified_and_matched_against_the_session() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let browser = s.browser();
+    let code = code_of(&run_flow(&rp, &browser, &rp.auth_url(&[]), "quinn"));
+    let (_, tokens, _) = rp.exchange(&code, VERIFIER);
+    let hint = tokens["id_token"].as_str().unwrap().to_string();
+
+    // The login app sees the verified claims of the hint.
+    let login = to_login(&browser, &rp.auth_url(&[("id_token_hint", &hint)]));
+    let (_, req) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
+    assert_eq!(req["skip"], true);
+    assert_eq!(req["oidc_context"]["id_token_hint_claims"]["sub"], "quinn");
+
+    // A hint for another user than the session's: login_required.
+    let other = s.browser();
+    let code = code_of(&run_flow(&rp, &other, &rp.auth_url(&[]), "rita"));
+    let (_, rita, _) = rp.exchange(&code, VERIFIER);
+    let r = browser.get(rp.auth_url(&[("id_token_hint", rita["id_token"].as_str().unwrap()), ("prompt", "none")])).send().unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("login_required"));
+
+    // A forged or tampered hint: invalid_request.
+    let mut parts: Vec<String> = hint.split('.').map(str::to_string).collect();
+    use base64::Engine;
+    let mut claims = decode_claims(&hint);
+    claims["sub"] = json!("quinn-admin");
+    parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    for bad in [parts.join("."), "not-a-jwt".to_string(), format!("{}.{}.", parts[0], parts[1])] {
+        let r = browser.get(rp.auth_url(&[("id_token_hint", &bad)])).send().unwrap();
+        assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"), "{bad}");
+    }
+}
+
+#[test]
+fn malformed_authorization_requests_never_reach_the_client() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let b = s.browser();
+    for q in ["client_id=%FF%FE", "client_id=a&client_id=b", ""] {
+        let r = b.get(s.url(&format!("/oauth2/auth?{q}"))).send().unwrap();
+        assert_eq!(r.status(), 302, "{q}");
+        assert!(location(&r).starts_with(&s.url("/oauth2/fallbacks/error")), "{q}: {}", location(&r));
+    }
+    let r = b.post(s.url("/oauth2/auth")).header("content-type", "application/json").body("{}").send().unwrap();
+    assert!(location(&r).starts_with(&s.url("/oauth2/fallbacks/error")));
+    // A parameter sent twice is invalid_request (RFC 6749 §3.1).
+    let r = b.get(format!("{}&state=another-state-value", rp.auth_url(&[]))).send().unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"), "{}", location(&r));
+}
