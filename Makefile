@@ -16,10 +16,11 @@ RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
 .PHONY: dev test build bootstrap bench clean
 
-## Start the server on 127.0.0.1:$(PORT) with local D1 and KV, migrations applied.
+## Start the server on 127.0.0.1:$(PORT) with local D1 and KV, migrations applied, and the
+## example login & consent app on $(PORT)+1 (EXAMPLE=0 to leave it out).
 dev: build
 	$(WRANGLER) d1 migrations apply DB --local
-	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --var URLS_SELF_ISSUER:http://127.0.0.1:$(PORT)
+	PORT=$(PORT) bash scripts/dev.sh
 
 ## Run every test: host unit tests and end-to-end tests against the Worker in workerd.
 test: build

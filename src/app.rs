@@ -100,6 +100,21 @@ pub async fn handle<P: Platform>(p: &P, cfg: Result<&Config, &ConfigError>, req:
     response
 }
 
+/// `POST /admin/_test/sql` (test routes only): `{"statements": [...]}` run as one batch; answers
+/// the rows of the last statement.
+async fn test_sql<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        statements: Vec<String>,
+    }
+    let body: Body = parse_json(req)?;
+    // The platform takes static SQL; leaking is fine for a test-only route.
+    let queries = body.statements.into_iter().map(|s| crate::platform::Query::new(Box::leak(s.into_boxed_str()))).collect();
+    let results = ctx.p.sql_batch(queries).await.map_err(|e| ApiError::bad_request(e.0))?;
+    let last = results.last().map(|r| r.rows.clone()).unwrap_or_default();
+    Ok(Response::json(200, &last))
+}
+
 async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) -> ApiResult<Response> {
     use crate::http::Method::*;
     match (route, req.method) {
@@ -112,6 +127,7 @@ async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) ->
             Ok(Response::new(200).with_header("content-type", crate::http::JSON).with_body(doc.into_bytes()))
         }
         (Route::Fallback(page), _) => Ok(fallbacks::page(&page, req)),
+        (Route::TestSql, _) if ctx.cfg.test_routes => test_sql(ctx, req).await,
         (Route::Authorize, _) => Ok(authorize::handle(ctx, req).await),
         (Route::Token, _) => token::handle(ctx, req).await,
         (Route::LoginRequest, _) => flow::login::get_request(ctx, req).await,

@@ -207,6 +207,13 @@ impl Config {
         let dcr_enabled = flag("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", false);
         let expose_internal_errors = flag("OAUTH2_EXPOSE_INTERNAL_ERRORS", false);
         let test_routes = flag("HYDRA_EDGE_TEST_ROUTES", false);
+        let loopback_issuer = url::Url::parse(&issuer)
+            .map(|u| u.scheme() == "http" && is_loopback_host(u.host_str().unwrap_or("")))
+            .unwrap_or(false);
+        if test_routes && !loopback_issuer {
+            // The test routes can run SQL and panic on purpose: never on a real deployment.
+            errors.push("HYDRA_EDGE_TEST_ROUTES is only allowed with a plain-http loopback issuer (local tests)".into());
+        }
 
         let default_client_scope = get("OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE")
             .unwrap_or_else(|| "offline_access offline openid".to_string());
@@ -384,6 +391,19 @@ pub mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("at least 16"));
+    }
+
+    #[test]
+    fn test_routes_only_on_loopback() {
+        let with = |issuer: &str| {
+            Config::from_lookup(lookup(&[
+                ("URLS_SELF_ISSUER", issuer),
+                ("SECRETS_SYSTEM", "0123456789abcdef0123"),
+                ("HYDRA_EDGE_TEST_ROUTES", "true"),
+            ]))
+        };
+        assert!(with("http://127.0.0.1:8787").unwrap().test_routes);
+        assert!(with("https://auth.example.com").unwrap_err().to_string().contains("HYDRA_EDGE_TEST_ROUTES"));
     }
 
     #[test]

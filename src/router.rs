@@ -31,6 +31,9 @@ pub enum Route {
     ConsentReject,
     /// Only with `HYDRA_EDGE_TEST_ROUTES`: a handler that panics, to test panic handling.
     TestPanic,
+    /// Only with `HYDRA_EDGE_TEST_ROUTES`: run SQL through the Worker's own D1 binding, so tests
+    /// can check stored state without opening the database file beside the running server.
+    TestSql,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +101,7 @@ pub fn route(method: Method, raw_path: &str) -> Result<Routed, RouteError> {
         ["oauth2", "auth", "requests", "consent", "accept"] => Some((Route::ConsentAccept, &[Put], "PUT", true)),
         ["oauth2", "auth", "requests", "consent", "reject"] => Some((Route::ConsentReject, &[Put], "PUT", true)),
         ["_test", "panic"] if admin_prefixed => Some((Route::TestPanic, &[Get], "GET", true)),
+        ["_test", "sql"] if admin_prefixed => Some((Route::TestSql, &[Post], "POST", true)),
         _ => None,
     };
     match found {

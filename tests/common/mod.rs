@@ -222,15 +222,18 @@ impl Server {
         json_of(self.admin(method, path).json(body).send().unwrap())
     }
 
-    /// Run SQL against this server's local D1 database (checks of stored state).
+    /// Run SQL (statements separated by "; ") through the Worker's own D1 binding (the
+    /// test-only admin route); answers the rows of the last statement.
     pub fn d1(&self, sql: &str) -> Vec<Value> {
-        let state = self.state_dir.to_str().unwrap();
-        let out = wrangler(&["d1", "execute", "DB", "--local", "--persist-to", state, "--json", "--command", sql])
-            .output()
-            .expect("wrangler d1 execute");
-        assert!(out.status.success(), "d1 execute failed: {}", String::from_utf8_lossy(&out.stderr));
-        let v: Value = serde_json::from_slice(&out.stdout).expect("d1 json output");
-        v[0]["results"].as_array().cloned().unwrap_or_default()
+        let statements: Vec<&str> = sql.split("; ").map(str::trim).filter(|s| !s.is_empty()).collect();
+        let r = self
+            .admin(reqwest::Method::POST, "/admin/_test/sql")
+            .json(&serde_json::json!({ "statements": statements }))
+            .send()
+            .expect("test SQL route");
+        let (status, body) = json_of(r);
+        assert_eq!(status, 200, "SQL failed: {body}");
+        body.as_array().cloned().unwrap_or_default()
     }
 }
 
