@@ -9,10 +9,11 @@
 //
 // This file runs twice: as the main program (builds the bundle, starts miniflare, prints the
 // report) and as a worker thread that only generates load, so that the load generator's event
-// loop and garbage collector never share a thread with miniflare's.
+// loop and garbage collector never share a thread with miniflare's Node side (--inline turns
+// this off, to compare).
 
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -25,14 +26,19 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BUNDLE_DIR = path.join(ROOT, "build", "bundle");
 const RESULTS_FILE = path.join(ROOT, "build", "bench-results.json");
 const ADMIN_TOKEN = "bench-admin-token";
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** A failure with a message that says it all (printed without a stack trace). */
+class BenchError extends Error {}
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios. The first one is the baseline every other route is compared with; it is always run.
 //
-// A scenario is { name, method, path, headers?, body?, setup? }. `setup(ctx)` runs once, before
+// A scenario is { name, method, path, headers?, body?, expect?, setup? } (`expect`: the status
+// every answer must have, when it is not a 2xx). `setup(ctx)` runs once, before
 // the warm-up, and may call the server (ctx.fetch, ctx.admin) and change the request that will be
 // sent (ctx.req: { method, path, headers, body }). Every request of a scenario is identical.
-// Example, once clients and the token endpoint exist:
+// Example, once the token endpoint supports the client_credentials grant:
 //
 //   {
 //     name: "token-client-credentials",
@@ -53,7 +59,43 @@ const SCENARIOS = [
   { name: "discovery", method: "GET", path: "/.well-known/openid-configuration" },
   // The first request creates the signing keys (D1); warm-up takes care of it.
   { name: "jwks", method: "GET", path: "/.well-known/jwks.json" },
+  // The token endpoint up to client authentication: the code is well-formed but not one of
+  // ours, so every request ends in 400 invalid_grant right after the client is authenticated,
+  // before any D1 read. A public client: the endpoint's fixed cost (form parsing, client lookup
+  // in KV, no secret).
+  tokenAuth("token-public-client", "none", 400),
+  // A confidential client with the right secret: PBKDF2 runs once, then the per-isolate digest
+  // of the verified secret answers (the warm path of a busy client).
+  tokenAuth("token-secret-warm", "right", 400),
+  // A wrong secret is never cached, so PBKDF2 (25,000 iterations, WebCrypto) runs on every
+  // request: the cost a client's first token request pays in each isolate (the cold path).
+  tokenAuth("token-secret-cold", "wrong", 401),
 ];
+
+/** A token-endpoint scenario that stops after client authentication (see above). */
+function tokenAuth(name, secret, expect) {
+  return {
+    name,
+    method: "POST",
+    path: "/oauth2/token",
+    expect,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    setup: async (ctx) => {
+      const c = await ctx.admin("POST", "/admin/clients", {
+        token_endpoint_auth_method: secret === "none" ? "none" : "client_secret_basic",
+        redirect_uris: ["https://bench.example/cb"],
+      });
+      const form = { grant_type: "authorization_code", code: "ory_ac_bXVzdC1ub3QtdmVyaWZ5.bm90LWEtcmVhbC1zaWduYXR1cmU" };
+      if (secret === "none") {
+        form.client_id = c.client_id;
+      } else {
+        const presented = secret === "right" ? c.client_secret : "not-the-secret";
+        ctx.req.headers.authorization = "Basic " + Buffer.from(`${c.client_id}:${presented}`).toString("base64");
+      }
+      ctx.req.body = new URLSearchParams(form).toString();
+    },
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Load generator (runs in the worker thread, or inline with --inline).
@@ -84,7 +126,8 @@ async function generateLoad({ origin, req, concurrency, durationMs }) {
         res.on("end", () => {
           latencies.push(performance.now() - t0);
           statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-          if (res.statusCode < 200 || res.statusCode > 299) {
+          const unexpected = req.expect ? res.statusCode !== req.expect : res.statusCode < 200 || res.statusCode > 299;
+          if (unexpected) {
             errors++;
             firstError ??= `${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`;
           }
@@ -99,6 +142,8 @@ async function generateLoad({ origin, req, concurrency, durationMs }) {
         resolve();
       }
       r.on("error", fail);
+      // A request that never answers would stall its lane, and the whole bench, for good.
+      r.setTimeout(REQUEST_TIMEOUT_MS, () => r.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
       r.end(body ?? undefined);
     });
 
@@ -148,7 +193,15 @@ if (!isMainThread && workerData?.role === "load") {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+    selectScenarios(opts.names);
+  } catch (e) {
+    console.error(`bench: ${e.message}`);
+    process.exitCode = 2;
+    return;
+  }
   if (opts.list) {
     for (const s of SCENARIOS) console.log(`${s.name.padEnd(28)} ${s.method} ${s.path}`);
     return;
@@ -167,18 +220,24 @@ async function main() {
         }
       }
     })());
+  // Once miniflare runs, its own exit hook also answers these signals: it kills workerd and
+  // exits at once (worker threads die with the process), so this handler matters most while
+  // make or wrangler run, in process groups of their own that a terminal's ^C does not reach.
+  let stopping = false;
   for (const sig of ["SIGINT", "SIGTERM"]) {
     process.once(sig, async () => {
+      stopping = true;
       console.error(`\n${sig}: stopping`);
       await cleanup();
-      process.exit(130);
+      process.exit(128 + os.constants.signals[sig]);
     });
   }
 
   try {
     await run(opts, cleanups);
   } catch (e) {
-    console.error(`bench: ${e.stack ?? e}`);
+    // An interrupted step fails in odd ways (a killed wrangler exits 0); that is no news.
+    if (!stopping) console.error(`bench: ${e instanceof BenchError ? e.message : (e.stack ?? e)}`);
     process.exitCode = 1;
   } finally {
     await cleanup();
@@ -198,7 +257,7 @@ async function run(opts, cleanups) {
   }
 
   // 1. The bundle `wrangler deploy` would upload: the bundled entry plus the wasm module.
-  console.log("Bundling with wrangler deploy --dry-run ...");
+  console.log("Building and bundling (make build; wrangler deploy --dry-run) ...");
   const bundle = await buildBundle(cleanups);
   const sizes = wasmSizes(bundle);
 
@@ -229,7 +288,7 @@ async function run(opts, cleanups) {
   const alive = await fetch(`${origin}/health/alive`);
   const aliveBody = await alive.text();
   if (alive.status !== 200 || JSON.parse(aliveBody).status !== "ok") {
-    throw new Error(`GET /health/alive answered ${alive.status} ${aliveBody}`);
+    throw new BenchError(`GET /health/alive answered ${alive.status} ${aliveBody}`);
   }
 
   // 3. The load generator.
@@ -239,12 +298,12 @@ async function run(opts, cleanups) {
   const ctx0 = makeContext(origin);
   const requests = new Map();
   for (const s of selected) {
-    const req = { method: s.method, path: s.path, headers: { ...s.headers }, body: s.body ?? null };
+    const req = { method: s.method, path: s.path, headers: { ...s.headers }, body: s.body ?? null, expect: s.expect ?? null };
     if (s.setup) await s.setup({ ...ctx0, req });
     // One checked request first: a benchmark of error responses would measure the wrong thing.
     const res = await fetch(origin + req.path, { method: req.method, headers: req.headers, body: req.body ?? undefined });
     const text = await res.text();
-    if (!res.ok) throw new Error(`${s.name}: ${req.method} ${req.path} answered ${res.status} ${text.slice(0, 500)}`);
+    if (req.expect ? res.status !== req.expect : !res.ok) throw new BenchError(`${s.name}: ${req.method} ${req.path} answered ${res.status} ${text.slice(0, 500)}`);
     await load({ origin, req, concurrency: opts.concurrency, durationMs: opts.warmup * 1000 });
     requests.set(s.name, req);
   }
@@ -275,10 +334,11 @@ async function run(opts, cleanups) {
       p50Ratio: r.p50 / base[i].p50,
     }));
     const rps = rounds.map((r) => r.rps);
+    const req = requests.get(s.name); // as sent: setup may have changed it
     return {
       name: s.name,
-      method: s.method,
-      path: s.path,
+      method: req.method,
+      path: req.path,
       baseline: s === baseline,
       median: {
         rps: median(rps),
@@ -331,12 +391,12 @@ function parseArgs(argv) {
     if (!m) opts.names.push(arg);
     else if (m[1] === "inline" || m[1] === "list") opts[m[1]] = true;
     else if (["duration", "concurrency", "rounds", "warmup"].includes(m[1]) && m[2] !== undefined) opts[m[1]] = Number(m[2]);
-    else throw new Error(`unknown option ${arg} (see bench/README.md)`);
+    else throw new BenchError(`unknown option ${arg} (see bench/README.md)`);
   }
   for (const k of ["duration", "concurrency", "rounds"]) {
-    if (!(opts[k] > 0)) throw new Error(`--${k} must be a positive number`);
+    if (!(opts[k] > 0)) throw new BenchError(`--${k} must be a positive number`);
   }
-  if (!(opts.warmup >= 0)) throw new Error("--warmup must be >= 0");
+  if (!(opts.warmup >= 0)) throw new BenchError("--warmup must be >= 0");
   opts.concurrency = Math.round(opts.concurrency);
   opts.rounds = Math.round(opts.rounds);
   return opts;
@@ -346,7 +406,7 @@ function parseArgs(argv) {
 function selectScenarios(names) {
   const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
   if (unknown.length) {
-    throw new Error(`unknown scenario ${unknown.join(", ")}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+    throw new BenchError(`unknown scenario ${unknown.join(", ")}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
   }
   if (names.length === 0) return SCENARIOS;
   return SCENARIOS.filter((s, i) => i === 0 || names.includes(s.name));
@@ -368,40 +428,34 @@ function makeContext(origin) {
       const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
       if (json !== undefined) headers["content-type"] = "application/json";
       const r = await call(method, p, { headers, body: json === undefined ? undefined : JSON.stringify(json) });
-      if (r.status < 200 || r.status > 299) throw new Error(`${method} ${p} answered ${r.status} ${r.text.slice(0, 500)}`);
+      if (r.status < 200 || r.status > 299) throw new BenchError(`${method} ${p} answered ${r.status} ${r.text.slice(0, 500)}`);
       return r.text ? r.json() : null;
     },
   };
 }
 
-/** Runs `wrangler deploy --dry-run --outdir build/bundle`; returns the entry and wasm paths. */
+/**
+ * Builds (`make build`, a no-op when current) and runs `wrangler deploy --dry-run --outdir
+ * build/bundle`; returns the paths of the bundled entry and of the wasm module.
+ */
 async function buildBundle(cleanups) {
+  // Built here rather than by wrangler's [build] hook, so that a long compile shows its progress
+  // and the dry run below can have a short timeout.
+  await runChild("make", ["--no-print-directory", "-s", "build"], { cleanups, capture: false });
+
   rmSync(BUNDLE_DIR, { recursive: true, force: true }); // the wasm file name carries a hash
   mkdirSync(BUNDLE_DIR, { recursive: true });
-  const args = [path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", BUNDLE_DIR];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
+  const wrangler = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+  await runChild(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", BUNDLE_DIR], {
+    cleanups,
+    capture: true,
+    timeoutMs: 120_000,
   });
-  const stop = () => child.exitCode === null && child.signalCode === null && child.kill("SIGTERM");
-  cleanups.push(stop);
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const code = await new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", resolve);
-  });
-  if (code !== 0) {
-    const tail = output.trimEnd().split("\n").slice(-40).join("\n");
-    throw new Error(`wrangler deploy --dry-run failed (exit ${code}); last lines:\n${tail}`);
-  }
 
   const files = readdirSync(BUNDLE_DIR);
   const wasm = files.filter((f) => f.endsWith(".wasm"));
   const entry = files.find((f) => f.endsWith(".js"));
-  if (!entry || wasm.length !== 1) throw new Error(`unexpected bundle in ${BUNDLE_DIR}: ${files.join(", ")}`);
+  if (!entry || wasm.length !== 1) throw new BenchError(`unexpected bundle in ${BUNDLE_DIR}: ${files.join(", ")}`);
   return {
     dir: BUNDLE_DIR,
     entry: path.join(BUNDLE_DIR, entry),
@@ -442,7 +496,7 @@ async function applyMigrations(db) {
       try {
         await db.prepare(stmt).run();
       } catch (e) {
-        throw new Error(`${f}: ${e.message}\n${stmt}`);
+        throw new BenchError(`${f}: ${e.message}\n${stmt}`);
       }
     }
   }
@@ -495,6 +549,57 @@ function splitSql(sql) {
   }
   flush();
   return statements;
+}
+
+/**
+ * Runs a command to completion; rejects on a non-zero exit (with the output's last lines when
+ * captured) or after `timeoutMs`. The child leads its own process group, and stopping it kills
+ * the whole group: wrangler's launcher forwards SIGTERM to the real CLI, but a CLI stuck with a
+ * blocked event loop never acts on it, and a build spawns its own children.
+ */
+async function runChild(cmd, args, { cleanups, capture, timeoutMs }) {
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+    stdio: capture ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+    detached: true,
+  });
+  let done = false;
+  const killGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // ESRCH: the group is gone already.
+    }
+  };
+  const stop = async () => {
+    if (done) return;
+    killGroup("SIGTERM");
+    await new Promise((r) => setTimeout(r, 2000));
+    if (!done) killGroup("SIGKILL");
+  };
+  cleanups.push(stop);
+
+  let output = "";
+  if (capture) {
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+  }
+  let timedOut = false;
+  const timer = timeoutMs && setTimeout(() => ((timedOut = true), stop()), timeoutMs);
+  const code = await new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (c, sig) => resolve(c ?? sig));
+  }).finally(() => {
+    done = true;
+    clearTimeout(timer);
+  });
+  if (code !== 0) {
+    const what = [cmd === process.execPath ? "node" : cmd, ...args.map((a) => path.basename(a))].join(" ");
+    const why = timedOut ? `timed out after ${timeoutMs / 1000}s` : `failed (${code})`;
+    const tail = output.trimEnd().split("\n").slice(-40).join("\n");
+    throw new BenchError(`${what} ${why}${tail ? `; last lines:\n${tail}` : ""}`);
+  }
 }
 
 /** A persistent worker thread running generateLoad(); returns a function that runs one job. */
@@ -560,7 +665,7 @@ function packageVersion(name) {
 function printReport(results, sizes, opts) {
   const head = ["route", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs base", "p50 vs base", "req/s spread"];
   const rows = results.map((r) => [
-    `${r.method} ${r.path}${r.baseline ? " (baseline)" : ""}`,
+    `${r.name}: ${r.method} ${r.path}${r.baseline ? " (baseline)" : ""}`,
     r.median.rps.toFixed(0),
     r.median.p50Ms.toFixed(2),
     r.median.p99Ms.toFixed(2),
