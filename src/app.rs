@@ -35,7 +35,9 @@ fn admin_authorized(cfg: &Config, req: &Request) -> ApiResult<()> {
     };
     let presented = req.bearer_token().unwrap_or("");
     if presented.is_empty() {
-        return Err(ApiError::unauthorized("The admin API requires an 'Authorization: Bearer <ADMIN_API_TOKEN>' header."));
+        return Err(ApiError::unauthorized(
+            "The admin API requires an 'Authorization: Bearer <ADMIN_API_TOKEN>' header.",
+        ));
     }
     if !ct_eq(&sha256(presented.as_bytes()), &sha256(expected.as_bytes())) {
         return Err(ApiError::unauthorized("The admin API token is not valid."));
@@ -45,11 +47,19 @@ fn admin_authorized(cfg: &Config, req: &Request) -> ApiResult<()> {
 
 /// Is this route an OAuth endpoint (errors in `errorOAuth2` form) rather than an admin one?
 fn renders_oauth_errors(route: &Route) -> bool {
-    matches!(route, Route::Discovery | Route::Jwks | Route::Authorize | Route::Token | Route::Register | Route::RegisterItem(_))
+    matches!(
+        route,
+        Route::Discovery | Route::Jwks | Route::Authorize | Route::Token | Route::Register | Route::RegisterItem(_)
+    )
 }
 
 /// Handle one request. `cfg` is the isolate's parsed configuration (or why it is invalid).
-pub async fn handle<P: Platform>(p: &P, cfg: Result<&Config, &ConfigError>, req: Request, body_too_large: bool) -> Response {
+pub async fn handle<P: Platform>(
+    p: &P,
+    cfg: Result<&Config, &ConfigError>,
+    req: Request,
+    body_too_large: bool,
+) -> Response {
     let expose = cfg.map(|c| c.expose_internal_errors).unwrap_or(false);
     let routed = match router::route(req.method, &req.path) {
         Ok(r) => r,
@@ -94,7 +104,9 @@ pub async fn handle<P: Platform>(p: &P, cfg: Result<&Config, &ConfigError>, req:
         Err(e) => render(e),
     };
     // Hydra marks every GET response uncacheable unless the handler chose otherwise.
-    if matches!(req.method, crate::http::Method::Get | crate::http::Method::Head) && response.header("cache-control").is_none() {
+    if matches!(req.method, crate::http::Method::Get | crate::http::Method::Head)
+        && response.header("cache-control").is_none()
+    {
         response = response.with_header("cache-control", "private, no-cache, no-store, must-revalidate");
     }
     response
@@ -109,7 +121,8 @@ async fn test_sql<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Res
     }
     let body: Body = parse_json(req)?;
     // The platform takes static SQL; leaking is fine for a test-only route.
-    let queries = body.statements.into_iter().map(|s| crate::platform::Query::new(Box::leak(s.into_boxed_str()))).collect();
+    let queries =
+        body.statements.into_iter().map(|s| crate::platform::Query::new(Box::leak(s.into_boxed_str()))).collect();
     let results = ctx.p.sql_batch(queries).await.map_err(|e| ApiError::bad_request(e.0))?;
     let last = results.last().map(|r| r.rows.clone()).unwrap_or_default();
     Ok(Response::json(200, &last))

@@ -212,7 +212,8 @@ impl Config {
             .unwrap_or(false);
         if test_routes && !loopback_issuer {
             // The test routes can run SQL and panic on purpose: never on a real deployment.
-            errors.push("HYDRA_EDGE_TEST_ROUTES is only allowed with a plain-http loopback issuer (local tests)".into());
+            errors
+                .push("HYDRA_EDGE_TEST_ROUTES is only allowed with a plain-http loopback issuer (local tests)".into());
         }
 
         let default_client_scope = get("OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE")
@@ -238,7 +239,8 @@ impl Config {
         if system_secrets.is_empty() {
             errors.push("SECRETS_SYSTEM is required (a secret of at least 16 characters; set it with `wrangler secret put SECRETS_SYSTEM`)".into());
         } else if system_secrets.iter().any(|s| s.len() < MIN_SYSTEM_SECRET_LEN) {
-            errors.push(format!("SECRETS_SYSTEM: every secret must be at least {MIN_SYSTEM_SECRET_LEN} characters long"));
+            errors
+                .push(format!("SECRETS_SYSTEM: every secret must be at least {MIN_SYSTEM_SECRET_LEN} characters long"));
         }
 
         let client_cache_ttl = match get("CLIENT_CACHE_TTL") {
@@ -246,7 +248,8 @@ impl Config {
             Some(v) => match duration::parse(&v).map(duration::to_secs) {
                 Some(s) if s >= 60 => s as u64,
                 _ => {
-                    errors.push(format!("CLIENT_CACHE_TTL must be a duration of at least 60s (KV's minimum), got {v:?}"));
+                    errors
+                        .push(format!("CLIENT_CACHE_TTL must be a duration of at least 60s (KV's minimum), got {v:?}"));
                     300
                 }
             },
@@ -319,8 +322,7 @@ pub mod tests {
     use std::collections::HashMap;
 
     pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -385,11 +387,9 @@ pub mod tests {
 
     #[test]
     fn short_secret_is_rejected() {
-        let err = Config::from_lookup(lookup(&[
-            ("URLS_SELF_ISSUER", "http://localhost:8787"),
-            ("SECRETS_SYSTEM", "short"),
-        ]))
-        .unwrap_err();
+        let err =
+            Config::from_lookup(lookup(&[("URLS_SELF_ISSUER", "http://localhost:8787"), ("SECRETS_SYSTEM", "short")]))
+                .unwrap_err();
         assert!(err.to_string().contains("at least 16"));
     }
 

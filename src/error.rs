@@ -99,8 +99,7 @@ impl ApiError {
     }
 
     pub fn bad_request(reason: impl Into<String>) -> ApiError {
-        ApiError::new(400, "The request was malformed or contained invalid parameters", "")
-            .with_description(reason)
+        ApiError::new(400, "The request was malformed or contained invalid parameters", "").with_description(reason)
     }
 
     pub fn conflict(reason: impl Into<String>) -> ApiError {

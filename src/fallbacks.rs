@@ -10,7 +10,10 @@ pub fn page(name: &str, req: &Request) -> Response {
         "login" => ("Login is not configured", "Set URLS_LOGIN to the address of your login app.".to_string()),
         "consent" => ("Consent is not configured", "Set URLS_CONSENT to the address of your consent app.".to_string()),
         "logout" => ("Logout is not configured", "Set URLS_LOGOUT to the address of your logout app.".to_string()),
-        "logout/callback" => ("You have been logged out", "Set URLS_POST_LOGOUT_REDIRECT to choose where users land after logout.".to_string()),
+        "logout/callback" => (
+            "You have been logged out",
+            "Set URLS_POST_LOGOUT_REDIRECT to choose where users land after logout.".to_string(),
+        ),
         "device" => ("Device verification is not configured", String::new()),
         "device/done" => ("Device authorized", "You may now close this window.".to_string()),
         _ => ("Not found", String::new()),
@@ -39,7 +42,8 @@ mod tests {
 
     #[test]
     fn error_page_escapes_everything() {
-        let req = Request::new(Method::Get, "/oauth2/fallbacks/error?error=x&error_hint=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+        let req =
+            Request::new(Method::Get, "/oauth2/fallbacks/error?error=x&error_hint=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
         let r = page("error", &req);
         let body = String::from_utf8(r.body).unwrap();
         assert!(!body.contains("<script>"));

@@ -49,8 +49,7 @@ pub enum RouteError {
     MethodNotAllowed { admin: bool, allowed: &'static str },
 }
 
-const FALLBACKS: &[&str] =
-    &["login", "consent", "logout", "logout/callback", "device", "device/done", "error"];
+const FALLBACKS: &[&str] = &["login", "consent", "logout", "logout/callback", "device", "device/done", "error"];
 
 /// Resolve a request. `HEAD` is routed like `GET`.
 pub fn route(method: Method, raw_path: &str) -> Result<Routed, RouteError> {
@@ -74,9 +73,7 @@ pub fn route(method: Method, raw_path: &str) -> Result<Routed, RouteError> {
         ["health", "alive"] => Some((Route::HealthAlive, &[Get], "GET", admin_prefixed)),
         ["health", "ready"] => Some((Route::HealthReady, &[Get], "GET", admin_prefixed)),
         ["version"] => Some((Route::Version, &[Get], "GET", true)),
-        [".well-known", "openid-configuration"] | [".well-known", "oauth-authorization-server"]
-            if !admin_prefixed =>
-        {
+        [".well-known", "openid-configuration"] | [".well-known", "oauth-authorization-server"] if !admin_prefixed => {
             Some((Route::Discovery, &[Get], "GET", false))
         }
         [".well-known", "jwks.json"] if !admin_prefixed => Some((Route::Jwks, &[Get], "GET", false)),
@@ -90,10 +87,16 @@ pub fn route(method: Method, raw_path: &str) -> Result<Routed, RouteError> {
             Some((Route::Fallback(rest.join("/")), &[Get], "GET", false))
         }
         ["clients"] => Some((Route::Clients, &[Get, Post], "GET, POST", true)),
-        ["clients", id] => Some((Route::Client(id.to_string()), &[Get, Put, Patch, Delete], "GET, PUT, PATCH, DELETE", true)),
+        ["clients", id] => {
+            Some((Route::Client(id.to_string()), &[Get, Put, Patch, Delete], "GET, PUT, PATCH, DELETE", true))
+        }
         ["clients", id, "lifespans"] => Some((Route::ClientLifespans(id.to_string()), &[Put], "PUT", true)),
-        ["keys", set] => Some((Route::KeySet(set.to_string()), &[Get, Post, Put, Delete], "GET, POST, PUT, DELETE", true)),
-        ["keys", set, kid] => Some((Route::Key(set.to_string(), kid.to_string()), &[Get, Put, Delete], "GET, PUT, DELETE", true)),
+        ["keys", set] => {
+            Some((Route::KeySet(set.to_string()), &[Get, Post, Put, Delete], "GET, POST, PUT, DELETE", true))
+        }
+        ["keys", set, kid] => {
+            Some((Route::Key(set.to_string(), kid.to_string()), &[Get, Put, Delete], "GET, PUT, DELETE", true))
+        }
         ["oauth2", "auth", "requests", "login"] => Some((Route::LoginRequest, &[Get], "GET", true)),
         ["oauth2", "auth", "requests", "login", "accept"] => Some((Route::LoginAccept, &[Put], "PUT", true)),
         ["oauth2", "auth", "requests", "login", "reject"] => Some((Route::LoginReject, &[Put], "PUT", true)),
@@ -129,7 +132,10 @@ mod tests {
         assert_eq!(ok(Method::Get, "/health/alive"), Routed { route: Route::HealthAlive, admin: false });
         assert_eq!(ok(Method::Get, "/.well-known/jwks.json/").route, Route::Jwks);
         assert_eq!(ok(Method::Post, "/oauth2/auth").route, Route::Authorize);
-        assert_eq!(ok(Method::Get, "/oauth2/fallbacks/logout/callback").route, Route::Fallback("logout/callback".into()));
+        assert_eq!(
+            ok(Method::Get, "/oauth2/fallbacks/logout/callback").route,
+            Route::Fallback("logout/callback".into())
+        );
         assert_eq!(ok(Method::Head, "/health/ready").route, Route::HealthReady);
     }
 

@@ -123,14 +123,18 @@ fn defaults_for_a_minimal_client() {
 #[test]
 fn public_clients_have_no_secret() {
     let s = shared();
-    let created = create(s, &json!({"token_endpoint_auth_method": "none", "redirect_uris": ["https://spa.example/cb"]}));
+    let created =
+        create(s, &json!({"token_endpoint_auth_method": "none", "redirect_uris": ["https://spa.example/cb"]}));
     assert!(created.get("client_secret").is_none());
     let id = created["client_id"].as_str().unwrap();
     assert_eq!(stored_row(s, id)["secret_hash"], Value::Null);
     // Supplying one is an error, and nothing is stored.
     let id2 = unique("public-with-secret");
-    let (status, body) = s.admin_json(Method::POST, "/admin/clients",
-        &json!({"client_id": id2, "token_endpoint_auth_method": "none", "client_secret": "abcdefgh"}));
+    let (status, body) = s.admin_json(
+        Method::POST,
+        "/admin/clients",
+        &json!({"client_id": id2, "token_endpoint_auth_method": "none", "client_secret": "abcdefgh"}),
+    );
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_client_metadata");
     assert_eq!(get(s, &id2).0, 404);
@@ -140,7 +144,8 @@ fn public_clients_have_no_secret() {
 fn supplied_secrets_must_have_six_characters() {
     let s = shared();
     let id = unique("short");
-    let (status, body) = s.admin_json(Method::POST, "/admin/clients", &json!({"client_id": id, "client_secret": "12345"}));
+    let (status, body) =
+        s.admin_json(Method::POST, "/admin/clients", &json!({"client_id": id, "client_secret": "12345"}));
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_client_metadata");
     assert!(body["error_description"].as_str().unwrap().contains("at least 6 characters"), "{body}");
@@ -154,7 +159,8 @@ fn duplicate_client_id_is_409_and_keeps_the_first() {
     let s = shared();
     let id = unique("dup");
     create(s, &json!({"client_id": id, "client_name": "first"}));
-    let (status, body) = s.admin_json(Method::POST, "/admin/clients", &json!({"client_id": id, "client_name": "second"}));
+    let (status, body) =
+        s.admin_json(Method::POST, "/admin/clients", &json!({"client_id": id, "client_name": "second"}));
     assert_eq!(status, 409);
     assert_admin_error(&body, 409);
     assert_eq!(get(s, &id).1["client_name"], "first");
@@ -167,8 +173,11 @@ fn validation_errors_use_hydra_codes_and_store_nothing() {
         (json!({"redirect_uris": ["https://a.example/cb#x"]}), "invalid_redirect_uri"),
         (json!({"redirect_uris": ["http://a.example/cb"]}), "invalid_redirect_uri"),
         (json!({"redirect_uris": ["not a uri"]}), "invalid_redirect_uri"),
-        (json!({"jwks_uri": "https://k.example/jwks", "jwks": {"keys": [{"kty": "EC", "crv": "P-256",
-            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}}), "invalid_client_metadata"),
+        (
+            json!({"jwks_uri": "https://k.example/jwks", "jwks": {"keys": [{"kty": "EC", "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}}),
+            "invalid_client_metadata",
+        ),
         (json!({"token_endpoint_auth_method": "client_secret_jwt"}), "invalid_client_metadata"),
         (json!({"token_endpoint_auth_method": "private_key_jwt"}), "invalid_client_metadata"),
         (json!({"token_endpoint_auth_signing_alg": "none"}), "invalid_client_metadata"),
@@ -199,14 +208,17 @@ fn bad_ids_wrong_types_and_malformed_json() {
     }
     assert_eq!(get(s, "a%2Fb").0, 404);
     assert_eq!(get(s, &"x".repeat(300)).0, 404);
-    let (status, body) = s.admin_json(Method::POST, "/admin/clients", &json!({"redirect_uris": "https://a.example/cb"}));
+    let (status, body) =
+        s.admin_json(Method::POST, "/admin/clients", &json!({"redirect_uris": "https://a.example/cb"}));
     assert_eq!(status, 400);
     assert!(body["reason"].as_str().unwrap().contains("redirect_uris"), "{body}");
     let (status, body) = s.admin_json(Method::POST, "/admin/clients", &json!({"client_name": 7}));
     assert_eq!(status, 400);
     assert!(body["reason"].as_str().unwrap().contains("client_name"), "{body}");
     let name = unique("truncated");
-    let (status, body) = json_of(s.admin(Method::POST, "/admin/clients").body(format!("{{\"client_name\": \"{name}\", ")).send().unwrap());
+    let (status, body) = json_of(
+        s.admin(Method::POST, "/admin/clients").body(format!("{{\"client_name\": \"{name}\", ")).send().unwrap(),
+    );
     assert_eq!(status, 400);
     assert!(body["reason"].as_str().unwrap().contains("not valid JSON"), "{body}");
     let (status, _) = s.admin_json(Method::POST, "/admin/clients", &json!(["not", "an", "object"]));
@@ -218,10 +230,16 @@ fn bad_ids_wrong_types_and_malformed_json() {
 fn put_replaces_everything_and_keeps_an_omitted_secret() {
     let s = shared();
     let id = unique("put");
-    let created = create(s, &json!({"client_id": id, "client_name": "v1", "owner": "o1", "redirect_uris": ["https://a.example/cb"]}));
+    let created = create(
+        s,
+        &json!({"client_id": id, "client_name": "v1", "owner": "o1", "redirect_uris": ["https://a.example/cb"]}),
+    );
     let hash_before = stored_row(s, &id)["secret_hash"].clone();
-    let (status, body) = s.admin_json(Method::PUT, &format!("/admin/clients/{id}"),
-        &json!({"client_id": "ignored-other-id", "client_name": "v2", "redirect_uris": ["https://b.example/cb"]}));
+    let (status, body) = s.admin_json(
+        Method::PUT,
+        &format!("/admin/clients/{id}"),
+        &json!({"client_id": "ignored-other-id", "client_name": "v2", "redirect_uris": ["https://b.example/cb"]}),
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["client_id"], id.as_str());
     assert_eq!(body["client_name"], "v2");
@@ -230,13 +248,15 @@ fn put_replaces_everything_and_keeps_an_omitted_secret() {
     assert_eq!(body["created_at"], created["created_at"]);
     assert_eq!(stored_row(s, &id)["secret_hash"], hash_before, "omitted secret keeps the old hash");
     // A supplied secret is re-hashed and echoed once.
-    let (status, body) = s.admin_json(Method::PUT, &format!("/admin/clients/{id}"), &json!({"client_secret": "new-secret-value"}));
+    let (status, body) =
+        s.admin_json(Method::PUT, &format!("/admin/clients/{id}"), &json!({"client_secret": "new-secret-value"}));
     assert_eq!(status, 200);
     assert_eq!(body["client_secret"], "new-secret-value");
     assert_ne!(stored_row(s, &id)["secret_hash"], hash_before);
     // Invalid replacement changes nothing.
     let before = stored_row(s, &id);
-    let (status, _) = s.admin_json(Method::PUT, &format!("/admin/clients/{id}"), &json!({"redirect_uris": ["https://x.example/#f"]}));
+    let (status, _) =
+        s.admin_json(Method::PUT, &format!("/admin/clients/{id}"), &json!({"redirect_uris": ["https://x.example/#f"]}));
     assert_eq!(status, 400);
     assert_eq!(stored_row(s, &id), before);
     assert_eq!(s.admin_json(Method::PUT, "/admin/clients/does-not-exist", &json!({})).0, 404);
@@ -246,7 +266,10 @@ fn put_replaces_everything_and_keeps_an_omitted_secret() {
 fn json_patch_operations() {
     let s = shared();
     let id = unique("patch");
-    create(s, &json!({"client_id": id, "client_name": "n", "redirect_uris": ["https://a.example/cb"], "contacts": ["a@x"]}));
+    create(
+        s,
+        &json!({"client_id": id, "client_name": "n", "redirect_uris": ["https://a.example/cb"], "contacts": ["a@x"]}),
+    );
     let path = format!("/admin/clients/{id}");
     let patch = json!([
         {"op": "replace", "path": "/client_name", "value": "patched"},
@@ -268,32 +291,45 @@ fn json_patch_operations() {
 
     // A failing test operation changes nothing, even after operations that would succeed.
     let before = stored_row(s, &id);
-    let (status, body) = s.admin_json(Method::PATCH, &path, &json!([
-        {"op": "replace", "path": "/client_name", "value": "should-not-stick"},
-        {"op": "test", "path": "/client_name", "value": "something else"}
-    ]));
+    let (status, body) = s.admin_json(
+        Method::PATCH,
+        &path,
+        &json!([
+            {"op": "replace", "path": "/client_name", "value": "should-not-stick"},
+            {"op": "test", "path": "/client_name", "value": "something else"}
+        ]),
+    );
     assert_eq!(status, 400, "{body}");
     assert_eq!(stored_row(s, &id), before);
 
     // client_id is not patchable, in any form.
-    for op in [json!({"op": "replace", "path": "/client_id", "value": "x"}), json!({"op": "remove", "path": "/client_id"}),
-        json!({"op": "move", "from": "/client_id", "path": "/owner"})] {
+    for op in [
+        json!({"op": "replace", "path": "/client_id", "value": "x"}),
+        json!({"op": "remove", "path": "/client_id"}),
+        json!({"op": "move", "from": "/client_id", "path": "/owner"}),
+    ] {
         let (status, body) = s.admin_json(Method::PATCH, &path, &json!([op]));
         assert_eq!(status, 400, "{op}: {body}");
     }
     // Removing a field that must be valid, invalid values, bad paths, bad documents.
-    for bad in [json!([{"op": "replace", "path": "/redirect_uris", "value": ["http://insecure.example/cb"]}]),
+    for bad in [
+        json!([{"op": "replace", "path": "/redirect_uris", "value": ["http://insecure.example/cb"]}]),
         json!([{"op": "remove", "path": "/no_such_field"}]),
         json!([{"op": "replace", "path": "/token_endpoint_auth_method", "value": "private_key_jwt"}]),
         json!([{"op": "explode", "path": "/client_name"}]),
-        json!({"op": "replace"})] {
+        json!({"op": "replace"}),
+    ] {
         let (status, body) = s.admin_json(Method::PATCH, &path, &bad);
         assert_eq!(status, 400, "{bad}: {body}");
     }
     assert_eq!(stored_row(s, &id), before);
 
     // Patching the secret sets a new one and echoes it.
-    let (status, body) = s.admin_json(Method::PATCH, &path, &json!([{"op": "replace", "path": "/client_secret", "value": "patched-secret"}]));
+    let (status, body) = s.admin_json(
+        Method::PATCH,
+        &path,
+        &json!([{"op": "replace", "path": "/client_secret", "value": "patched-secret"}]),
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["client_secret"], "patched-secret");
     assert_eq!(s.admin_json(Method::PATCH, "/admin/clients/missing-client", &json!([])).0, 404);
@@ -311,8 +347,11 @@ fn lifespans_and_delete() {
     assert_eq!(body["authorization_code_grant_access_token_lifespan"], "1h30m0s");
     assert_eq!(body["client_credentials_grant_access_token_lifespan"], "30s");
     assert_eq!(body["authorization_code_grant_id_token_lifespan"], Value::Null, "all lifespans are replaced");
-    let (status, body) = s.admin_json(Method::PUT, &format!("/admin/clients/{id}/lifespans"),
-        &json!({"implicit_grant_access_token_lifespan": "soon"}));
+    let (status, body) = s.admin_json(
+        Method::PUT,
+        &format!("/admin/clients/{id}/lifespans"),
+        &json!({"implicit_grant_access_token_lifespan": "soon"}),
+    );
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_client_metadata");
     assert_eq!(get(s, &id).1["authorization_code_grant_access_token_lifespan"], "1h30m0s");
@@ -344,7 +383,10 @@ fn listing_paginates_with_link_headers_and_filters() {
     let owner = unique("owner");
     let mut ids = Vec::new();
     for i in 0..7 {
-        let c = create(&s, &json!({"client_id": format!("{owner}-{i}"), "owner": owner, "client_name": format!("name-{}", i % 2)}));
+        let c = create(
+            &s,
+            &json!({"client_id": format!("{owner}-{i}"), "owner": owner, "client_name": format!("name-{}", i % 2)}),
+        );
         ids.push(c["client_id"].as_str().unwrap().to_string());
     }
     create(&s, &json!({"owner": "someone-else"}));
@@ -405,8 +447,12 @@ fn listing_is_stable_under_concurrent_inserts() {
         let owner = owner.clone();
         std::thread::spawn(move || {
             for i in 0..8 {
-                let r = client.post(&url).bearer_auth(common::ADMIN_TOKEN)
-                    .json(&json!({"client_id": format!("{owner}-b{i}"), "owner": owner})).send().unwrap();
+                let r = client
+                    .post(&url)
+                    .bearer_auth(common::ADMIN_TOKEN)
+                    .json(&json!({"client_id": format!("{owner}-b{i}"), "owner": owner}))
+                    .send()
+                    .unwrap();
                 assert_eq!(r.status(), 201);
             }
         })
@@ -488,10 +534,18 @@ fn dynamic_registration_create_read_update_delete() {
     assert_eq!(s.client().get(s.url(&uri)).bearer_auth(other_rat).send().unwrap().status(), 401);
 
     // PUT rotates the token; a chosen secret is forbidden.
-    let (status, _) = json_of(s.client().put(s.url(&uri)).bearer_auth(&rat).json(&json!({"client_secret": "abcdefgh"})).send().unwrap());
+    let (status, _) = json_of(
+        s.client().put(s.url(&uri)).bearer_auth(&rat).json(&json!({"client_secret": "abcdefgh"})).send().unwrap(),
+    );
     assert_eq!(status, 403);
-    let (status, updated) = json_of(s.client().put(s.url(&uri)).bearer_auth(&rat)
-        .json(&json!({"client_name": "renamed", "redirect_uris": ["https://dcr.example/cb2"]})).send().unwrap());
+    let (status, updated) = json_of(
+        s.client()
+            .put(s.url(&uri))
+            .bearer_auth(&rat)
+            .json(&json!({"client_name": "renamed", "redirect_uris": ["https://dcr.example/cb2"]}))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["client_name"], "renamed");
     let new_rat = updated["registration_access_token"].as_str().unwrap().to_string();
@@ -511,9 +565,14 @@ fn dynamic_registration_create_read_update_delete() {
 fn admin_client_routes_require_the_token() {
     let s = shared();
     let id = unique("noauth");
-    for (method, path) in [(Method::GET, "/admin/clients".to_string()), (Method::POST, "/admin/clients".to_string()),
-        (Method::DELETE, format!("/admin/clients/{id}")), (Method::PUT, format!("/admin/clients/{id}/lifespans"))] {
-        let (status, body) = json_of(s.client().request(method, s.url(&path)).json(&json!({"client_id": id})).send().unwrap());
+    for (method, path) in [
+        (Method::GET, "/admin/clients".to_string()),
+        (Method::POST, "/admin/clients".to_string()),
+        (Method::DELETE, format!("/admin/clients/{id}")),
+        (Method::PUT, format!("/admin/clients/{id}/lifespans")),
+    ] {
+        let (status, body) =
+            json_of(s.client().request(method, s.url(&path)).json(&json!({"client_id": id})).send().unwrap());
         assert_eq!(status, 401, "{path}");
         assert_admin_error(&body, 401);
     }

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use common::oauth::*;
 use common::{json_of, shared, unique, Server, ADMIN_TOKEN};
-use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
 use openidconnect::{AccessToken, AccessTokenHash, ClientId, IssuerUrl, Nonce};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -23,16 +25,27 @@ fn code_of(r: &reqwest::blocking::Response) -> String {
 /// Verify an ID token the way a relying party does, from the discovery document and JWKS.
 fn verify_id_token(s: &Server, client_id: &str, id_token: &str, nonce: &str, access_token: Option<&str>) -> Value {
     let (_, doc) = json_of(s.client().get(s.url("/.well-known/openid-configuration")).send().unwrap());
-    let metadata: CoreProviderMetadata = serde_json::from_value(doc).expect("discovery document parses as OIDC provider metadata");
+    let metadata: CoreProviderMetadata =
+        serde_json::from_value(doc).expect("discovery document parses as OIDC provider metadata");
     assert_eq!(metadata.issuer().as_str(), s.base);
     let (_, jwks) = json_of(s.client().get(metadata.jwks_uri().url().as_str()).send().unwrap());
     let jwks: CoreJsonWebKeySet = serde_json::from_value(jwks).expect("JWKS parses");
-    let verifier = CoreIdTokenVerifier::new_public_client(ClientId::new(client_id.into()), IssuerUrl::new(s.base.clone()).unwrap(), jwks)
-        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(client_id.into()),
+        IssuerUrl::new(s.base.clone()).unwrap(),
+        jwks,
+    )
+    .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
     let token: CoreIdToken = id_token.parse().expect("ID token parses");
-    let claims = token.claims(&verifier, &Nonce::new(nonce.into())).expect("ID token verifies: signature, iss, aud, exp, nonce");
+    let claims =
+        token.claims(&verifier, &Nonce::new(nonce.into())).expect("ID token verifies: signature, iss, aud, exp, nonce");
     if let Some(at) = access_token {
-        let expected = AccessTokenHash::from_token(&AccessToken::new(at.into()), token.signing_alg().unwrap(), token.signing_key(&verifier).unwrap()).unwrap();
+        let expected = AccessTokenHash::from_token(
+            &AccessToken::new(at.into()),
+            token.signing_alg().unwrap(),
+            token.signing_key(&verifier).unwrap(),
+        )
+        .unwrap();
         assert_eq!(claims.access_token_hash(), Some(&expected), "at_hash");
     }
     decode_claims(id_token)
@@ -60,11 +73,24 @@ fn full_code_flow_with_pkce_verified_by_an_oidc_library() {
 
     // 1. The client sends the browser to /oauth2/auth: 302 to the login app with a CSRF cookie.
     let t = Instant::now();
-    let r = browser.get(rp.auth_url(&[("scope", "openid offline_access profile"), ("acr_values", "urn:pwd"), ("ui_locales", "de en"), ("login_hint", "alice@example.com"), ("display", "page")])).send().unwrap();
+    let r = browser
+        .get(rp.auth_url(&[
+            ("scope", "openid offline_access profile"),
+            ("acr_values", "urn:pwd"),
+            ("ui_locales", "de en"),
+            ("login_hint", "alice@example.com"),
+            ("display", "page"),
+        ]))
+        .send()
+        .unwrap();
     report.push(("GET /oauth2/auth", t.elapsed(), storage_ops(&r)));
     assert_eq!(r.status(), 302);
-    let set_cookie: Vec<String> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
-    assert!(set_cookie.iter().any(|c| c.starts_with("ory_hydra_login_csrf_") && c.contains("HttpOnly")), "{set_cookie:?}");
+    let set_cookie: Vec<String> =
+        r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    assert!(
+        set_cookie.iter().any(|c| c.starts_with("ory_hydra_login_csrf_") && c.contains("HttpOnly")),
+        "{set_cookie:?}"
+    );
     let login = param(&location(&r), "login_challenge").unwrap();
     assert!(location(&r).starts_with(&s.url("/oauth2/fallbacks/login")));
 
@@ -82,8 +108,11 @@ fn full_code_flow_with_pkce_verified_by_an_oidc_library() {
     assert!(req["client"].get("client_secret").is_none());
     assert!(req["request_url"].as_str().unwrap().starts_with(&s.url("/oauth2/auth?")));
     assert_eq!(req["session_id"].as_str().unwrap().len(), 36);
-    assert_eq!(req["oidc_context"], json!({"acr_values": ["urn:pwd"], "ui_locales": ["de", "en"], "display": "page",
-        "login_hint": "alice@example.com", "id_token_hint_claims": {}}));
+    assert_eq!(
+        req["oidc_context"],
+        json!({"acr_values": ["urn:pwd"], "ui_locales": ["de", "en"], "display": "page",
+        "login_hint": "alice@example.com", "id_token_hint_claims": {}})
+    );
 
     // 3. It accepts; the browser brings the login verifier back and is sent to consent.
     let t = Instant::now();
@@ -96,13 +125,22 @@ fn full_code_flow_with_pkce_verified_by_an_oidc_library() {
     let r = browser.get(accepted["redirect_to"].as_str().unwrap()).send().unwrap();
     report.push(("GET /oauth2/auth?login_verifier", t.elapsed(), storage_ops(&r)));
     assert_eq!(r.status(), 302);
-    let cookies: Vec<String> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
-    assert!(cookies.iter().any(|c| c.starts_with("ory_hydra_session=") && c.contains("Max-Age=3600") && c.contains("HttpOnly")), "{cookies:?}");
+    let cookies: Vec<String> =
+        r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("ory_hydra_session=") && c.contains("Max-Age=3600") && c.contains("HttpOnly")),
+        "{cookies:?}"
+    );
     let consent = param(&location(&r), "consent_challenge").unwrap();
 
     // 4. The consent app reads and accepts.
     let t = Instant::now();
-    let r = s.admin(Method::GET, &format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}")).send().unwrap();
+    let r = s
+        .admin(Method::GET, &format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}"))
+        .send()
+        .unwrap();
     report.push(("GET consent request", t.elapsed(), storage_ops(&r)));
     let (status, creq) = json_of(r);
     assert_eq!(status, 200);
@@ -135,9 +173,18 @@ fn full_code_flow_with_pkce_verified_by_an_oidc_library() {
 
     // 6. The client exchanges the code.
     let t = Instant::now();
-    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some(&rp.secret))
-        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
-        .send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .basic_auth(&rp.id, Some(&rp.secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .unwrap();
     report.push(("POST /oauth2/token", t.elapsed(), storage_ops(&r)));
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.headers()["pragma"], "no-cache");
@@ -185,18 +232,39 @@ fn timed_flow(s: &Server, rp: &Rp) -> (Duration, Vec<(&'static str, Duration, St
     };
     let r = step("GET /oauth2/auth", browser.get(rp.auth_url(&[])));
     let login = param(&location(&r), "login_challenge").unwrap();
-    step("GET login request (admin)", s.admin(Method::GET, &format!("/admin/oauth2/auth/requests/login?login_challenge={login}")));
-    let r = step("PUT login accept (admin)", s.admin(Method::PUT, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}")).json(&json!({"subject": "perf", "remember": true})));
+    step(
+        "GET login request (admin)",
+        s.admin(Method::GET, &format!("/admin/oauth2/auth/requests/login?login_challenge={login}")),
+    );
+    let r = step(
+        "PUT login accept (admin)",
+        s.admin(Method::PUT, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"))
+            .json(&json!({"subject": "perf", "remember": true})),
+    );
     let to = json_of(r).1["redirect_to"].as_str().unwrap().to_string();
     let r = step("GET /oauth2/auth?login_verifier", browser.get(&to));
     let consent = param(&location(&r), "consent_challenge").unwrap();
-    step("GET consent request (admin)", s.admin(Method::GET, &format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}")));
-    let r = step("PUT consent accept (admin)", s.admin(Method::PUT, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}")).json(&json!({"grant_scope": ["openid", "offline_access"]})));
+    step(
+        "GET consent request (admin)",
+        s.admin(Method::GET, &format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}")),
+    );
+    let r = step(
+        "PUT consent accept (admin)",
+        s.admin(Method::PUT, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}"))
+            .json(&json!({"grant_scope": ["openid", "offline_access"]})),
+    );
     let to = json_of(r).1["redirect_to"].as_str().unwrap().to_string();
     let r = step("GET /oauth2/auth?consent_verifier", browser.get(&to));
     let code = param(&location(&r), "code").unwrap();
-    let r = step("POST /oauth2/token", s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some(&rp.secret))
-        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)]));
+    let r = step(
+        "POST /oauth2/token",
+        s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some(&rp.secret)).form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ]),
+    );
     assert_eq!(r.status(), 200);
     (started.elapsed(), steps)
 }
@@ -228,7 +296,11 @@ fn remembered_login_and_consent_are_skipped_and_prompt_none_works() {
     assert_eq!(req["skip"], true);
     assert_eq!(req["subject"], "bob");
     // Accepting as someone else is an error, as in Hydra.
-    let (status, err) = admin_put(s, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"), &json!({"subject": "mallory"}));
+    let (status, err) = admin_put(
+        s,
+        &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"),
+        &json!({"subject": "mallory"}),
+    );
     assert_eq!(status, 400, "{err}");
     let r = accept_login(s, &login, &json!({"subject": "bob"}));
     let consent = to_consent(&browser, &r);
@@ -288,8 +360,11 @@ fn login_and_consent_rejections_reach_the_client() {
     let rp = Rp::register(s, json!({}));
     let browser = s.browser();
     let login = to_login(&browser, &rp.auth_url(&[]));
-    let (status, v) = admin_put(s, &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"),
-        &json!({"error": "access_denied", "error_description": "The resource owner denied the request"}));
+    let (status, v) = admin_put(
+        s,
+        &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"),
+        &json!({"error": "access_denied", "error_description": "The resource owner denied the request"}),
+    );
     assert_eq!(status, 200);
     let r = browser.get(v["redirect_to"].as_str().unwrap()).send().unwrap();
     assert_eq!(r.status(), 303);
@@ -301,13 +376,19 @@ fn login_and_consent_rejections_reach_the_client() {
 
     let login = to_login(&browser, &rp.auth_url(&[]));
     let consent = to_consent(&browser, &accept_login(s, &login, &json!({"subject": "dave"})));
-    let (_, v) = admin_put(s, &format!("/admin/oauth2/auth/requests/consent/reject?consent_challenge={consent}"),
-        &json!({"error": "access_denied", "error_description": "Consent withheld"}));
+    let (_, v) = admin_put(
+        s,
+        &format!("/admin/oauth2/auth/requests/consent/reject?consent_challenge={consent}"),
+        &json!({"error": "access_denied", "error_description": "Consent withheld"}),
+    );
     let r = browser.get(v["redirect_to"].as_str().unwrap()).send().unwrap();
     let loc = location(&r);
     assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"));
     assert!(param(&loc, "code").is_none());
-    assert_eq!(s.d1(&format!("SELECT COUNT(*) AS n FROM authorization_codes WHERE client_id = '{}'", rp.id))[0]["n"], 0);
+    assert_eq!(
+        s.d1(&format!("SELECT COUNT(*) AS n FROM authorization_codes WHERE client_id = '{}'", rp.id))[0]["n"],
+        0
+    );
     // An empty rejection uses Hydra's default error name.
     let login = to_login(&browser, &rp.auth_url(&[]));
     let (_, v) = admin_put(s, &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"), &json!({}));
@@ -341,12 +422,23 @@ fn concurrent_redemptions_of_one_code_yield_at_most_one_token_set() {
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
     let handles: Vec<_> = (0..6)
         .map(|_| {
-            let (b, client, url, id, secret, code) = (barrier.clone(), s.client(), s.url("/oauth2/token"), rp.id.clone(), rp.secret.clone(), code.clone());
+            let (b, client, url, id, secret, code) =
+                (barrier.clone(), s.client(), s.url("/oauth2/token"), rp.id.clone(), rp.secret.clone(), code.clone());
             std::thread::spawn(move || {
                 b.wait();
-                client.post(url).basic_auth(id, Some(secret))
-                    .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
-                    .send().unwrap().status().as_u16()
+                client
+                    .post(url)
+                    .basic_auth(id, Some(secret))
+                    .form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", code.as_str()),
+                        ("redirect_uri", REDIRECT),
+                        ("code_verifier", VERIFIER),
+                    ])
+                    .send()
+                    .unwrap()
+                    .status()
+                    .as_u16()
             })
         })
         .collect();
@@ -366,7 +458,8 @@ fn token_endpoint_checks_redirect_uri_pkce_and_client() {
         rp.token(&f)
     };
     let mut wrong_redirect = base(&code);
-    wrong_redirect.extend([("redirect_uri", "http://127.0.0.1:7000/cb".to_string()), ("code_verifier", VERIFIER.to_string())]);
+    wrong_redirect
+        .extend([("redirect_uri", "http://127.0.0.1:7000/cb".to_string()), ("code_verifier", VERIFIER.to_string())]);
     assert_eq!(send(wrong_redirect).1["error"], "invalid_grant");
     let mut wrong_verifier = base(&code);
     wrong_verifier.extend([("redirect_uri", REDIRECT.to_string()), ("code_verifier", "x".repeat(43))]);
@@ -394,7 +487,13 @@ fn token_endpoint_checks_redirect_uri_pkce_and_client() {
     assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
     let (status, body, _) = rp.token(&[("grant_type", "authorization_code"), ("grant_type", "authorization_code")]);
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
-    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some(&rp.secret)).json(&json!({"grant_type": "authorization_code"})).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .basic_auth(&rp.id, Some(&rp.secret))
+        .json(&json!({"grant_type": "authorization_code"}))
+        .send()
+        .unwrap();
     assert_eq!(json_of(r).1["error"], "invalid_request");
 }
 
@@ -403,28 +502,62 @@ fn client_authentication_methods() {
     let s = shared();
     // Wrong secret and unknown client: 401 invalid_client with WWW-Authenticate.
     let rp = Rp::register(s, json!({}));
-    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some("wrong-secret"))
-        .form(&[("grant_type", "authorization_code"), ("code", "x")]).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .basic_auth(&rp.id, Some("wrong-secret"))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers().contains_key("www-authenticate"));
     assert_eq!(json_of(r).1["error"], "invalid_client");
-    let r = s.client().post(s.url("/oauth2/token")).basic_auth("no-such-client", Some("x"))
-        .form(&[("grant_type", "authorization_code"), ("code", "x")]).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .basic_auth("no-such-client", Some("x"))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 401);
     // A basic client cannot use client_secret_post; two methods at once are refused.
-    let r = s.client().post(s.url("/oauth2/token"))
-        .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_id", rp.id.as_str()), ("client_secret", rp.secret.as_str())]).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("client_id", rp.id.as_str()),
+            ("client_secret", rp.secret.as_str()),
+        ])
+        .send()
+        .unwrap();
     assert_eq!(json_of(r).1["error"], "invalid_client");
-    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&rp.id, Some(&rp.secret))
-        .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_secret", rp.secret.as_str())]).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .basic_auth(&rp.id, Some(&rp.secret))
+        .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_secret", rp.secret.as_str())])
+        .send()
+        .unwrap();
     assert_eq!(json_of(r).1["error"], "invalid_request");
 
     // client_secret_post.
     let post = Rp::register(s, json!({"token_endpoint_auth_method": "client_secret_post"}));
     let code = code_of(&run_flow(&post, &s.browser(), &post.auth_url(&[]), "hank"));
-    let r = s.client().post(s.url("/oauth2/token"))
-        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER),
-            ("client_id", post.id.as_str()), ("client_secret", post.secret.as_str())]).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", post.id.as_str()),
+            ("client_secret", post.secret.as_str()),
+        ])
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // Public client (none): PKCE is required at /oauth2/auth.
@@ -432,21 +565,40 @@ fn client_authentication_methods() {
     let r = s.browser().get(public.auth_url(&[("code_challenge", ""), ("code_challenge_method", "")])).send().unwrap();
     assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"));
     let code = code_of(&run_flow(&public, &s.browser(), &public.auth_url(&[]), "ivy"));
-    let r = s.client().post(s.url("/oauth2/token"))
-        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER),
-            ("client_id", public.id.as_str())]).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", public.id.as_str()),
+        ])
+        .send()
+        .unwrap();
     let (status, body) = json_of(r);
     assert_eq!(status, 200, "{body}");
 }
 
 /// A `private_key_jwt` client assertion signed with a P-256 key.
-fn client_assertion(key: &p256::ecdsa::SigningKey, kid: &str, client_id: &str, aud: &str, jti: &str, exp_in: i64) -> String {
+fn client_assertion(
+    key: &p256::ecdsa::SigningKey,
+    kid: &str,
+    client_id: &str,
+    aud: &str,
+    jti: &str,
+    exp_in: i64,
+) -> String {
     use base64::Engine;
     use p256::ecdsa::signature::Signer;
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let input = format!("{}.{}", b64(&json!({"alg": "ES256", "kid": kid, "typ": "JWT"})),
-        b64(&json!({"iss": client_id, "sub": client_id, "aud": aud, "jti": jti, "iat": now, "exp": now + exp_in})));
+    let input = format!(
+        "{}.{}",
+        b64(&json!({"alg": "ES256", "kid": kid, "typ": "JWT"})),
+        b64(&json!({"iss": client_id, "sub": client_id, "aud": aud, "jti": jti, "iat": now, "exp": now + exp_in}))
+    );
     let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
     format!("{input}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes()))
 }
@@ -460,13 +612,27 @@ fn private_key_jwt_with_replay_protection() {
     use base64::Engine;
     let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256", "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())});
-    let rp = Rp::register(s, json!({"token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "ES256", "jwks": {"keys": [jwk]}}));
+    let rp = Rp::register(
+        s,
+        json!({"token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "ES256", "jwks": {"keys": [jwk]}}),
+    );
     let key = p256::ecdsa::SigningKey::from(secret);
     let token_url = s.url("/oauth2/token");
     let send = |code: &str, assertion: &str| {
-        json_of(s.client().post(&token_url).form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER), ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-            ("client_assertion", assertion)]).send().unwrap())
+        json_of(
+            s.client()
+                .post(&token_url)
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", VERIFIER),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    ("client_assertion", assertion),
+                ])
+                .send()
+                .unwrap(),
+        )
     };
     let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "jack"));
     let jti = unique("jti");
@@ -533,8 +699,19 @@ fn challenges_and_verifiers_are_single_use_tamper_proof_and_bound_to_the_browser
     let (status, body) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
     assert_eq!(status, 410);
     assert!(body["redirect_to"].as_str().unwrap().starts_with(&s.url("/oauth2/auth?")));
-    assert_eq!(admin_put(s, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"), &json!({"subject": "kim"})).0, 409);
-    assert_eq!(admin_put(s, &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"), &json!({})).0, 409);
+    assert_eq!(
+        admin_put(
+            s,
+            &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"),
+            &json!({"subject": "kim"})
+        )
+        .0,
+        409
+    );
+    assert_eq!(
+        admin_put(s, &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"), &json!({})).0,
+        409
+    );
 
     // The same for consent.
     let verifier = accept_consent(s, &consent, &json!({"grant_scope": ["openid"]}));
@@ -542,7 +719,10 @@ fn challenges_and_verifiers_are_single_use_tamper_proof_and_bound_to_the_browser
     let r = to_client(&browser, &verifier);
     assert_eq!(param(&location(&r), "error").as_deref(), Some("access_denied"), "a consent verifier redeems once");
     assert_eq!(s.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}")).0, 410);
-    assert_eq!(admin_put(s, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}"), &json!({})).0, 409);
+    assert_eq!(
+        admin_put(s, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}"), &json!({})).0,
+        409
+    );
 
     // A tampered verifier goes to the error page.
     let broken = verifier.replace("consent_verifier=", "consent_verifier=x");
@@ -551,10 +731,21 @@ fn challenges_and_verifiers_are_single_use_tamper_proof_and_bound_to_the_browser
 
     // Accept needs a subject.
     let login = to_login(&browser, &rp.auth_url(&[("prompt", "login")]));
-    assert_eq!(admin_put(s, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"), &json!({})).0, 400);
+    assert_eq!(
+        admin_put(s, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"), &json!({})).0,
+        400
+    );
     // A consent that grants beyond the client's scopes is refused.
     let consent = to_consent(&browser, &accept_login(s, &login, &json!({"subject": "kim"})));
-    assert_eq!(admin_put(s, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}"), &json!({"grant_scope": ["admin"]})).0, 400);
+    assert_eq!(
+        admin_put(
+            s,
+            &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}"),
+            &json!({"grant_scope": ["admin"]})
+        )
+        .0,
+        400
+    );
 }
 
 #[test]
@@ -580,7 +771,9 @@ fn bad_authorization_requests() {
     let b = s.browser();
     // Unknown client and unregistered redirect URI: never redirected there; the error page.
     for url in [
-        s.url("/oauth2/auth?client_id=nope&response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2F&state=12345678"),
+        s.url(
+            "/oauth2/auth?client_id=nope&response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2F&state=12345678",
+        ),
         rp.auth_url(&[("redirect_uri", "https://evil.example/cb")]),
         rp.auth_url(&[("redirect_uri", "https://rp.example/callback/")]),
         rp.auth_url(&[("redirect_uri", "HTTPS://rp.example/callback")]),
@@ -617,7 +810,12 @@ fn bad_authorization_requests() {
     // The same request as a form POST works.
     let mut q = rp.auth_url(&[]);
     q = q.split_once('?').unwrap().1.to_string();
-    let r = b.post(s.url("/oauth2/auth")).header("content-type", "application/x-www-form-urlencoded").body(q).send().unwrap();
+    let r = b
+        .post(s.url("/oauth2/auth"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(q)
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 302);
     assert!(param(&location(&r), "login_challenge").is_some());
 }
@@ -636,13 +834,18 @@ fn response_modes_implicit_and_hybrid() {
     assert!(html.contains("name=\"state\" value=\"state-0123456789\""));
 
     // Implicit id_token token: tokens in the fragment, the ID token with at_hash.
-    let r = run_flow(&rp, &s.browser(), &rp.auth_url(&[("response_type", "id_token token"), ("code_challenge", ""), ("code_challenge_method", "")]), "mia");
+    let r = run_flow(
+        &rp,
+        &s.browser(),
+        &rp.auth_url(&[("response_type", "id_token token"), ("code_challenge", ""), ("code_challenge_method", "")]),
+        "mia",
+    );
     assert_eq!(r.status(), 303);
     let loc = location(&r);
     let at = fragment_param(&loc, "access_token").expect("access token in the fragment");
     let id_token = fragment_param(&loc, "id_token").unwrap();
     assert_eq!(fragment_param(&loc, "token_type").as_deref(), Some("bearer"));
-    assert!(param(&loc.split('#').next().unwrap().to_string(), "access_token").is_none(), "never in the query");
+    assert!(param(loc.split('#').next().unwrap(), "access_token").is_none(), "never in the query");
     verify_id_token(s, &rp.id, &id_token, "nonce-0123456789", Some(&at));
 
     // Hybrid code id_token: c_hash binds the code.
@@ -656,8 +859,15 @@ fn response_modes_implicit_and_hybrid() {
     assert_eq!(rp.exchange(&code, VERIFIER).0, 200);
 
     // Tokens never go in a query; implicit needs a nonce.
-    let r = s.browser().get(rp.auth_url(&[("response_type", "id_token token"), ("response_mode", "query")])).send().unwrap();
-    assert_eq!(fragment_param(&location(&r), "error").or(param(&location(&r), "error")).as_deref(), Some("unsupported_response_mode"));
+    let r = s
+        .browser()
+        .get(rp.auth_url(&[("response_type", "id_token token"), ("response_mode", "query")]))
+        .send()
+        .unwrap();
+    assert_eq!(
+        fragment_param(&location(&r), "error").or(param(&location(&r), "error")).as_deref(),
+        Some("unsupported_response_mode")
+    );
     let r = s.browser().get(rp.auth_url(&[("response_type", "id_token"), ("nonce", "")])).send().unwrap();
     assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"));
 }
@@ -683,7 +893,11 @@ fn jwt_access_tokens_and_key_rotation() {
     let old_kid = header_of(&old_id_token)["kid"].clone();
 
     // Rotation: a new key in the ID-token set signs from now on; old tokens still verify.
-    let (status, _) = s.admin_json(Method::POST, "/admin/keys/hydra.openid.id-token", &json!({"alg": "ES256", "use": "sig", "kid": "rotated"}));
+    let (status, _) = s.admin_json(
+        Method::POST,
+        "/admin/keys/hydra.openid.id-token",
+        &json!({"alg": "ES256", "use": "sig", "kid": "rotated"}),
+    );
     assert_eq!(status, 201);
     let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "ned"));
     let (_, tokens, _) = rp.exchange(&code, VERIFIER);
@@ -692,7 +906,10 @@ fn jwt_access_tokens_and_key_rotation() {
     verify_id_token(&s, &rp.id, new_id_token, "nonce-0123456789", None);
     verify_id_token(&s, &rp.id, &old_id_token, "nonce-0123456789", None);
     // Deleting the old key retires the old tokens.
-    let r = s.admin(Method::DELETE, &format!("/admin/keys/hydra.openid.id-token/{}", old_kid.as_str().unwrap())).send().unwrap();
+    let r = s
+        .admin(Method::DELETE, &format!("/admin/keys/hydra.openid.id-token/{}", old_kid.as_str().unwrap()))
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 204);
     let (_, jwks) = json_of(s.client().get(s.url("/.well-known/jwks.json")).send().unwrap());
     assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k["kid"] != old_kid));
@@ -706,8 +923,11 @@ fn client_changes_apply_at_once_through_the_cache() {
     let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "olga"));
     assert_eq!(rp.exchange(&code, VERIFIER).0, 200);
     // Rotate the secret: the old one stops working immediately (same location).
-    let (status, updated) = s.admin_json(Method::PATCH, &format!("/admin/clients/{}", rp.id),
-        &json!([{"op": "replace", "path": "/client_secret", "value": "rotated-secret-value"}]));
+    let (status, updated) = s.admin_json(
+        Method::PATCH,
+        &format!("/admin/clients/{}", rp.id),
+        &json!([{"op": "replace", "path": "/client_secret", "value": "rotated-secret-value"}]),
+    );
     assert_eq!(status, 200, "{updated}");
     let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "olga"));
     assert_eq!(rp.exchange(&code, VERIFIER).0, 401, "old secret refused after rotation");
@@ -724,7 +944,10 @@ fn client_changes_apply_at_once_through_the_cache() {
 #[test]
 fn flow_admin_routes_need_the_admin_token() {
     let s = shared();
-    for path in ["/admin/oauth2/auth/requests/login?login_challenge=x", "/admin/oauth2/auth/requests/consent?consent_challenge=x"] {
+    for path in [
+        "/admin/oauth2/auth/requests/login?login_challenge=x",
+        "/admin/oauth2/auth/requests/consent?consent_challenge=x",
+    ] {
         assert_eq!(s.client().get(s.url(path)).send().unwrap().status(), 401);
         assert_eq!(s.client().get(s.url(path)).bearer_auth(ADMIN_TOKEN).send().unwrap().status(), 404);
     }
@@ -742,10 +965,16 @@ fn the_scheduled_cleanup_removes_expired_rows_only() {
           INSERT INTO client_assertion_jtis (id, expires_at) VALUES ('old-jti', 2); \
           INSERT INTO login_sessions (id, subject, authenticated_at, remember, expires_at) VALUES ('old-sid', 's', 1, 1, 2)");
     let count = |table: &str| s.d1(&format!("SELECT COUNT(*) AS n FROM {table}"))[0]["n"].as_i64().unwrap();
-    let before: Vec<i64> = ["flow_markers", "authorization_codes", "tokens", "client_assertion_jtis", "login_sessions"].iter().map(|t| count(t)).collect();
+    let before: Vec<i64> = ["flow_markers", "authorization_codes", "tokens", "client_assertion_jtis", "login_sessions"]
+        .iter()
+        .map(|t| count(t))
+        .collect();
     let r = s.client().get(s.url("/__scheduled?cron=17+*+*+*+*")).send().unwrap();
     assert_eq!(r.status(), 200, "{}", s.log());
-    let after: Vec<i64> = ["flow_markers", "authorization_codes", "tokens", "client_assertion_jtis", "login_sessions"].iter().map(|t| count(t)).collect();
+    let after: Vec<i64> = ["flow_markers", "authorization_codes", "tokens", "client_assertion_jtis", "login_sessions"]
+        .iter()
+        .map(|t| count(t))
+        .collect();
     for (b, a) in before.iter().zip(&after) {
         assert_eq!(*a, b - 1, "exactly the expired row goes: before {before:?}, after {after:?}");
     }
@@ -771,7 +1000,10 @@ fn id_token_hint_is_verified_and_matched_against_the_session() {
     let other = s.browser();
     let code = code_of(&run_flow(&rp, &other, &rp.auth_url(&[]), "rita"));
     let (_, rita, _) = rp.exchange(&code, VERIFIER);
-    let r = browser.get(rp.auth_url(&[("id_token_hint", rita["id_token"].as_str().unwrap()), ("prompt", "none")])).send().unwrap();
+    let r = browser
+        .get(rp.auth_url(&[("id_token_hint", rita["id_token"].as_str().unwrap()), ("prompt", "none")]))
+        .send()
+        .unwrap();
     assert_eq!(param(&location(&r), "error").as_deref(), Some("login_required"));
 
     // A forged or tampered hint: invalid_request.

@@ -82,7 +82,8 @@ fn first_use_creates_exactly_one_key_per_set_under_concurrency() {
     let handles: Vec<_> = (0..n)
         .map(|i| {
             let b = barrier.clone();
-            let url = if i % 2 == 0 { s.url("/.well-known/jwks.json") } else { s.url("/.well-known/openid-configuration") };
+            let url =
+                if i % 2 == 0 { s.url("/.well-known/jwks.json") } else { s.url("/.well-known/openid-configuration") };
             let client = s.client();
             std::thread::spawn(move || {
                 b.wait();

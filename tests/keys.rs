@@ -20,7 +20,8 @@ fn public_jwks(s: &Server) -> Vec<Value> {
 fn generate_every_supported_algorithm() {
     let s = shared();
     let set = unique("gen");
-    let (status, body) = s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "ES256", "use": "sig", "kid": "es"}));
+    let (status, body) =
+        s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "ES256", "use": "sig", "kid": "es"}));
     assert_eq!(status, 201, "{body}");
     let k = &body["keys"][0];
     assert_eq!(body["keys"].as_array().unwrap().len(), 1, "only the new key is returned");
@@ -32,7 +33,8 @@ fn generate_every_supported_algorithm() {
     assert_eq!(body["keys"][0]["kid"].as_str().unwrap().len(), 36, "a UUID kid when none is given");
     let (_, body) = s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "HS512", "use": "sig"}));
     assert!(b64len(&body["keys"][0]["k"]) >= 64);
-    let (status, body) = s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "RS256", "use": "sig", "kid": "rsa"}));
+    let (status, body) =
+        s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "RS256", "use": "sig", "kid": "rsa"}));
     assert_eq!(status, 201, "{body}");
     let rsa = &body["keys"][0];
     for m in ["n", "e", "d", "p", "q", "dp", "dq", "qi"] {
@@ -54,7 +56,8 @@ fn generate_every_supported_algorithm() {
     assert_eq!(one["keys"][0]["d"], rsa["d"]);
 
     // A kid that exists already is a conflict.
-    let (status, _) = s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "ES256", "use": "sig", "kid": "es"}));
+    let (status, _) =
+        s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "ES256", "use": "sig", "kid": "es"}));
     assert_eq!(status, 409);
 }
 
@@ -63,8 +66,13 @@ fn unsupported_algorithms_and_bad_bodies_change_nothing() {
     let s = shared();
     let set = unique("bad");
     s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "ES256", "use": "sig", "kid": "only"}));
-    for body in [json!({"alg": "PS256", "use": "sig"}), json!({"alg": "none"}), json!({"alg": ""}), json!({"use": "sig"}),
-        json!({"alg": "ES256", "use": "wrap"})] {
+    for body in [
+        json!({"alg": "PS256", "use": "sig"}),
+        json!({"alg": "none"}),
+        json!({"alg": ""}),
+        json!({"use": "sig"}),
+        json!({"alg": "ES256", "use": "wrap"}),
+    ] {
         let (status, resp) = s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &body);
         assert_eq!(status, 400, "{body}: {resp}");
         assert_admin_error(&resp, 400);
@@ -83,8 +91,16 @@ fn put_set_and_key() {
     let s = shared();
     let set = unique("put");
     // Keys made by the server, imported into another set.
-    let (_, a) = s.admin_json(Method::POST, &format!("/admin/keys/{set}-src"), &json!({"alg": "ES256", "use": "sig", "kid": "a"}));
-    let (_, b) = s.admin_json(Method::POST, &format!("/admin/keys/{set}-src"), &json!({"alg": "ES256", "use": "sig", "kid": "b"}));
+    let (_, a) = s.admin_json(
+        Method::POST,
+        &format!("/admin/keys/{set}-src"),
+        &json!({"alg": "ES256", "use": "sig", "kid": "a"}),
+    );
+    let (_, b) = s.admin_json(
+        Method::POST,
+        &format!("/admin/keys/{set}-src"),
+        &json!({"alg": "ES256", "use": "sig", "kid": "b"}),
+    );
     let (ka, kb) = (a["keys"][0].clone(), b["keys"][0].clone());
     let (status, echoed) = s.admin_json(Method::PUT, &format!("/admin/keys/{set}"), &json!({"keys": [kb, ka]}));
     assert_eq!(status, 200, "{echoed}");
@@ -124,9 +140,11 @@ fn put_set_and_key() {
 fn private_material_is_encrypted_at_rest() {
     let s = shared();
     let set = unique("rest");
-    let (_, body) = s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "ES256", "use": "sig", "kid": "k"}));
+    let (_, body) =
+        s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "ES256", "use": "sig", "kid": "k"}));
     let d = body["keys"][0]["d"].as_str().unwrap().to_string();
-    let (_, hs) = s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "HS256", "use": "sig", "kid": "h"}));
+    let (_, hs) =
+        s.admin_json(Method::POST, &format!("/admin/keys/{set}"), &json!({"alg": "HS256", "use": "sig", "kid": "h"}));
     let k = hs["keys"][0]["k"].as_str().unwrap().to_string();
     let rows = s.d1(&format!("SELECT kid, public_jwk, private_jwk_enc FROM jwk WHERE set_id = '{set}'"));
     assert_eq!(rows.len(), 2);
@@ -141,7 +159,11 @@ fn jwks_shows_signing_set_changes_at_once_and_public_parts_only() {
     let s = Server::start(&[]);
     let before = public_jwks(&s);
     assert_eq!(before.len(), 2);
-    let (_, body) = s.admin_json(Method::POST, "/admin/keys/hydra.openid.id-token", &json!({"alg": "RS256", "use": "sig", "kid": "rotated-rsa"}));
+    let (_, body) = s.admin_json(
+        Method::POST,
+        "/admin/keys/hydra.openid.id-token",
+        &json!({"alg": "RS256", "use": "sig", "kid": "rotated-rsa"}),
+    );
     assert_eq!(body["keys"][0]["kid"], "rotated-rsa");
     let after = public_jwks(&s);
     assert_eq!(after.len(), 3);
@@ -152,7 +174,11 @@ fn jwks_shows_signing_set_changes_at_once_and_public_parts_only() {
     let (_, doc) = json_of(s.client().get(s.url("/.well-known/openid-configuration")).send().unwrap());
     assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["RS256"]));
     // Keys of other sets are never published; symmetric keys never are.
-    s.admin_json(Method::POST, "/admin/keys/hydra.openid.id-token", &json!({"alg": "HS256", "use": "sig", "kid": "secret"}));
+    s.admin_json(
+        Method::POST,
+        "/admin/keys/hydra.openid.id-token",
+        &json!({"alg": "HS256", "use": "sig", "kid": "secret"}),
+    );
     s.admin_json(Method::POST, "/admin/keys/private-set", &json!({"alg": "ES256", "use": "sig", "kid": "hidden"}));
     let now = public_jwks(&s);
     assert!(now.iter().all(|k| k["kid"] != "secret" && k["kid"] != "hidden"));
@@ -164,9 +190,15 @@ fn jwks_shows_signing_set_changes_at_once_and_public_parts_only() {
 fn key_routes_require_the_token() {
     let s = shared();
     public_jwks(s);
-    for (method, path) in [(Method::GET, "/admin/keys/hydra.openid.id-token"), (Method::POST, "/admin/keys/x"),
-        (Method::PUT, "/admin/keys/x/y"), (Method::DELETE, "/admin/keys/hydra.openid.id-token"), (Method::GET, "/keys/x")] {
-        let (status, body) = json_of(s.client().request(method.clone(), s.url(path)).json(&json!({"alg": "ES256"})).send().unwrap());
+    for (method, path) in [
+        (Method::GET, "/admin/keys/hydra.openid.id-token"),
+        (Method::POST, "/admin/keys/x"),
+        (Method::PUT, "/admin/keys/x/y"),
+        (Method::DELETE, "/admin/keys/hydra.openid.id-token"),
+        (Method::GET, "/keys/x"),
+    ] {
+        let (status, body) =
+            json_of(s.client().request(method.clone(), s.url(path)).json(&json!({"alg": "ES256"})).send().unwrap());
         assert_eq!(status, 401, "{method} {path}");
         assert!(!body.to_string().contains("\"d\""));
     }

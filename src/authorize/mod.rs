@@ -79,7 +79,12 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Response {
 async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> Response {
     let client_id = match form.get("client_id") {
         Ok(Some(id)) => id.to_string(),
-        Ok(None) => return response::error_page(ctx.cfg, &ApiError::invalid_request().with_hint("The 'client_id' parameter is missing.")),
+        Ok(None) => {
+            return response::error_page(
+                ctx.cfg,
+                &ApiError::invalid_request().with_hint("The 'client_id' parameter is missing."),
+            )
+        }
         Err(e) => return response::error_page(ctx.cfg, &ApiError::invalid_request().with_hint(e.to_string())),
     };
     let client = match load_client(ctx, &client_id).await {
@@ -116,8 +121,11 @@ pub async fn reload<P: Platform>(
 ) -> Result<(Client, AuthorizeRequest), Response> {
     if let Ok(Some(id)) = returning.get("client_id") {
         if id != client_id {
-            return Err(response::error_page(ctx.cfg, &ApiError::invalid_client()
-                .with_hint("The client_id of the request does not match the client_id of the flow.")));
+            return Err(response::error_page(
+                ctx.cfg,
+                &ApiError::invalid_client()
+                    .with_hint("The client_id of the request does not match the client_id of the flow."),
+            ));
         }
     }
     let client = load_client(ctx, client_id).await.map_err(|e| response::error_page(ctx.cfg, &e))?;

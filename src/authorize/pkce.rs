@@ -12,7 +12,9 @@ fn is_verifier_char(b: u8) -> bool {
 pub fn check_challenge(challenge: &str, method: &str, required: bool) -> ApiResult<()> {
     if challenge.is_empty() {
         if !method.is_empty() {
-            return Err(ApiError::invalid_request().with_hint("The code_challenge_method was sent without a code_challenge."));
+            return Err(
+                ApiError::invalid_request().with_hint("The code_challenge_method was sent without a code_challenge.")
+            );
         }
         if required {
             return Err(ApiError::invalid_request().with_hint(
@@ -22,12 +24,15 @@ pub fn check_challenge(challenge: &str, method: &str, required: bool) -> ApiResu
         return Ok(());
     }
     if method != "S256" {
-        return Err(ApiError::invalid_request()
-            .with_hint("Clients must use code_challenge_method=S256, plain is not allowed."));
+        return Err(
+            ApiError::invalid_request().with_hint("Clients must use code_challenge_method=S256, plain is not allowed.")
+        );
     }
     // An S256 challenge is the unpadded base64url of a SHA-256 digest: exactly 43 characters.
     if challenge.len() != 43 || !challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(ApiError::invalid_request().with_hint("The code_challenge must be the base64url-encoded SHA-256 of the code_verifier (43 characters)."));
+        return Err(ApiError::invalid_request().with_hint(
+            "The code_challenge must be the base64url-encoded SHA-256 of the code_verifier (43 characters).",
+        ));
     }
     Ok(())
 }
@@ -38,11 +43,14 @@ pub fn verify(challenge: &str, verifier: &str) -> ApiResult<()> {
         if verifier.is_empty() {
             return Ok(());
         }
-        return Err(ApiError::invalid_grant()
-            .with_hint("The PKCE code verifier was provided but the code challenge was absent from the authorization request."));
+        return Err(ApiError::invalid_grant().with_hint(
+            "The PKCE code verifier was provided but the code challenge was absent from the authorization request.",
+        ));
     }
     if verifier.is_empty() {
-        return Err(ApiError::invalid_grant().with_hint("The PKCE code verifier must be sent with this authorization code."));
+        return Err(
+            ApiError::invalid_grant().with_hint("The PKCE code verifier must be sent with this authorization code.")
+        );
     }
     if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(is_verifier_char) {
         return Err(ApiError::invalid_grant()

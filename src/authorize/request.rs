@@ -5,6 +5,9 @@
 //! client's redirect URI once it is known to be registered, otherwise nowhere but the error
 //! page).
 
+// Rejections carry the error and its destination by value; they only occur on the error path.
+#![allow(clippy::result_large_err)]
+
 use serde_json::Value;
 
 use super::pkce;
@@ -118,15 +121,25 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
     let to_client = |error: ApiError| Rejection { error, target: Some(target.clone()) };
 
     if response_types.is_empty() {
-        return Err(to_client(ApiError::unsupported_response_type().with_hint("The 'response_type' parameter is missing.")));
+        return Err(to_client(
+            ApiError::unsupported_response_type().with_hint("The 'response_type' parameter is missing."),
+        ));
     }
     let known = matches!(
         response_types.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
-        ["code"] | ["id_token"] | ["token"] | ["id_token", "token"] | ["code", "id_token"] | ["code", "token"] | ["code", "id_token", "token"]
+        ["code"]
+            | ["id_token"]
+            | ["token"]
+            | ["id_token", "token"]
+            | ["code", "id_token"]
+            | ["code", "token"]
+            | ["code", "id_token", "token"]
     );
     if !known {
-        return Err(to_client(ApiError::unsupported_response_type()
-            .with_hint(format!("The response type '{}' is not supported.", response_types.join(" ")))));
+        return Err(to_client(
+            ApiError::unsupported_response_type()
+                .with_hint(format!("The response type '{}' is not supported.", response_types.join(" "))),
+        ));
     }
     let allowed_for_client = client.effective_response_types().iter().any(|r| {
         let mut parts = split(r);
@@ -143,7 +156,9 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
         default_mode
     } else {
         ResponseMode::parse(&requested_mode).ok_or_else(|| {
-            to_client(ApiError::unsupported_response_mode().with_hint(format!("Unknown response_mode '{requested_mode}'.")))
+            to_client(
+                ApiError::unsupported_response_mode().with_hint(format!("Unknown response_mode '{requested_mode}'.")),
+            )
         })?
     };
     if implicit_like && response_mode == ResponseMode::Query {
@@ -157,16 +172,20 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
 
     // 3. Grants behind the response types.
     if response_types.iter().any(|t| t == "code") && !client.has_grant("authorization_code") {
-        return Err(to_client(ApiError::unauthorized_client()
-            .with_hint("The client is not allowed to use grant type 'authorization_code'.")));
+        return Err(to_client(
+            ApiError::unauthorized_client()
+                .with_hint("The client is not allowed to use grant type 'authorization_code'."),
+        ));
     }
     if response_types.iter().any(|t| t == "token" || t == "id_token") && !client.has_grant("implicit") {
-        return Err(to_client(ApiError::unauthorized_client()
-            .with_hint("The client is not allowed to use grant type 'implicit', which response types token and id_token need.")));
+        return Err(to_client(ApiError::unauthorized_client().with_hint(
+            "The client is not allowed to use grant type 'implicit', which response types token and id_token need.",
+        )));
     }
     if response_types.iter().any(|t| t == "id_token") && !is_openid {
-        return Err(to_client(ApiError::invalid_request()
-            .with_hint("The response type 'id_token' requires the 'openid' scope.")));
+        return Err(to_client(
+            ApiError::invalid_request().with_hint("The response type 'id_token' requires the 'openid' scope."),
+        ));
     }
 
     // 4. Request objects and registration are not supported (and advertised so).
@@ -183,16 +202,20 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
     // 5. Scope and audience within the client's allow-lists.
     let allowed = client.scopes();
     if let Some(bad) = scopes.iter().find(|s| !scope_allowed(cfg.scope_strategy, &allowed, s)) {
-        return Err(to_client(ApiError::invalid_scope()
-            .with_hint(format!("The OAuth 2.0 Client is not allowed to request scope '{bad}'."))));
+        return Err(to_client(
+            ApiError::invalid_scope()
+                .with_hint(format!("The OAuth 2.0 Client is not allowed to request scope '{bad}'.")),
+        ));
     }
     let mut audience: Vec<String> = Vec::new();
     for value in form.get_all("audience") {
         audience.extend(split(value));
     }
     if let Some(bad) = audience.iter().find(|a| !audience_allowed(&client.audience, a)) {
-        return Err(to_client(ApiError::invalid_request()
-            .with_hint(format!("Requested audience '{bad}' has not been whitelisted by the OAuth 2.0 Client."))));
+        return Err(to_client(
+            ApiError::invalid_request()
+                .with_hint(format!("Requested audience '{bad}' has not been whitelisted by the OAuth 2.0 Client.")),
+        ));
     }
 
     // 6. Anti-CSRF and replay parameters.
@@ -208,8 +231,10 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
         ))));
     }
     if nonce.is_empty() && is_openid && implicit_like {
-        return Err(to_client(ApiError::invalid_request()
-            .with_hint("Parameter 'nonce' is required for OpenID Connect implicit and hybrid flows.")));
+        return Err(to_client(
+            ApiError::invalid_request()
+                .with_hint("Parameter 'nonce' is required for OpenID Connect implicit and hybrid flows."),
+        ));
     }
     let code_challenge = get("code_challenge")?;
     if response_types.iter().any(|t| t == "code") {
@@ -220,11 +245,14 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
     // 7. OpenID Connect parameters.
     let prompt = split(&get("prompt")?);
     if let Some(bad) = prompt.iter().find(|p| !PROMPT_VALUES.contains(&p.as_str())) {
-        return Err(to_client(ApiError::invalid_request().with_hint(format!("Used unknown value '{bad}' for prompt parameter."))));
+        return Err(to_client(
+            ApiError::invalid_request().with_hint(format!("Used unknown value '{bad}' for prompt parameter.")),
+        ));
     }
     if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
-        return Err(to_client(ApiError::invalid_request()
-            .with_hint("Parameter 'prompt' was set to 'none', but contains other values as well which is not allowed.")));
+        return Err(to_client(ApiError::invalid_request().with_hint(
+            "Parameter 'prompt' was set to 'none', but contains other values as well which is not allowed.",
+        )));
     }
     let max_age = match get("max_age")?.as_str() {
         "" => None,
@@ -297,7 +325,9 @@ mod tests {
         assert_eq!(r.scopes, vec!["openid", "photos.read"]);
         let r = run(&OK.replace("https%3A%2F%2Fapp.example%2Fcb", "http%3A%2F%2F127.0.0.1%3A5555%2Fcb")).unwrap();
         assert_eq!(r.redirect_uri, "http://127.0.0.1:5555/cb");
-        let hybrid = run(&format!("{}&nonce=abcdefgh", OK.replace("response_type=code", "response_type=id_token+code"))).unwrap();
+        let hybrid =
+            run(&format!("{}&nonce=abcdefgh", OK.replace("response_type=code", "response_type=id_token+code")))
+                .unwrap();
         assert_eq!(hybrid.response_types, vec!["code", "id_token"]);
         assert_eq!(hybrid.response_mode, ResponseMode::Fragment);
     }
@@ -326,7 +356,11 @@ mod tests {
         rejects(&format!("{OK}&audience=https%3A%2F%2Fevil.example"), "invalid_request", true);
         rejects(&format!("{OK}&request=eyJ"), "request_not_supported", true);
         rejects(&format!("{OK}&claims=%5B1%5D"), "invalid_request", true);
-        rejects(&OK.replace("response_type=code", "response_type=id_token").replace("scope=openid+", "scope="), "invalid_request", true);
+        rejects(
+            &OK.replace("response_type=code", "response_type=id_token").replace("scope=openid+", "scope="),
+            "invalid_request",
+            true,
+        );
         rejects(&OK.replace("response_type=code", "response_type=id_token"), "invalid_request", true);
     }
 
@@ -338,7 +372,8 @@ mod tests {
         let r = validate(&test_config(), &c, &form).unwrap_err();
         assert_eq!(r.error.error, "invalid_request");
         assert!(r.error.hint.contains("code_challenge"));
-        let with = format!("{OK}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256");
+        let with =
+            format!("{OK}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256");
         assert!(validate(&test_config(), &c, &Form::parse(with.as_bytes()).unwrap()).is_ok());
     }
 

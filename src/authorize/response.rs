@@ -135,15 +135,25 @@ mod tests {
     fn exact_matching() {
         let reg = vec!["https://app.example/cb".to_string()];
         assert!(match_redirect_uri(&reg, "https://app.example/cb"));
-        for bad in ["https://app.example/cb/", "https://APP.example/cb", "https://app.example/cb?x=1",
-            "https://app.example:443/cb", "https://app.example/CB", "https://app.example/c%62"] {
+        for bad in [
+            "https://app.example/cb/",
+            "https://APP.example/cb",
+            "https://app.example/cb?x=1",
+            "https://app.example:443/cb",
+            "https://app.example/CB",
+            "https://app.example/c%62",
+        ] {
             assert!(!match_redirect_uri(&reg, bad), "{bad}");
         }
     }
 
     #[test]
     fn loopback_port_exception() {
-        let reg = vec!["http://127.0.0.1:3000/cb?x=1".to_string(), "http://[::1]/cb".to_string(), "http://localhost:3000/cb".to_string()];
+        let reg = vec![
+            "http://127.0.0.1:3000/cb?x=1".to_string(),
+            "http://[::1]/cb".to_string(),
+            "http://localhost:3000/cb".to_string(),
+        ];
         assert!(match_redirect_uri(&reg, "http://127.0.0.1:51234/cb?x=1"));
         assert!(match_redirect_uri(&reg, "http://127.0.0.1/cb?x=1"));
         assert!(match_redirect_uri(&reg, "http://[::1]:8080/cb"));

@@ -100,7 +100,8 @@ pub async fn patch<P: Platform>(ctx: &Ctx<'_, P>, id: &str, req: &Request) -> Ap
             other => (other.path().to_string(), None),
         };
         let touches_id = |p: &str| p == "/client_id" || p.starts_with("/client_id/");
-        let moves_id = matches!(op, json_patch::PatchOperation::Move(_)) && from.as_deref().map(touches_id).unwrap_or(false);
+        let moves_id =
+            matches!(op, json_patch::PatchOperation::Move(_)) && from.as_deref().map(touches_id).unwrap_or(false);
         if touches_id(&path) || moves_id {
             return Err(ApiError::bad_request("The field client_id cannot be changed."));
         }
@@ -110,7 +111,8 @@ pub async fn patch<P: Platform>(ctx: &Ctx<'_, P>, id: &str, req: &Request) -> Ap
     // Present but empty, so `replace /client_secret` works as it does on Hydra (where the
     // document carries the hash); a non-empty value after patching is the new secret.
     doc["client_secret"] = Value::String(String::new());
-    json_patch::patch(&mut doc, &ops).map_err(|e| ApiError::bad_request(format!("The JSON Patch could not be applied: {e}.")))?;
+    json_patch::patch(&mut doc, &ops)
+        .map_err(|e| ApiError::bad_request(format!("The JSON Patch could not be applied: {e}.")))?;
     let secret = match doc.as_object_mut().and_then(|o| o.remove("client_secret")) {
         Some(Value::String(s)) if !s.is_empty() => Some(s),
         Some(Value::String(_)) | Some(Value::Null) | None => None,
@@ -173,7 +175,9 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Res
         None => 0,
         Some(t) => {
             seal::open::<PageToken>(&ctx.cfg.system_secrets, Purpose::PageToken, ctx.p.now(), &t)
-                .map_err(|_| ApiError::bad_request("The page_token is invalid or has expired; start again from the first page."))?
+                .map_err(|_| {
+                    ApiError::bad_request("The page_token is invalid or has expired; start again from the first page.")
+                })?
                 .after
         }
     };

@@ -58,12 +58,18 @@ fn basic_credentials(req: &Request) -> ApiResult<Option<(String, String)>> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
-    let bad = || ApiError::invalid_request().with_hint("The client credentials in the HTTP authorization header could not be decoded.");
+    let bad = || {
+        ApiError::invalid_request()
+            .with_hint("The client credentials in the HTTP authorization header could not be decoded.")
+    };
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
     let unescape = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8().map(|c| c.into_owned()).map_err(|_| bad())
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| bad())
     };
     Ok(Some((unescape(id)?, unescape(secret)?)))
 }
@@ -105,14 +111,17 @@ pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &F
 
     if let Some(jwt) = assertion {
         if assertion_type != ASSERTION_TYPE {
-            return Err(ApiError::invalid_request().with_hint(format!("The client_assertion_type must be '{ASSERTION_TYPE}'.")));
+            return Err(
+                ApiError::invalid_request().with_hint(format!("The client_assertion_type must be '{ASSERTION_TYPE}'."))
+            );
         }
         let client = private_key_jwt(ctx, &jwt, form_id.as_deref()).await?;
         return Ok(Authenticated { client, secret_check: None });
     }
     if let Some((id, secret)) = basic {
         if form_id.as_deref().map(|f| f != id).unwrap_or(false) {
-            return Err(ApiError::invalid_request().with_hint("The client_id in the body does not match the HTTP authorization header."));
+            return Err(ApiError::invalid_request()
+                .with_hint("The client_id in the body does not match the HTTP authorization header."));
         }
         let client = load(ctx, &id).await?;
         if client.client.token_endpoint_auth_method != "client_secret_basic" {
@@ -121,7 +130,8 @@ pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &F
         let verdict = check_secret(ctx, &client, &secret).await?;
         return Ok(Authenticated { client, secret_check: Some(verdict) });
     }
-    let id = form_id.ok_or_else(|| invalid_client("Client credentials are missing: no client_id and no authorization header."))?;
+    let id = form_id
+        .ok_or_else(|| invalid_client("Client credentials are missing: no client_id and no authorization header."))?;
     let client = load(ctx, &id).await?;
     if let Some(secret) = form_secret {
         if client.client.token_endpoint_auth_method != "client_secret_post" {
@@ -146,17 +156,20 @@ async fn client_keys<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient) -> Ap
         return Err(invalid_client("The OAuth 2.0 Client has no JSON Web Keys registered."));
     }
     let now = ctx.p.now_ms();
-    let cached = FETCHED_JWKS.with(|f| f.borrow().get(&c.jwks_uri).filter(|(at, _)| now - at < JWKS_URI_CACHE_MS).map(|(_, v)| v.clone()));
+    let cached = FETCHED_JWKS
+        .with(|f| f.borrow().get(&c.jwks_uri).filter(|(at, _)| now - at < JWKS_URI_CACHE_MS).map(|(_, v)| v.clone()));
     let doc = match cached {
         Some(d) => d,
         None => {
-            let (status, body) = ctx.p.http_get(&c.jwks_uri).await.map_err(|e| {
-                invalid_client("The OAuth 2.0 Client's jwks_uri could not be fetched.").with_debug(e.0)
-            })?;
+            let (status, body) =
+                ctx.p.http_get(&c.jwks_uri).await.map_err(|e| {
+                    invalid_client("The OAuth 2.0 Client's jwks_uri could not be fetched.").with_debug(e.0)
+                })?;
             if status != 200 {
                 return Err(invalid_client(format!("The OAuth 2.0 Client's jwks_uri answered HTTP {status}.")));
             }
-            let doc: Value = serde_json::from_slice(&body).map_err(|_| invalid_client("The OAuth 2.0 Client's jwks_uri is not a JSON Web Key Set."))?;
+            let doc: Value = serde_json::from_slice(&body)
+                .map_err(|_| invalid_client("The OAuth 2.0 Client's jwks_uri is not a JSON Web Key Set."))?;
             FETCHED_JWKS.with(|f| {
                 let mut f = f.borrow_mut();
                 if f.len() > 256 {
@@ -198,13 +211,16 @@ async fn private_key_jwt<P: Platform>(ctx: &Ctx<'_, P>, jwt: &str, form_id: Opti
     if c.token_endpoint_auth_method != "private_key_jwt" {
         return Err(method_mismatch(&c.token_endpoint_auth_method, "private_key_jwt"));
     }
-    let expected_alg = if c.token_endpoint_auth_signing_alg.is_empty() { "RS256" } else { c.token_endpoint_auth_signing_alg.as_str() };
+    let expected_alg =
+        if c.token_endpoint_auth_signing_alg.is_empty() { "RS256" } else { c.token_endpoint_auth_signing_alg.as_str() };
     let alg = parsed.header.get("alg").and_then(Value::as_str).unwrap_or("");
     if alg.starts_with("HS") {
         return Err(invalid_client("This server does not support client authentication method 'client_secret_jwt'."));
     }
     if alg != expected_alg {
-        return Err(invalid_client(format!("The client_assertion must be signed with the registered algorithm '{expected_alg}', not '{alg}'.")));
+        return Err(invalid_client(format!(
+            "The client_assertion must be signed with the registered algorithm '{expected_alg}', not '{alg}'."
+        )));
     }
     let keys = client_keys(ctx, &client).await?;
     let kid = parsed.header.get("kid").and_then(Value::as_str);
@@ -236,7 +252,10 @@ async fn private_key_jwt<P: Platform>(ctx: &Ctx<'_, P>, jwt: &str, form_id: Opti
     if !aud_contains(claims.get("aud"), &accepted) {
         return Err(invalid_client("The client_assertion's 'aud' must name this server's token endpoint."));
     }
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| invalid_client("The client_assertion has no 'exp'."))?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| invalid_client("The client_assertion has no 'exp'."))?;
     if exp <= now {
         return Err(invalid_client("The client_assertion has expired."));
     }

@@ -114,8 +114,9 @@ pub fn not_found(id: &str) -> ApiError {
 /// Store a replaced client, turning a lost race into 409 instead of a silent overwrite.
 pub async fn save<P: Platform>(ctx: &Ctx<'_, P>, stored: &StoredClient) -> ApiResult<()> {
     if !store::clients::update(ctx.p, stored, ctx.p.now()).await? {
-        return Err(ApiError::new(409, "Conflict", "")
-            .with_description("The client was changed or deleted by another request while this one was processed; retry."));
+        return Err(ApiError::new(409, "Conflict", "").with_description(
+            "The client was changed or deleted by another request while this one was processed; retry.",
+        ));
     }
     Ok(())
 }

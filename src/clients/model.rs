@@ -30,13 +30,28 @@ pub struct Lifespans {
 impl Lifespans {
     fn fields_mut(&mut self) -> [(&'static str, &mut Option<String>); 13] {
         [
-            ("authorization_code_grant_access_token_lifespan", &mut self.authorization_code_grant_access_token_lifespan),
+            (
+                "authorization_code_grant_access_token_lifespan",
+                &mut self.authorization_code_grant_access_token_lifespan,
+            ),
             ("authorization_code_grant_id_token_lifespan", &mut self.authorization_code_grant_id_token_lifespan),
-            ("authorization_code_grant_refresh_token_lifespan", &mut self.authorization_code_grant_refresh_token_lifespan),
-            ("client_credentials_grant_access_token_lifespan", &mut self.client_credentials_grant_access_token_lifespan),
-            ("device_authorization_grant_access_token_lifespan", &mut self.device_authorization_grant_access_token_lifespan),
+            (
+                "authorization_code_grant_refresh_token_lifespan",
+                &mut self.authorization_code_grant_refresh_token_lifespan,
+            ),
+            (
+                "client_credentials_grant_access_token_lifespan",
+                &mut self.client_credentials_grant_access_token_lifespan,
+            ),
+            (
+                "device_authorization_grant_access_token_lifespan",
+                &mut self.device_authorization_grant_access_token_lifespan,
+            ),
             ("device_authorization_grant_id_token_lifespan", &mut self.device_authorization_grant_id_token_lifespan),
-            ("device_authorization_grant_refresh_token_lifespan", &mut self.device_authorization_grant_refresh_token_lifespan),
+            (
+                "device_authorization_grant_refresh_token_lifespan",
+                &mut self.device_authorization_grant_refresh_token_lifespan,
+            ),
             ("implicit_grant_access_token_lifespan", &mut self.implicit_grant_access_token_lifespan),
             ("implicit_grant_id_token_lifespan", &mut self.implicit_grant_id_token_lifespan),
             ("jwt_bearer_grant_access_token_lifespan", &mut self.jwt_bearer_grant_access_token_lifespan),
@@ -137,12 +152,13 @@ impl Client {
     /// unknown fields are ignored (as Hydra v26 does), and a wrong type names its field.
     pub fn from_json(value: Value) -> ApiResult<Client> {
         let Value::Object(map) = value else {
-            return Err(ApiError::bad_request("The request body must be a JSON object describing an OAuth 2.0 client."));
+            return Err(ApiError::bad_request(
+                "The request body must be a JSON object describing an OAuth 2.0 client.",
+            ));
         };
         let without_nulls: Map<String, Value> = map.into_iter().filter(|(_, v)| !v.is_null()).collect();
-        serde_path_to_error::deserialize(Value::Object(without_nulls)).map_err(|e| {
-            ApiError::bad_request(format!("Field {} has the wrong type: {}.", e.path(), e.inner()))
-        })
+        serde_path_to_error::deserialize(Value::Object(without_nulls))
+            .map_err(|e| ApiError::bad_request(format!("Field {} has the wrong type: {}.", e.path(), e.inner())))
     }
 
     pub fn is_public(&self) -> bool {
@@ -196,17 +212,47 @@ mod tests {
     fn serialises_with_hydra_names_and_defaults() {
         let c = Client { client_id: "c1".into(), jwks: json!({}), metadata: json!({}), ..Default::default() };
         let v = serde_json::to_value(&c).unwrap();
-        for always in ["client_id", "client_name", "redirect_uris", "grant_types", "response_types", "scope", "audience",
-            "owner", "policy_uri", "allowed_cors_origins", "tos_uri", "client_uri", "logo_uri", "contacts",
-            "client_secret_expires_at", "subject_type", "jwks", "token_endpoint_auth_method",
-            "userinfo_signed_response_alg", "created_at", "updated_at", "metadata", "skip_consent",
-            "skip_logout_consent", "authorization_code_grant_access_token_lifespan",
-            "refresh_token_grant_refresh_token_lifespan", "device_authorization_grant_id_token_lifespan"] {
+        for always in [
+            "client_id",
+            "client_name",
+            "redirect_uris",
+            "grant_types",
+            "response_types",
+            "scope",
+            "audience",
+            "owner",
+            "policy_uri",
+            "allowed_cors_origins",
+            "tos_uri",
+            "client_uri",
+            "logo_uri",
+            "contacts",
+            "client_secret_expires_at",
+            "subject_type",
+            "jwks",
+            "token_endpoint_auth_method",
+            "userinfo_signed_response_alg",
+            "created_at",
+            "updated_at",
+            "metadata",
+            "skip_consent",
+            "skip_logout_consent",
+            "authorization_code_grant_access_token_lifespan",
+            "refresh_token_grant_refresh_token_lifespan",
+            "device_authorization_grant_id_token_lifespan",
+        ] {
             assert!(v.get(always).is_some(), "{always} missing");
         }
-        for omitted in ["client_secret", "jwks_uri", "sector_identifier_uri", "request_uris",
-            "post_logout_redirect_uris", "registration_access_token", "access_token_strategy",
-            "frontchannel_logout_session_required"] {
+        for omitted in [
+            "client_secret",
+            "jwks_uri",
+            "sector_identifier_uri",
+            "request_uris",
+            "post_logout_redirect_uris",
+            "registration_access_token",
+            "access_token_strategy",
+            "frontchannel_logout_session_required",
+        ] {
             assert!(v.get(omitted).is_none(), "{omitted} present");
         }
         assert_eq!(v["redirect_uris"], Value::Null);

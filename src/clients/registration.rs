@@ -93,8 +93,9 @@ pub async fn update<P: Platform>(ctx: &Ctx<'_, P>, id: &str, req: &Request) -> A
     next.registration_client_uri = None;
     validate::validate(ctx.cfg, &mut next, Origin::Registration)?;
     if next.is_public() != stored.client.is_public() {
-        return Err(ApiError::invalid_client_metadata()
-            .with_hint("Field token_endpoint_auth_method cannot switch between public and confidential through registration."));
+        return Err(ApiError::invalid_client_metadata().with_hint(
+            "Field token_endpoint_auth_method cannot switch between public and confidential through registration.",
+        ));
     }
     // Admin-only settings stay as the admin API left them.
     next.metadata = stored.client.metadata.clone();

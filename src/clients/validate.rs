@@ -20,7 +20,8 @@ pub const GRANT_TYPES: &[&str] = &[
 ];
 const RESPONSE_TYPE_PARTS: &[&str] = &["code", "token", "id_token", "none"];
 const USERINFO_ALGS: &[&str] = &["none", "RS256", "ES256"];
-const REQUEST_OBJECT_ALGS: &[&str] = &["none", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+const REQUEST_OBJECT_ALGS: &[&str] =
+    &["none", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 pub const MIN_SECRET_LEN: usize = 6;
 const MAX_CLIENT_ID_LEN: usize = 255;
 const MAX_URIS: usize = 100;
@@ -89,7 +90,12 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     }
 
     // URIs shown to end users.
-    for (name, value) in [("tos_uri", &c.tos_uri), ("policy_uri", &c.policy_uri), ("logo_uri", &c.logo_uri), ("client_uri", &c.client_uri)] {
+    for (name, value) in [
+        ("tos_uri", &c.tos_uri),
+        ("policy_uri", &c.policy_uri),
+        ("logo_uri", &c.logo_uri),
+        ("client_uri", &c.client_uri),
+    ] {
         if !value.is_empty() {
             check_web_url(name, value)?;
         }
@@ -98,9 +104,14 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     // CORS origins, normalised without a trailing slash.
     for origin_value in c.allowed_cors_origins.iter_mut() {
         let trimmed = origin_value.trim_end_matches('/').to_string();
-        let u = url::Url::parse(&trimmed).map_err(|_| meta(format!("Field allowed_cors_origins contains an invalid origin \"{origin_value}\".")))?;
-        if !matches!(u.scheme(), "http" | "https") || !u.username().is_empty() || u.password().is_some()
-            || u.path() != "/" || u.query().is_some() || u.fragment().is_some()
+        let u = url::Url::parse(&trimmed)
+            .map_err(|_| meta(format!("Field allowed_cors_origins contains an invalid origin \"{origin_value}\".")))?;
+        if !matches!(u.scheme(), "http" | "https")
+            || !u.username().is_empty()
+            || u.password().is_some()
+            || u.path() != "/"
+            || u.query().is_some()
+            || u.fragment().is_some()
         {
             return Err(meta(format!(
                 "Field allowed_cors_origins must hold origins of the form scheme://host[:port], got \"{origin_value}\"."
@@ -120,7 +131,9 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
         for uri in post {
             let u = parse_absolute("post_logout_redirect_uris", uri)?;
             let matches_a_redirect = redirects.iter().filter_map(|r| url::Url::parse(r).ok()).any(|r| {
-                r.scheme() == u.scheme() && r.host_str() == u.host_str() && r.port_or_known_default() == u.port_or_known_default()
+                r.scheme() == u.scheme()
+                    && r.host_str() == u.host_str()
+                    && r.port_or_known_default() == u.port_or_known_default()
             });
             if !matches_a_redirect {
                 return Err(meta(format!(
@@ -135,7 +148,9 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
             check_fetch_url("request_uris", uri)?;
         }
     }
-    for (name, value) in [("frontchannel_logout_uri", &c.frontchannel_logout_uri), ("backchannel_logout_uri", &c.backchannel_logout_uri)] {
+    for (name, value) in
+        [("frontchannel_logout_uri", &c.frontchannel_logout_uri), ("backchannel_logout_uri", &c.backchannel_logout_uri)]
+    {
         if !value.is_empty() {
             check_web_url(name, value)?;
         }
@@ -144,7 +159,10 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     // Grant and response types: each value must be known; combinations are checked at use.
     for g in c.grant_types.iter().flatten() {
         if !GRANT_TYPES.contains(&g.as_str()) {
-            return Err(meta(format!("Field grant_types contains unknown grant type \"{g}\"; known: {}.", GRANT_TYPES.join(", "))));
+            return Err(meta(format!(
+                "Field grant_types contains unknown grant type \"{g}\"; known: {}.",
+                GRANT_TYPES.join(", ")
+            )));
         }
     }
     for r in c.response_types.iter().flatten() {
@@ -175,13 +193,14 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
         c.userinfo_signed_response_alg = "none".into();
     }
     if !USERINFO_ALGS.contains(&c.userinfo_signed_response_alg.as_str()) {
-        return Err(meta(format!(
-            "Field userinfo_signed_response_alg must be one of {}.",
-            USERINFO_ALGS.join(", ")
-        )));
+        return Err(meta(format!("Field userinfo_signed_response_alg must be one of {}.", USERINFO_ALGS.join(", "))));
     }
-    if !c.request_object_signing_alg.is_empty() && !REQUEST_OBJECT_ALGS.contains(&c.request_object_signing_alg.as_str()) {
-        return Err(meta(format!("Field request_object_signing_alg must be one of {}.", REQUEST_OBJECT_ALGS.join(", "))));
+    if !c.request_object_signing_alg.is_empty() && !REQUEST_OBJECT_ALGS.contains(&c.request_object_signing_alg.as_str())
+    {
+        return Err(meta(format!(
+            "Field request_object_signing_alg must be one of {}.",
+            REQUEST_OBJECT_ALGS.join(", ")
+        )));
     }
     if !matches!(c.access_token_strategy.as_str(), "" | "jwt" | "opaque") {
         return Err(meta(format!(
@@ -254,7 +273,8 @@ fn parse_absolute(name: &str, value: &str) -> ApiResult<url::Url> {
     if value.len() > MAX_URI_LEN {
         return Err(meta(format!("Field {name} holds a URI longer than {MAX_URI_LEN} characters.")));
     }
-    url::Url::parse(value).map_err(|e| meta(format!("Field {name} holds \"{value}\", which is not an absolute URI ({e}).")))
+    url::Url::parse(value)
+        .map_err(|e| meta(format!("Field {name} holds \"{value}\", which is not an absolute URI ({e}).")))
 }
 
 fn check_web_url(name: &str, value: &str) -> ApiResult<()> {
@@ -307,7 +327,8 @@ fn check_jwks(jwks: &Value) -> ApiResult<()> {
     if obj.is_empty() {
         return Ok(());
     }
-    let keys = obj.get("keys").and_then(Value::as_array).ok_or_else(|| meta("Field jwks must have a \"keys\" array."))?;
+    let keys =
+        obj.get("keys").and_then(Value::as_array).ok_or_else(|| meta("Field jwks must have a \"keys\" array."))?;
     if keys.len() > 32 {
         return Err(meta("Field jwks holds more than 32 keys."));
     }
@@ -315,7 +336,9 @@ fn check_jwks(jwks: &Value) -> ApiResult<()> {
         serde_json::from_value::<jose_jwk::Key>(k.clone())
             .map_err(|e| meta(format!("Field jwks.keys[{i}] is not a valid JSON Web Key: {e}.")))?;
         if crate::keys::has_private_part(k) {
-            return Err(meta(format!("Field jwks.keys[{i}] contains private key material; register public keys only.")));
+            return Err(meta(format!(
+                "Field jwks.keys[{i}] contains private key material; register public keys only."
+            )));
         }
     }
     Ok(())
@@ -327,7 +350,11 @@ mod tests {
     use crate::config::tests::test_config;
 
     fn valid() -> Client {
-        Client { client_id: "c".into(), redirect_uris: Some(vec!["https://app.example/cb".into()]), ..Default::default() }
+        Client {
+            client_id: "c".into(),
+            redirect_uris: Some(vec!["https://app.example/cb".into()]),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -344,12 +371,25 @@ mod tests {
 
     #[test]
     fn redirect_uri_rules() {
-        for ok in ["https://a.example/cb", "http://127.0.0.1:3000/cb", "http://localhost/cb", "http://[::1]/cb",
-            "com.example.app:/oauth", "myapp://callback?x=1"] {
+        for ok in [
+            "https://a.example/cb",
+            "http://127.0.0.1:3000/cb",
+            "http://localhost/cb",
+            "http://[::1]/cb",
+            "com.example.app:/oauth",
+            "myapp://callback?x=1",
+        ] {
             assert!(check_redirect_uri(ok).is_ok(), "{ok}");
         }
-        for bad in ["https://a.example/cb#frag", "http://a.example/cb", "/relative", "https://a.example/ü",
-            "https://a.example/a b", "javascript:alert(1)", ""] {
+        for bad in [
+            "https://a.example/cb#frag",
+            "http://a.example/cb",
+            "/relative",
+            "https://a.example/ü",
+            "https://a.example/a b",
+            "javascript:alert(1)",
+            "",
+        ] {
             let e = check_redirect_uri(bad).unwrap_err();
             assert_eq!(e.error, "invalid_redirect_uri", "{bad}");
         }
@@ -358,16 +398,27 @@ mod tests {
     #[test]
     fn rejects_bad_metadata() {
         let cfg = test_config();
-        let cases: Vec<(Box<dyn Fn(&mut Client)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut Client)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|c| c.token_endpoint_auth_method = "client_secret_jwt".into()), "token_endpoint_auth_method"),
             (Box::new(|c| c.token_endpoint_auth_signing_alg = "HS256".into()), "token_endpoint_auth_signing_alg"),
-            (Box::new(|c| { c.jwks_uri = "https://k.example/jwks".into(); c.jwks = json!({"keys": [crate::keys::public_part(&crate::keys::generate_es256("k", "sig")).unwrap()]}); }), "mutually exclusive"),
+            (
+                Box::new(|c| {
+                    c.jwks_uri = "https://k.example/jwks".into();
+                    c.jwks =
+                        json!({"keys": [crate::keys::public_part(&crate::keys::generate_es256("k", "sig")).unwrap()]});
+                }),
+                "mutually exclusive",
+            ),
             (Box::new(|c| c.jwks = json!({"keys": [crate::keys::generate_es256("k", "sig")]})), "private key"),
             (Box::new(|c| c.jwks = json!({"keys": [{"kty": "EC"}]})), "jwks.keys[0]"),
             (Box::new(|c| c.token_endpoint_auth_method = "private_key_jwt".into()), "requires field jwks"),
             (Box::new(|c| c.policy_uri = "ftp://x".into()), "policy_uri"),
             (Box::new(|c| c.allowed_cors_origins = vec!["https://a.example/path".into()]), "allowed_cors_origins"),
-            (Box::new(|c| c.post_logout_redirect_uris = Some(vec!["https://other.example/".into()])), "post_logout_redirect_uris"),
+            (
+                Box::new(|c| c.post_logout_redirect_uris = Some(vec!["https://other.example/".into()])),
+                "post_logout_redirect_uris",
+            ),
             (Box::new(|c| c.grant_types = Some(vec!["password".into()])), "grant_types"),
             (Box::new(|c| c.response_types = Some(vec!["code foo".into()])), "response_types"),
             (Box::new(|c| c.subject_type = "pairwise".into()), "pairwise"),

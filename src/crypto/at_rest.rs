@@ -29,9 +29,7 @@ pub fn decrypt(secrets: &[String], stored: &str) -> Option<Vec<u8>> {
         return None;
     }
     let (nonce, ct) = raw.split_at(12);
-    secrets
-        .iter()
-        .find_map(|s| cipher(s).decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: AAD }).ok())
+    secrets.iter().find_map(|s| cipher(s).decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: AAD }).ok())
 }
 
 #[cfg(test)]

@@ -44,12 +44,7 @@ pub fn parse(token: &str) -> Option<Parsed> {
     if !header.is_object() || !claims.is_object() {
         return None;
     }
-    Some(Parsed {
-        header,
-        claims,
-        signing_input: format!("{h}.{c}"),
-        signature: b64url_decode(s)?,
-    })
+    Some(Parsed { header, claims, signing_input: format!("{h}.{c}"), signature: b64url_decode(s)? })
 }
 
 /// `at_hash` / `c_hash`: the left half of the hash the signing algorithm uses, base64url.

@@ -81,8 +81,8 @@ pub fn open<T: DeserializeOwned>(secrets: &[String], purpose: Purpose, now: i64,
     }
     let (nonce, ct) = raw.split_at(24);
     for secret in secrets {
-        if let Ok(plain) = cipher(secret)
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: purpose.label().as_bytes() })
+        if let Ok(plain) =
+            cipher(secret).decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: purpose.label().as_bytes() })
         {
             let env: Envelope<T> = serde_json::from_slice(&plain).map_err(|_| OpenError::Invalid)?;
             if env.exp < now {
@@ -117,7 +117,10 @@ mod tests {
         bytes[last] ^= 1;
         let secrets = vec![S.to_string()];
         assert_eq!(open::<i32>(&secrets, Purpose::PageToken, 0, &b64url(&bytes)), Err(OpenError::Invalid));
-        assert_eq!(open::<i32>(&["another-secret-0123456".into()], Purpose::PageToken, 0, &sealed), Err(OpenError::Invalid));
+        assert_eq!(
+            open::<i32>(&["another-secret-0123456".into()], Purpose::PageToken, 0, &sealed),
+            Err(OpenError::Invalid)
+        );
         assert_eq!(open::<i32>(&secrets, Purpose::PageToken, 0, "not base64!"), Err(OpenError::Invalid));
         assert_eq!(open::<i32>(&secrets, Purpose::PageToken, 0, ""), Err(OpenError::Invalid));
     }

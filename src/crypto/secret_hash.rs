@@ -32,7 +32,7 @@ pub fn format(h: &Pbkdf2Hash) -> String {
 
 pub fn parse(s: &str) -> Option<Pbkdf2Hash> {
     let mut parts = s.split('$');
-    if parts.next()? != "" || parts.next()? != "pbkdf2-sha256" {
+    if !parts.next()?.is_empty() || parts.next()? != "pbkdf2-sha256" {
         return None;
     }
     let params = parts.next()?;
@@ -102,10 +102,7 @@ impl Verdict {
 pub async fn verify<P: Platform>(p: &P, client_id: &str, stored_hash: &str, presented: &str) -> PResult<Verdict> {
     let digest = fast_digest(client_id, presented);
     let cached = VERIFIED.with(|v| {
-        v.borrow()
-            .get(client_id)
-            .map(|e| e.stored_hash == stored_hash && ct_eq(&e.digest, &digest))
-            .unwrap_or(false)
+        v.borrow().get(client_id).map(|e| e.stored_hash == stored_hash && ct_eq(&e.digest, &digest)).unwrap_or(false)
     });
     if cached {
         return Ok(Verdict::MatchCached);

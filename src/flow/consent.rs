@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 
 use super::cookies;
 use super::{
-    already_used, challenge_param, consent_marker, gone, oidc_context, open_challenge, ConsentResult, ConsentSession,
-    ConsentState, ConsentVerifier, Denial, LoginResult, LoginState,
+    already_used, challenge_param, consent_marker, gone, oidc_context, open_challenge, open_verifier, to_ui,
+    ConsentResult, ConsentSession, ConsentState, ConsentVerifier, Denial, LoginResult, LoginState,
 };
 use crate::app::{parse_json, Ctx};
 use crate::authorize::request::AuthorizeRequest;
@@ -15,8 +15,8 @@ use crate::authorize::scope::{audience_allowed, covers, scope_allowed};
 use crate::authorize::{self, response};
 use crate::clients::model::Client;
 use crate::config::is_loopback_host;
-use crate::crypto::seal::{self, Purpose};
 use crate::crypto::random_hex128;
+use crate::crypto::seal::{self, Purpose};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::{add_query, Request, Response};
@@ -54,8 +54,9 @@ pub async fn start<P: Platform>(
         }
     };
     if ar.has_prompt("none") && !skip {
-        return to_client(ApiError::consent_required()
-            .with_hint("Prompt 'none' was requested, but no previous consent was found that covers the requested scopes."));
+        return to_client(ApiError::consent_required().with_hint(
+            "Prompt 'none' was requested, but no previous consent was found that covers the requested scopes.",
+        ));
     }
     let state = ConsentState {
         login,
@@ -65,21 +66,24 @@ pub async fn start<P: Platform>(
         skip,
         requested_at: now,
     };
-    let challenge = seal::seal(ctx.cfg.primary_secret(), Purpose::ConsentChallenge, now + ctx.cfg.ttl.login_consent_request, &state);
-    Response::redirect(302, &add_query(&ctx.cfg.urls.consent, &[("consent_challenge", &challenge)]))
-        .with_header("set-cookie", &cookies::set_csrf(ctx, &cookies::consent_csrf_name(&client.client_id), &state.csrf))
-        .no_store()
+    let csrf = (cookies::consent_csrf_name(&client.client_id), state.csrf.as_str());
+    to_ui(
+        ctx,
+        &ctx.cfg.urls.consent,
+        "consent",
+        Purpose::ConsentChallenge,
+        now + ctx.cfg.ttl.login_consent_request,
+        &state,
+        csrf,
+    )
 }
 
 /// The browser returns with `consent_verifier`: redeem it once, store the consent, and answer
 /// the client with a code and/or tokens.
 pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, verifier: &str) -> Response {
-    let v: ConsentVerifier = match seal::open(&ctx.cfg.system_secrets, Purpose::ConsentVerifier, ctx.p.now(), verifier) {
+    let v: ConsentVerifier = match open_verifier(ctx, Purpose::ConsentVerifier, "consent", verifier) {
         Ok(v) => v,
-        Err(_) => {
-            return response::error_page(ctx.cfg, &ApiError::access_denied()
-                .with_hint("The consent verifier is invalid or has expired; start the authorization again."))
-        }
+        Err(page) => return page,
     };
     let c = &v.consent;
     let (client, ar) = match authorize::reload(ctx, &c.login.client_id, &c.login.request_url, form).await {
@@ -158,7 +162,8 @@ struct AcceptConsent {
 fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, consent: ConsentState, result: ConsentResult) -> Response {
     let expiry = consent.requested_at + ctx.cfg.ttl.login_consent_request;
     let request_url = consent.login.request_url.clone();
-    let verifier = seal::seal(ctx.cfg.primary_secret(), Purpose::ConsentVerifier, expiry, &ConsentVerifier { consent, result });
+    let verifier =
+        seal::seal(ctx.cfg.primary_secret(), Purpose::ConsentVerifier, expiry, &ConsentVerifier { consent, result });
     Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("consent_verifier", &verifier)]) }))
 }
 
@@ -168,12 +173,15 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     if body.remember_for < 0 {
         return Err(ApiError::invalid_request().with_hint("Field 'remember_for' must not be negative."));
     }
-    for (name, v) in [("session.access_token", &body.session.access_token), ("session.id_token", &body.session.id_token)] {
+    for (name, v) in
+        [("session.access_token", &body.session.access_token), ("session.id_token", &body.session.id_token)]
+    {
         if !v.is_null() && !v.is_object() {
             return Err(ApiError::invalid_request().with_hint(format!("Field '{name}' must be a JSON object.")));
         }
     }
-    let state: ConsentState = open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge_param(req, "consent"))?;
+    let state: ConsentState =
+        open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge_param(req, "consent"))?;
     if store::flows::marker(ctx.p, &consent_marker(&state.consent_request_id)).await?.is_some() {
         return Err(already_used("consent"));
     }
@@ -181,10 +189,12 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     let client = crate::clients::load(ctx, &state.login.client_id).await?.client;
     let allowed = client.scopes();
     if let Some(bad) = body.grant_scope.iter().find(|s| !scope_allowed(ctx.cfg.scope_strategy, &allowed, s)) {
-        return Err(ApiError::invalid_request().with_hint(format!("The OAuth 2.0 Client is not allowed to be granted scope '{bad}'.")));
+        return Err(ApiError::invalid_request()
+            .with_hint(format!("The OAuth 2.0 Client is not allowed to be granted scope '{bad}'.")));
     }
     if let Some(bad) = body.grant_access_token_audience.iter().find(|a| !audience_allowed(&client.audience, a)) {
-        return Err(ApiError::invalid_request().with_hint(format!("The OAuth 2.0 Client is not allowed to be granted audience '{bad}'.")));
+        return Err(ApiError::invalid_request()
+            .with_hint(format!("The OAuth 2.0 Client is not allowed to be granted audience '{bad}'.")));
     }
     let result = ConsentResult {
         grant_scope: body.grant_scope,
@@ -202,7 +212,8 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
 /// `PUT /admin/oauth2/auth/requests/consent/reject`
 pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let denial: Denial = parse_json(req)?;
-    let state: ConsentState = open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge_param(req, "consent"))?;
+    let state: ConsentState =
+        open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge_param(req, "consent"))?;
     if store::flows::marker(ctx.p, &consent_marker(&state.consent_request_id)).await?.is_some() {
         return Err(already_used("consent"));
     }

@@ -12,8 +12,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::app::Ctx;
-use crate::crypto::{hex, sha256};
 use crate::crypto::seal::{self, Purpose};
+use crate::crypto::{hex, sha256};
 use crate::http::cookies;
 use crate::http::Request;
 use crate::platform::Platform;
@@ -59,6 +59,11 @@ pub fn session_id<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Option<String
 
 /// A session cookie for `sid` living `max_age` seconds.
 pub fn set_session<P: Platform>(ctx: &Ctx<'_, P>, sid: &str, max_age: i64) -> String {
-    let value = seal::seal(ctx.cfg.primary_secret(), Purpose::SessionCookie, ctx.p.now() + max_age, &SessionCookie { sid: sid.to_string() });
+    let value = seal::seal(
+        ctx.cfg.primary_secret(),
+        Purpose::SessionCookie,
+        ctx.p.now() + max_age,
+        &SessionCookie { sid: sid.to_string() },
+    );
     cookies::set(SESSION_COOKIE, &value, Some(max_age), ctx.cfg.cookies)
 }

@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 
 use super::cookies;
 use super::{
-    already_used, challenge_param, expires_at, gone, login_marker, oidc_context, open_challenge, Denial, LoginResult, LoginState,
-    LoginVerifier,
+    already_used, challenge_param, expires_at, gone, login_marker, oidc_context, open_challenge, open_verifier, to_ui,
+    Denial, LoginResult, LoginState, LoginVerifier,
 };
 use crate::app::{parse_json, Ctx};
 use crate::authorize::request::AuthorizeRequest;
@@ -33,7 +33,10 @@ async fn verify_id_token_hint<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> ApiR
         return Err(bad("uses an algorithm this server does not sign with"));
     }
     let keys = store::keys::public_keys(ctx.p, &[ID_TOKEN_SET]).await?;
-    let key = keys.iter().find(|k| k.get("kid").and_then(Value::as_str) == Some(kid)).ok_or_else(|| bad("was not signed by this server"))?;
+    let key = keys
+        .iter()
+        .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
+        .ok_or_else(|| bad("was not signed by this server"))?;
     if key.get("alg").and_then(Value::as_str).map(|a| a != alg).unwrap_or(false) {
         return Err(bad("names an algorithm that does not match its key"));
     }
@@ -49,7 +52,12 @@ async fn verify_id_token_hint<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> ApiR
 /// Start the login leg of a validated authorization request: decide whether a remembered
 /// session lets the login app skip, seal the flow into a challenge and send the browser to
 /// the login app.
-pub async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, ar: &AuthorizeRequest, request_url: String) -> Response {
+pub async fn start<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    req: &Request,
+    ar: &AuthorizeRequest,
+    request_url: String,
+) -> Response {
     let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
     let now = ctx.p.now();
     let session = match cookies::session_id(ctx, req) {
@@ -77,8 +85,10 @@ pub async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, ar: &AuthorizeR
     }
     if let (Some(s), Some(hint_sub)) = (&session, hint_claims.get("sub").and_then(Value::as_str)) {
         if skip && hint_sub != s.subject {
-            return to_client(ApiError::login_required()
-                .with_hint("The subject of the id_token_hint does not match the authenticated session."));
+            return to_client(
+                ApiError::login_required()
+                    .with_hint("The subject of the id_token_hint does not match the authenticated session."),
+            );
         }
     }
     if ar.has_prompt("none") && !skip {
@@ -101,21 +111,16 @@ pub async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, ar: &AuthorizeR
         csrf: random_hex128(),
         id_token_hint_claims: hint_claims,
     };
-    let challenge = seal::seal(ctx.cfg.primary_secret(), Purpose::LoginChallenge, expires_at(ctx, now), &state);
-    Response::redirect(302, &add_query(&ctx.cfg.urls.login, &[("login_challenge", &challenge)]))
-        .with_header("set-cookie", &cookies::set_csrf(ctx, &cookies::login_csrf_name(&ar.client_id), &state.csrf))
-        .no_store()
+    let csrf = (cookies::login_csrf_name(&ar.client_id), state.csrf.as_str());
+    to_ui(ctx, &ctx.cfg.urls.login, "login", Purpose::LoginChallenge, expires_at(ctx, now), &state, csrf)
 }
 
 /// The browser returns with `login_verifier`: check it (sealed, unexpired, CSRF cookie, used
 /// once), remember the session, and continue with the consent leg.
 pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, verifier: &str) -> Response {
-    let v: LoginVerifier = match seal::open(&ctx.cfg.system_secrets, Purpose::LoginVerifier, ctx.p.now(), verifier) {
+    let v: LoginVerifier = match open_verifier(ctx, Purpose::LoginVerifier, "login", verifier) {
         Ok(v) => v,
-        Err(_) => {
-            return response::error_page(ctx.cfg, &ApiError::access_denied()
-                .with_hint("The login verifier is invalid or has expired; start the authorization again."))
-        }
+        Err(page) => return page,
     };
     let (client, ar) = match authorize::reload(ctx, &v.login.client_id, &v.login.request_url, form).await {
         Ok(x) => x,
@@ -153,7 +158,9 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     });
     match store::flows::redeem_login(ctx.p, &claim, &v.login.request_url, now, marker_expiry, session.as_ref()).await {
         Ok(true) => {}
-        Ok(false) => return to_client(ApiError::access_denied().with_hint("The login verifier has already been used.")),
+        Ok(false) => {
+            return to_client(ApiError::access_denied().with_hint("The login verifier has already been used."))
+        }
         Err(e) => return to_client(e.into()),
     }
     // The CSRF cookie stays until it expires, so a verifier replayed in this browser is
@@ -231,7 +238,8 @@ struct AcceptLogin {
 fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, state: LoginState, result: LoginResult) -> Response {
     let expiry = expires_at(ctx, state.requested_at);
     let request_url = state.request_url.clone();
-    let verifier = seal::seal(ctx.cfg.primary_secret(), Purpose::LoginVerifier, expiry, &LoginVerifier { login: state, result });
+    let verifier =
+        seal::seal(ctx.cfg.primary_secret(), Purpose::LoginVerifier, expiry, &LoginVerifier { login: state, result });
     Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("login_verifier", &verifier)]) }))
 }
 
@@ -249,7 +257,8 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         return Err(already_used("login"));
     }
     if state.skip && body.subject != state.subject {
-        return Err(ApiError::invalid_request().with_hint("Field 'subject' does not match subject from previous authentication."));
+        return Err(ApiError::invalid_request()
+            .with_hint("Field 'subject' does not match subject from previous authentication."));
     }
     let result = LoginResult {
         authenticated_at: if state.skip { state.authenticated_at } else { ctx.p.now() },

@@ -75,7 +75,9 @@ impl Denial {
     pub fn to_error(&self) -> ApiError {
         let status = if (400..600).contains(&self.status_code) { self.status_code as u16 } else { 400 };
         let name = if self.error.is_empty() { "request_denied" } else { self.error.as_str() };
-        ApiError::new(status, name, &self.error_description).with_hint(self.error_hint.clone()).with_debug(self.error_debug.clone())
+        ApiError::new(status, name, &self.error_description)
+            .with_hint(self.error_hint.clone())
+            .with_debug(self.error_debug.clone())
     }
 }
 
@@ -151,14 +153,52 @@ pub fn open_challenge<T: serde::de::DeserializeOwned, P: Platform>(
     }
     seal::open(&ctx.cfg.system_secrets, purpose, ctx.p.now(), challenge).map_err(|e| match e {
         OpenError::Invalid => ApiError::new(404, "Not Found", "Unable to locate the requested resource"),
-        OpenError::Expired => ApiError::request_unauthorized()
-            .with_hint(format!("The {what} request has expired, please try again.")),
+        OpenError::Expired => {
+            ApiError::request_unauthorized().with_hint(format!("The {what} request has expired, please try again."))
+        }
     })
+}
+
+/// Open a verifier the browser brought back. Anything that does not open (forged, tampered,
+/// expired) ends at the error page: without the sealed flow, no redirect URI is trusted.
+pub fn open_verifier<T: serde::de::DeserializeOwned, P: Platform>(
+    ctx: &Ctx<'_, P>,
+    purpose: Purpose,
+    what: &str,
+    verifier: &str,
+) -> Result<T, crate::http::Response> {
+    seal::open(&ctx.cfg.system_secrets, purpose, ctx.p.now(), verifier).map_err(|_| {
+        crate::authorize::response::error_page(
+            ctx.cfg,
+            &ApiError::access_denied()
+                .with_hint(format!("The {what} verifier is invalid or has expired; start the authorization again.")),
+        )
+    })
+}
+
+/// Send the browser to the login or consent app with a sealed challenge, setting the CSRF
+/// cookie that binds the leg to this browser.
+pub fn to_ui<P: Platform, T: Serialize>(
+    ctx: &Ctx<'_, P>,
+    ui_url: &str,
+    what: &str,
+    purpose: Purpose,
+    expires_at: i64,
+    state: &T,
+    csrf_cookie: (String, &str),
+) -> crate::http::Response {
+    let challenge = seal::seal(ctx.cfg.primary_secret(), purpose, expires_at, state);
+    crate::http::Response::redirect(302, &crate::http::add_query(ui_url, &[(&format!("{what}_challenge"), &challenge)]))
+        .with_header("set-cookie", &cookies::set_csrf(ctx, &csrf_cookie.0, csrf_cookie.1))
+        .no_store()
 }
 
 /// The challenge from `?<what>_challenge=` or its alias `?challenge=`.
 pub fn challenge_param(req: &crate::http::Request, what: &str) -> String {
-    req.query_param(&format!("{what}_challenge")).filter(|v| !v.is_empty()).or_else(|| req.query_param("challenge")).unwrap_or_default()
+    req.query_param(&format!("{what}_challenge"))
+        .filter(|v| !v.is_empty())
+        .or_else(|| req.query_param("challenge"))
+        .unwrap_or_default()
 }
 
 /// Hydra's `oidc_context`: arrays and objects are `[]`/`{}` when empty, strings omitted.
@@ -185,7 +225,6 @@ pub fn gone(request_url: &str) -> crate::http::Response {
 
 /// 409 for accepting or rejecting a request whose verifier was already redeemed (Hydra 2.3).
 pub fn already_used(what: &str) -> ApiError {
-    ApiError::new(409, "Conflict", "").with_description(format!(
-        "The {what} request was already used and can no longer be changed."
-    ))
+    ApiError::new(409, "Conflict", "")
+        .with_description(format!("The {what} request was already used and can no longer be changed."))
 }

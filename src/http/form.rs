@@ -34,10 +34,7 @@ impl std::fmt::Display for FormError {
 
 fn decode(raw: &[u8]) -> Result<String, FormError> {
     let plus_as_space: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
-    percent_decode(&plus_as_space)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| FormError::InvalidEncoding)
+    percent_decode(&plus_as_space).decode_utf8().map(|s| s.into_owned()).map_err(|_| FormError::InvalidEncoding)
 }
 
 impl Form {

@@ -74,17 +74,12 @@ impl Request {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The first value of a query parameter.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        form_urlencoded::parse(self.query.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+        form_urlencoded::parse(self.query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
     }
 
     /// The bearer token of the `Authorization` header, if any.
@@ -164,8 +159,7 @@ impl Response {
 
     /// Clickjacking protection for every HTML page this server renders (RFC 9700 §4.16).
     pub fn with_frame_protection(self) -> Response {
-        self.set_header("x-frame-options", "DENY")
-            .set_header("content-security-policy", "frame-ancestors 'none'")
+        self.set_header("x-frame-options", "DENY").set_header("content-security-policy", "frame-ancestors 'none'")
     }
 
     /// Replace a header (or add it when absent).
@@ -177,10 +171,7 @@ impl Response {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 

@@ -107,8 +107,7 @@ pub async fn replace_set<P: Platform>(ctx: &Ctx<'_, P>, set: &str, req: &Request
     }
     let now = ctx.p.now();
     // The first key of the document is the newest, so it is inserted last.
-    let stored: Vec<StoredKey> =
-        body.keys.iter().rev().map(|k| to_stored(ctx.cfg.primary_secret(), k, now)).collect();
+    let stored: Vec<StoredKey> = body.keys.iter().rev().map(|k| to_stored(ctx.cfg.primary_secret(), k, now)).collect();
     store::keys::replace_set(ctx.p, set, &stored).await?;
     signing::invalidate(ctx).await?;
     Ok(Response::json(200, &json!({ "keys": body.keys })))

@@ -117,8 +117,11 @@ pub fn public_part(jwk: &Value) -> Option<Value> {
     if obj.get("kty").and_then(Value::as_str) == Some("oct") {
         return None;
     }
-    let public: Map<String, Value> =
-        obj.iter().filter(|(k, _)| !PRIVATE_MEMBERS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let public: Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| !PRIVATE_MEMBERS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     Some(Value::Object(public))
 }
 
@@ -129,9 +132,7 @@ pub fn has_private_part(jwk: &Value) -> bool {
 /// The algorithm this key signs tokens with, if it is an asymmetric private key we can use.
 pub fn signing_alg(jwk: &Value) -> Option<String> {
     let kty = jwk.get("kty")?.as_str()?;
-    if jwk.get("d").is_none() {
-        return None;
-    }
+    jwk.get("d")?;
     let alg = match jwk.get("alg").and_then(Value::as_str) {
         Some(a) => a.to_string(),
         None => match (kty, jwk.get("crv").and_then(Value::as_str)) {

@@ -51,9 +51,8 @@ pub async fn ensure_set<P: Platform>(ctx: &Ctx<'_, P>, set: &str) -> ApiResult<V
 /// The key to sign with for `set`.
 pub async fn signing_key<P: Platform>(ctx: &Ctx<'_, P>, set: &str) -> ApiResult<SigningKey> {
     let now = ctx.p.now_ms();
-    let cached = SIGNING_KEYS.with(|c| {
-        c.borrow().get(set).filter(|(at, _)| now - at < SIGNING_KEY_CACHE_MS).map(|(_, k)| k.clone())
-    });
+    let cached = SIGNING_KEYS
+        .with(|c| c.borrow().get(set).filter(|(at, _)| now - at < SIGNING_KEY_CACHE_MS).map(|(_, k)| k.clone()));
     if let Some(k) = cached {
         return Ok(k);
     }

@@ -48,7 +48,10 @@ fn data_of(c: &Client) -> String {
 /// Read a client from D1 (the source of truth; admin paths use this).
 pub async fn get<P: Platform>(p: &P, id: &str) -> PResult<Option<StoredClient>> {
     let r = p
-        .sql(Query::new("SELECT pk, data, secret_hash, registration_token_sig, version FROM clients WHERE id = ?1").bind(id))
+        .sql(
+            Query::new("SELECT pk, data, secret_hash, registration_token_sig, version FROM clients WHERE id = ?1")
+                .bind(id),
+        )
         .await?;
     r.rows.first().map(from_row).transpose()
 }
@@ -70,19 +73,27 @@ pub async fn get_cached<P: Platform>(p: &P, ttl: u64, id: &str) -> PResult<Optio
     Ok(found)
 }
 
+/// Bind ?1..?7 of the insert and update statements: the row's columns and the write time.
+fn with_columns(q: Query, c: &StoredClient, now: i64) -> Query {
+    q.bind(&c.client.client_id)
+        .bind(&c.client.client_name)
+        .bind(&c.client.owner)
+        .bind(data_of(&c.client))
+        .bind(c.secret_hash.clone())
+        .bind(c.registration_token_sig.clone())
+        .bind(now)
+}
+
 /// Insert a new client; `false` if the id is taken.
 pub async fn insert<P: Platform>(p: &P, c: &StoredClient, now: i64) -> PResult<bool> {
-    let q = Query::new(
-        "INSERT INTO clients (id, client_name, owner, data, secret_hash, registration_token_sig, version, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&c.client.client_id)
-    .bind(&c.client.client_name)
-    .bind(&c.client.owner)
-    .bind(data_of(&c.client))
-    .bind(c.secret_hash.clone())
-    .bind(c.registration_token_sig.clone())
-    .bind(now);
+    let q = with_columns(
+        Query::new(
+            "INSERT INTO clients (id, client_name, owner, data, secret_hash, registration_token_sig, version, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7) ON CONFLICT (id) DO NOTHING",
+        ),
+        c,
+        now,
+    );
     let inserted = p.sql(q).await?.changes == 1;
     if inserted {
         // A lookup of the id before it existed may have left nothing behind, but be sure.
@@ -94,17 +105,14 @@ pub async fn insert<P: Platform>(p: &P, c: &StoredClient, now: i64) -> PResult<b
 /// Replace a client if it is still at `c.version`; `false` when it changed (or vanished) since
 /// it was read.
 pub async fn update<P: Platform>(p: &P, c: &StoredClient, now: i64) -> PResult<bool> {
-    let q = Query::new(
-        "UPDATE clients SET client_name = ?2, owner = ?3, data = ?4, secret_hash = ?5, registration_token_sig = ?6, \
-         version = version + 1, updated_at = ?7 WHERE id = ?1 AND version = ?8",
+    let q = with_columns(
+        Query::new(
+            "UPDATE clients SET client_name = ?2, owner = ?3, data = ?4, secret_hash = ?5, registration_token_sig = ?6, \
+             version = version + 1, updated_at = ?7 WHERE id = ?1 AND version = ?8",
+        ),
+        c,
+        now,
     )
-    .bind(&c.client.client_id)
-    .bind(&c.client.client_name)
-    .bind(&c.client.owner)
-    .bind(data_of(&c.client))
-    .bind(c.secret_hash.clone())
-    .bind(c.registration_token_sig.clone())
-    .bind(now)
     .bind(c.version);
     let updated = p.sql(q).await?.changes == 1;
     invalidate(p, &c.client.client_id).await;
@@ -120,7 +128,13 @@ pub async fn delete<P: Platform>(p: &P, id: &str) -> PResult<bool> {
 
 /// One page of clients after `after_pk`, optionally filtered; fetches `limit + 1` rows so the
 /// caller knows whether another page follows.
-pub async fn list<P: Platform>(p: &P, after_pk: i64, limit: i64, name: &str, owner: &str) -> PResult<Vec<StoredClient>> {
+pub async fn list<P: Platform>(
+    p: &P,
+    after_pk: i64,
+    limit: i64,
+    name: &str,
+    owner: &str,
+) -> PResult<Vec<StoredClient>> {
     let q = Query::new(
         "SELECT pk, data, secret_hash, registration_token_sig, version FROM clients \
          WHERE pk > ?1 AND (?2 = '' OR client_name = ?2) AND (?3 = '' OR owner = ?3) ORDER BY pk LIMIT ?4",

@@ -97,7 +97,12 @@ pub async fn redeem_login<P: Platform>(
 
 /// The scopes of the newest remembered, unexpired, not-itself-skipped consent of a subject
 /// for a client.
-pub async fn remembered_grant<P: Platform>(p: &P, client_id: &str, subject: &str, now: i64) -> PResult<Option<Vec<String>>> {
+pub async fn remembered_grant<P: Platform>(
+    p: &P,
+    client_id: &str,
+    subject: &str,
+    now: i64,
+) -> PResult<Option<Vec<String>>> {
     let r = p
         .sql(
             Query::new(
@@ -163,6 +168,12 @@ pub async fn redeem_consent<P: Platform>(
 }
 
 /// Mark a verifier used without writing anything else (a rejected flow).
-pub async fn redeem_marker<P: Platform>(p: &P, claim: &Claim, request_url: &str, now: i64, marker_expires_at: i64) -> PResult<bool> {
+pub async fn redeem_marker<P: Platform>(
+    p: &P,
+    claim: &Claim,
+    request_url: &str,
+    now: i64,
+    marker_expires_at: i64,
+) -> PResult<bool> {
     Ok(p.sql(insert_marker(claim, request_url, now, marker_expires_at)).await?.changes == 1)
 }

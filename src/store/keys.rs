@@ -31,14 +31,23 @@ fn from_row(row: &crate::platform::Row) -> StoredKey {
 /// Every key of a set, newest first.
 pub async fn list_set<P: Platform>(p: &P, set: &str) -> PResult<Vec<StoredKey>> {
     let r = p
-        .sql(Query::new("SELECT kid, public_jwk, private_jwk_enc, created_at FROM jwk WHERE set_id = ?1 ORDER BY pk DESC").bind(set))
+        .sql(
+            Query::new(
+                "SELECT kid, public_jwk, private_jwk_enc, created_at FROM jwk WHERE set_id = ?1 ORDER BY pk DESC",
+            )
+            .bind(set),
+        )
         .await?;
     Ok(r.rows.iter().map(from_row).collect())
 }
 
 pub async fn get<P: Platform>(p: &P, set: &str, kid: &str) -> PResult<Option<StoredKey>> {
     let r = p
-        .sql(Query::new("SELECT kid, public_jwk, private_jwk_enc, created_at FROM jwk WHERE set_id = ?1 AND kid = ?2").bind(set).bind(kid))
+        .sql(
+            Query::new("SELECT kid, public_jwk, private_jwk_enc, created_at FROM jwk WHERE set_id = ?1 AND kid = ?2")
+                .bind(set)
+                .bind(kid),
+        )
         .await?;
     Ok(r.rows.first().map(from_row))
 }
@@ -104,7 +113,10 @@ pub async fn public_keys<P: Platform>(p: &P, sets: &[&str]) -> PResult<Vec<Value
     let mut out = Vec::new();
     for set in sets {
         let r = p
-            .sql(Query::new("SELECT public_jwk FROM jwk WHERE set_id = ?1 AND public_jwk IS NOT NULL ORDER BY pk DESC").bind(*set))
+            .sql(
+                Query::new("SELECT public_jwk FROM jwk WHERE set_id = ?1 AND public_jwk IS NOT NULL ORDER BY pk DESC")
+                    .bind(*set),
+            )
             .await?;
         for row in &r.rows {
             if let Some(v) = col_opt(row, "public_jwk").and_then(|s| serde_json::from_str(&s).ok()) {

@@ -97,7 +97,13 @@ pub async fn get_code<P: Platform>(p: &P, signature: &str) -> PResult<Option<Cod
 
 /// Redeem a code and store the tokens it yields, atomically. False when another request
 /// redeemed it first (then nothing was written).
-pub async fn redeem_code<P: Platform>(p: &P, signature: &str, claim_value: &str, now: i64, tokens: &[TokenRow]) -> PResult<bool> {
+pub async fn redeem_code<P: Platform>(
+    p: &P,
+    signature: &str,
+    claim_value: &str,
+    now: i64,
+    tokens: &[TokenRow],
+) -> PResult<bool> {
     let mut batch = vec![Query::new(
         "UPDATE authorization_codes SET used_at = ?2, claim = ?3 WHERE signature = ?1 AND used_at IS NULL AND expires_at > ?2",
     )

@@ -23,16 +23,22 @@ fn replayed() -> ApiError {
 }
 
 pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &Form) -> ApiResult<Value> {
-    let param = |n: &str| form.get(n).map(|v| v.unwrap_or("").to_string()).map_err(|e| ApiError::invalid_request().with_hint(e.to_string()));
+    let param = |n: &str| {
+        form.get(n)
+            .map(|v| v.unwrap_or("").to_string())
+            .map_err(|e| ApiError::invalid_request().with_hint(e.to_string()))
+    };
     if !client.has_grant("authorization_code") {
-        return Err(ApiError::unauthorized_client().with_hint("The client is not allowed to use grant type 'authorization_code'."));
+        return Err(ApiError::unauthorized_client()
+            .with_hint("The client is not allowed to use grant type 'authorization_code'."));
     }
     let code = param("code")?;
     if code.is_empty() {
         return Err(ApiError::invalid_request().with_hint("The 'code' parameter is missing."));
     }
-    let signature = opaque::verify(&ctx.cfg.system_secrets, TokenKind::AuthorizeCode, &code)
-        .ok_or_else(|| ApiError::invalid_grant().with_hint("The authorization code is malformed or was not issued by this server."))?;
+    let signature = opaque::verify(&ctx.cfg.system_secrets, TokenKind::AuthorizeCode, &code).ok_or_else(|| {
+        ApiError::invalid_grant().with_hint("The authorization code is malformed or was not issued by this server.")
+    })?;
     let row = store::tokens::get_code(ctx.p, &signature)
         .await?
         .ok_or_else(|| ApiError::invalid_grant().with_hint("The authorization code is unknown or has expired."))?;
@@ -47,14 +53,16 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
     if row.client_id != client.client_id {
         return Err(ApiError::invalid_grant().with_hint("The authorization code was issued to another client."));
     }
-    let data: CodeData = serde_json::from_str(&row.data).map_err(|e| ApiError::server_error().with_debug(e.to_string()))?;
+    let data: CodeData =
+        serde_json::from_str(&row.data).map_err(|e| ApiError::server_error().with_debug(e.to_string()))?;
     let redirect_uri = param("redirect_uri")?;
     if data.redirect_uri_given && redirect_uri != data.redirect_uri {
         return Err(ApiError::invalid_grant()
             .with_hint("The 'redirect_uri' parameter does not match the one of the authorization request."));
     }
     if !data.redirect_uri_given && !redirect_uri.is_empty() && redirect_uri != data.redirect_uri {
-        return Err(ApiError::invalid_grant().with_hint("The 'redirect_uri' parameter does not match the authorization request."));
+        return Err(ApiError::invalid_grant()
+            .with_hint("The 'redirect_uri' parameter does not match the authorization request."));
     }
     pkce::verify(&data.code_challenge, &param("code_verifier")?)?;
 
@@ -62,7 +70,8 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
     let grant = data.grant;
     let lt = lifetimes(ctx.cfg, client, GrantKind::AuthorizationCode);
     let access = issue::access_token(ctx, client, &grant, lt.access).await?;
-    let refresh = (grant.wants_refresh() && client.has_grant("refresh_token")).then(|| issue::refresh_token(ctx.cfg, &grant, now, lt.refresh));
+    let refresh = (grant.wants_refresh() && client.has_grant("refresh_token"))
+        .then(|| issue::refresh_token(ctx.cfg, &grant, now, lt.refresh));
     let id_token = if grant.has_scope("openid") {
         Some(issue::id_token(ctx, &grant, lt.id, Some(&access.token), None).await?)
     } else {
@@ -77,5 +86,11 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
         store::tokens::revoke_request(ctx.p, &row.request_id).await?;
         return Err(replayed());
     }
-    Ok(super::body(&access.token, lt.access, &grant.scopes, refresh.as_ref().map(|r| r.token.as_str()), id_token.as_deref()))
+    Ok(super::body(
+        &access.token,
+        lt.access,
+        &grant.scopes,
+        refresh.as_ref().map(|r| r.token.as_str()),
+        id_token.as_deref(),
+    ))
 }

@@ -82,7 +82,11 @@ pub fn lifetimes(cfg: &Config, client: &Client, kind: GrantKind) -> Lifetimes {
     Lifetimes {
         access: Lifespans::secs(access).unwrap_or(cfg.ttl.access_token),
         id: Lifespans::secs(id).unwrap_or(cfg.ttl.id_token),
-        refresh: Lifespans::secs(refresh).or(if cfg.ttl.refresh_token < 0 { None } else { Some(cfg.ttl.refresh_token) }),
+        refresh: Lifespans::secs(refresh).or(if cfg.ttl.refresh_token < 0 {
+            None
+        } else {
+            Some(cfg.ttl.refresh_token)
+        }),
     }
 }
 
@@ -116,7 +120,12 @@ pub struct MintedToken {
 }
 
 /// An access token in the client's (or the server's) strategy.
-pub async fn access_token<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, grant: &Grant, lifetime: i64) -> ApiResult<MintedToken> {
+pub async fn access_token<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    grant: &Grant,
+    lifetime: i64,
+) -> ApiResult<MintedToken> {
     let now = ctx.p.now();
     let exp = now + lifetime;
     let strategy = TokenStrategy::parse(&client.access_token_strategy).unwrap_or(ctx.cfg.access_token_strategy);
@@ -154,8 +163,24 @@ fn row(signature: String, kind: &'static str, grant: &Grant, now: i64, expires_a
 }
 
 /// Claims an ID token may not take from the consent's `session.id_token`.
-const RESERVED_ID_TOKEN_CLAIMS: &[&str] =
-    &["iss", "sub", "aud", "exp", "iat", "jti", "rat", "auth_time", "nonce", "at_hash", "c_hash", "acr", "amr", "sid", "azp", "nbf"];
+const RESERVED_ID_TOKEN_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "jti",
+    "rat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "acr",
+    "amr",
+    "sid",
+    "azp",
+    "nbf",
+];
 
 /// OpenID Connect ID token claims (Hydra's set); `alg` picks the hash for `at_hash`/`c_hash`.
 #[allow(clippy::too_many_arguments)]

@@ -43,7 +43,9 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     let client = match auth::authenticate(ctx, req, &form).await {
         Ok(a) => a.client,
         Err(e) if e.error == "invalid_client" => {
-            return Ok(e.oauth_response(ctx.cfg.expose_internal_errors).with_header("www-authenticate", "Basic realm=\"hydra-edge\""));
+            return Ok(e
+                .oauth_response(ctx.cfg.expose_internal_errors)
+                .with_header("www-authenticate", "Basic realm=\"hydra-edge\""));
         }
         Err(e) => return Err(e),
     };
@@ -52,7 +54,13 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
 }
 
 /// Assemble the token response body.
-pub fn body(access_token: &str, expires_in: i64, scopes: &[String], refresh: Option<&str>, id_token: Option<&str>) -> Value {
+pub fn body(
+    access_token: &str,
+    expires_in: i64,
+    scopes: &[String],
+    refresh: Option<&str>,
+    id_token: Option<&str>,
+) -> Value {
     let mut b = json!({
         "access_token": access_token,
         "token_type": "bearer",

@@ -57,9 +57,8 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     let platform = match platform::WorkerPlatform::new(env, Some(ctx)) {
         Ok(p) => p,
         Err(e) => {
-            let err = crate::error::ApiError::internal(e).with_description(
-                "The D1 binding DB or the KV binding KV is missing; check wrangler.toml.",
-            );
+            let err = crate::error::ApiError::internal(e)
+                .with_description("The D1 binding DB or the KV binding KV is missing; check wrangler.toml.");
             return to_worker_response(err.admin_response(false));
         }
     };
@@ -97,7 +96,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// Convert the request, reading at most [`MAX_BODY_BYTES`] of body. The second value is true
 /// when the body is larger (it is then not read further).
 async fn read_request(mut req: worker::Request) -> (Request, bool) {
-    let method = Method::parse(&req.method().to_string());
+    let method = Method::parse(req.method().as_ref());
     let (path, query) = match req.url() {
         Ok(u) => (u.path().to_string(), u.query().unwrap_or("").to_string()),
         Err(_) => (req.path(), String::new()),

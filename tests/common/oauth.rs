@@ -46,7 +46,12 @@ impl<'a> Rp<'a> {
         }
         let (status, client) = s.admin_json(Method::POST, "/admin/clients", &body);
         assert_eq!(status, 201, "{client}");
-        Rp { s, id: client["client_id"].as_str().unwrap().to_string(), secret: client["client_secret"].as_str().unwrap_or("").to_string(), client }
+        Rp {
+            s,
+            id: client["client_id"].as_str().unwrap().to_string(),
+            secret: client["client_secret"].as_str().unwrap_or("").to_string(),
+            client,
+        }
     }
 
     /// `/oauth2/auth?...` for a code flow with PKCE, plus extra parameters (which win).
@@ -76,12 +81,24 @@ impl<'a> Rp<'a> {
 
     /// Exchange a code with client_secret_basic.
     pub fn exchange(&self, code: &str, verifier: &str) -> (u16, Value, HeaderMap) {
-        let form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", verifier)];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ];
         self.token(&form)
     }
 
     pub fn token(&self, form: &[(&str, &str)]) -> (u16, Value, HeaderMap) {
-        let r = self.s.client().post(self.s.url("/oauth2/token")).basic_auth(&self.id, Some(&self.secret)).form(form).send().unwrap();
+        let r = self
+            .s
+            .client()
+            .post(self.s.url("/oauth2/token"))
+            .basic_auth(&self.id, Some(&self.secret))
+            .form(form)
+            .send()
+            .unwrap();
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let (_, body) = json_of(r);
@@ -122,13 +139,15 @@ pub fn admin_put(s: &Server, path: &str, body: &Value) -> (u16, Value) {
 }
 
 pub fn accept_login(s: &Server, challenge: &str, body: &Value) -> String {
-    let (status, v) = admin_put(s, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={challenge}"), body);
+    let (status, v) =
+        admin_put(s, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={challenge}"), body);
     assert_eq!(status, 200, "{v}");
     v["redirect_to"].as_str().unwrap().to_string()
 }
 
 pub fn accept_consent(s: &Server, challenge: &str, body: &Value) -> String {
-    let (status, v) = admin_put(s, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={challenge}"), body);
+    let (status, v) =
+        admin_put(s, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={challenge}"), body);
     assert_eq!(status, 200, "{v}");
     v["redirect_to"].as_str().unwrap().to_string()
 }
@@ -153,12 +172,16 @@ pub fn run_flow(rp: &Rp, browser: &Http, url: &str, subject: &str) -> Response {
     let r = accept_login(rp.s, &login, &json!({"subject": subject, "remember": true, "remember_for": 3600}));
     let consent = to_consent(browser, &r);
     let (_, req) = rp.s.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}"));
-    let r = accept_consent(rp.s, &consent, &json!({
-        "grant_scope": req["requested_scope"],
-        "grant_access_token_audience": req["requested_access_token_audience"],
-        "remember": true,
-        "session": {"id_token": {"email": format!("{subject}@example.com")}, "access_token": {"tier": "gold"}},
-    }));
+    let r = accept_consent(
+        rp.s,
+        &consent,
+        &json!({
+            "grant_scope": req["requested_scope"],
+            "grant_access_token_audience": req["requested_access_token_audience"],
+            "remember": true,
+            "session": {"id_token": {"email": format!("{subject}@example.com")}, "access_token": {"tier": "gold"}},
+        }),
+    );
     to_client(browser, &r)
 }
 
