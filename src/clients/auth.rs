@@ -10,7 +10,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::app::Ctx;
-use crate::crypto::secret_hash::{self, Verdict};
+use crate::crypto::secret_hash;
 use crate::crypto::{hex, jws, sha256};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
@@ -29,12 +29,6 @@ const JWKS_URI_CACHE_MS: i64 = 300_000;
 
 thread_local! {
     static FETCHED_JWKS: RefCell<HashMap<String, (i64, Value)>> = RefCell::new(HashMap::new());
-}
-
-/// The authenticated client and how it was decided (for benchmarks and logs).
-pub struct Authenticated {
-    pub client: StoredClient,
-    pub secret_check: Option<Verdict>,
 }
 
 fn invalid_client(hint: impl Into<String>) -> ApiError {
@@ -83,7 +77,7 @@ async fn load<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<StoredClient
         .ok_or_else(|| invalid_client("The requested OAuth 2.0 Client does not exist."))
 }
 
-async fn check_secret<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient, presented: &str) -> ApiResult<Verdict> {
+async fn check_secret<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient, presented: &str) -> ApiResult<()> {
     let Some(hash) = client.secret_hash.as_deref() else {
         return Err(invalid_client("The OAuth 2.0 Client has no secret."));
     };
@@ -91,11 +85,11 @@ async fn check_secret<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient, pres
     if !verdict.ok() {
         return Err(invalid_client("The client secret does not match."));
     }
-    Ok(verdict)
+    Ok(())
 }
 
 /// Authenticate the client of a token request.
-pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> ApiResult<Authenticated> {
+pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> ApiResult<StoredClient> {
     let dup = |e: crate::http::form::FormError| ApiError::invalid_request().with_hint(e.to_string());
     let form_id = form.get("client_id").map_err(dup)?.map(str::to_string);
     let form_secret = form.get("client_secret").map_err(dup)?.map(str::to_string);
@@ -116,7 +110,7 @@ pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &F
             );
         }
         let client = private_key_jwt(ctx, &jwt, form_id.as_deref()).await?;
-        return Ok(Authenticated { client, secret_check: None });
+        return Ok(client);
     }
     if let Some((id, secret)) = basic {
         if form_id.as_deref().map(|f| f != id).unwrap_or(false) {
@@ -127,8 +121,8 @@ pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &F
         if client.client.token_endpoint_auth_method != "client_secret_basic" {
             return Err(method_mismatch(&client.client.token_endpoint_auth_method, "client_secret_basic"));
         }
-        let verdict = check_secret(ctx, &client, &secret).await?;
-        return Ok(Authenticated { client, secret_check: Some(verdict) });
+        check_secret(ctx, &client, &secret).await?;
+        return Ok(client);
     }
     let id = form_id
         .ok_or_else(|| invalid_client("Client credentials are missing: no client_id and no authorization header."))?;
@@ -137,13 +131,13 @@ pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &F
         if client.client.token_endpoint_auth_method != "client_secret_post" {
             return Err(method_mismatch(&client.client.token_endpoint_auth_method, "client_secret_post"));
         }
-        let verdict = check_secret(ctx, &client, &secret).await?;
-        return Ok(Authenticated { client, secret_check: Some(verdict) });
+        check_secret(ctx, &client, &secret).await?;
+        return Ok(client);
     }
     if client.client.token_endpoint_auth_method != "none" {
         return Err(method_mismatch(&client.client.token_endpoint_auth_method, "none"));
     }
-    Ok(Authenticated { client, secret_check: None })
+    Ok(client)
 }
 
 /// The client's registered keys: inline `jwks`, or its `jwks_uri` (cached per isolate).

@@ -59,13 +59,6 @@ pub fn verify(secrets: &[String], kind: TokenKind, token: &str) -> Option<String
     secrets.iter().any(|s| ct_eq(&mac(s, &key), &sig)).then(|| sig_b64.to_string())
 }
 
-/// The storage signature of a token whose kind is not known yet (introspection, revocation).
-pub fn kind_of(token: &str) -> Option<TokenKind> {
-    [TokenKind::AccessToken, TokenKind::RefreshToken, TokenKind::AuthorizeCode]
-        .into_iter()
-        .find(|k| token.starts_with(k.prefix()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,7 +77,6 @@ mod tests {
         let secrets = vec![S.to_string()];
         assert_eq!(verify(&secrets, TokenKind::AccessToken, &t.token), Some(t.signature.clone()));
         assert_eq!(verify(&secrets, TokenKind::RefreshToken, &t.token), None);
-        assert_eq!(kind_of(&t.token), Some(TokenKind::AccessToken));
     }
 
     #[test]

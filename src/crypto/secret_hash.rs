@@ -82,7 +82,7 @@ fn fast_digest(client_id: &str, secret: &str) -> [u8; 32] {
     ISOLATE_KEY.with(|k| hmac_sha256(k, &msg))
 }
 
-/// How a verification was decided; reported by benchmarks and tests.
+/// How a verification was decided (a cache hit skips PBKDF2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// The per-isolate digest matched: no PBKDF2 run.

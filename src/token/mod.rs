@@ -41,7 +41,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         )));
     }
     let client = match auth::authenticate(ctx, req, &form).await {
-        Ok(a) => a.client,
+        Ok(client) => client,
         Err(e) if e.error == "invalid_client" => {
             return Ok(e
                 .oauth_response(ctx.cfg.expose_internal_errors)
