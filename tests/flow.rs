@@ -545,39 +545,16 @@ fn client_authentication_methods() {
     // client_secret_post.
     let post = Rp::register(s, json!({"token_endpoint_auth_method": "client_secret_post"}));
     let code = code_of(&run_flow(&post, &s.browser(), &post.auth_url(&[]), "hank"));
-    let r = s
-        .client()
-        .post(s.url("/oauth2/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-            ("client_id", post.id.as_str()),
-            ("client_secret", post.secret.as_str()),
-        ])
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (status, body) =
+        exchange_in_body(s, &code, &[("client_id", post.id.as_str()), ("client_secret", post.secret.as_str())]);
+    assert_eq!(status, 200, "{body}");
 
     // Public client (none): PKCE is required at /oauth2/auth.
     let public = Rp::register(s, json!({"token_endpoint_auth_method": "none"}));
     let r = s.browser().get(public.auth_url(&[("code_challenge", ""), ("code_challenge_method", "")])).send().unwrap();
     assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"));
     let code = code_of(&run_flow(&public, &s.browser(), &public.auth_url(&[]), "ivy"));
-    let r = s
-        .client()
-        .post(s.url("/oauth2/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-            ("client_id", public.id.as_str()),
-        ])
-        .send()
-        .unwrap();
-    let (status, body) = json_of(r);
+    let (status, body) = exchange_in_body(s, &code, &[("client_id", public.id.as_str())]);
     assert_eq!(status, 200, "{body}");
 }
 
@@ -619,19 +596,13 @@ fn private_key_jwt_with_replay_protection() {
     let key = p256::ecdsa::SigningKey::from(secret);
     let token_url = s.url("/oauth2/token");
     let send = |code: &str, assertion: &str| {
-        json_of(
-            s.client()
-                .post(&token_url)
-                .form(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("redirect_uri", REDIRECT),
-                    ("code_verifier", VERIFIER),
-                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-                    ("client_assertion", assertion),
-                ])
-                .send()
-                .unwrap(),
+        exchange_in_body(
+            s,
+            code,
+            &[
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ("client_assertion", assertion),
+            ],
         )
     };
     let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "jack"));

@@ -106,6 +106,19 @@ impl<'a> Rp<'a> {
     }
 }
 
+/// Exchange a code with the client's credentials in the body (`extra`), without Basic auth:
+/// `client_secret_post`, `none`, `private_key_jwt`.
+pub fn exchange_in_body(s: &Server, code: &str, extra: &[(&str, &str)]) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    form.extend_from_slice(extra);
+    json_of(s.client().post(s.url("/oauth2/token")).form(&form).send().unwrap())
+}
+
 pub fn location(r: &Response) -> String {
     r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
 }
