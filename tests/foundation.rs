@@ -181,8 +181,32 @@ fn oversized_bodies_are_refused_before_parsing() {
     let stream = reqwest::blocking::Body::new(ChunkReader::new(chunks));
     let (status, _) = json_of(s.admin(Method::POST, "/admin/keys/big").body(stream).send().unwrap());
     assert_eq!(status, 413);
-    // Nothing was stored.
+    // Nothing was stored, and the server answers the next request at once.
     assert_eq!(s.admin_get("/admin/keys/big").0, 404);
+}
+
+/// In workerd without the dev proxy (miniflare serving the deployable bundle), an oversized
+/// upload gets its 413 while 30 concurrent requests are answered normally.
+#[test]
+fn oversized_uploads_do_not_disturb_concurrent_requests_in_workerd() {
+    common::ensure_built();
+    let bundle = common::root().join("target/e2e-bundle");
+    let out = std::process::Command::new("node")
+        .arg(common::root().join("node_modules/wrangler/bin/wrangler.js"))
+        .args(["deploy", "--dry-run", "--outdir", bundle.to_str().unwrap()])
+        .current_dir(common::root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "bundling failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("node")
+        .arg("tests/miniflare/body_limit.mjs")
+        .arg(&bundle)
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
 }
 
 #[test]
