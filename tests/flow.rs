@@ -471,6 +471,16 @@ fn token_endpoint_checks_redirect_uri_pkce_and_client() {
     let (status, tokens, _) = rp.exchange(&code, VERIFIER);
     assert_eq!(status, 200, "{tokens}");
 
+    // PKCE downgrade (RFC 9700 §4.8.2): a code issued without a challenge refuses a verifier.
+    let no_pkce = rp.auth_url(&[("code_challenge", ""), ("code_challenge_method", "")]);
+    let code = code_of(&run_flow(&rp, &s.browser(), &no_pkce, "gina"));
+    let (status, body, _) = rp.exchange(&code, VERIFIER);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("code challenge was absent"), "{body}");
+    let (status, body, _) =
+        rp.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)]);
+    assert_eq!(status, 200, "a confidential client may still skip PKCE entirely: {body}");
+
     // Another client cannot redeem it, nor can a forged or unknown code be.
     let other = Rp::register(s, json!({}));
     let code = code_of(&run_flow(&rp, &s.browser(), &rp.auth_url(&[]), "gina"));
@@ -567,17 +577,26 @@ fn client_assertion(
     jti: &str,
     exp_in: i64,
 ) -> String {
-    use base64::Engine;
     use p256::ecdsa::signature::Signer;
-    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let input = format!(
-        "{}.{}",
-        b64(&json!({"alg": "ES256", "kid": kid, "typ": "JWT"})),
-        b64(&json!({"iss": client_id, "sub": client_id, "aud": aud, "jti": jti, "iat": now, "exp": now + exp_in}))
-    );
+    let input = assertion_input("ES256", kid, client_id, aud, jti, exp_in);
     let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
-    format!("{input}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+    format!("{input}.{}", b64url(&sig.to_bytes()))
+}
+
+/// The signing input (`header.claims`) of a client assertion with the given `alg` header.
+fn assertion_input(alg: &str, kid: &str, client_id: &str, aud: &str, jti: &str, exp_in: i64) -> String {
+    let json = |v: &Value| b64url(&serde_json::to_vec(v).unwrap());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    format!(
+        "{}.{}",
+        json(&json!({"alg": alg, "kid": kid, "typ": "JWT"})),
+        json(&json!({"iss": client_id, "sub": client_id, "aud": aud, "jti": jti, "iat": now, "exp": now + exp_in}))
+    )
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[test]
@@ -586,9 +605,7 @@ fn private_key_jwt_with_replay_protection() {
     let s = shared();
     let secret = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
     let point = secret.public_key().to_encoded_point(false);
-    use base64::Engine;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256", "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())});
+    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256", "x": b64url(point.x().unwrap()), "y": b64url(point.y().unwrap())});
     let rp = Rp::register(
         s,
         json!({"token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "ES256", "jwks": {"keys": [jwk]}}),
@@ -626,6 +643,28 @@ fn private_key_jwt_with_replay_protection() {
     ] {
         let (status, body) = send(&code, &bad);
         assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
+    }
+    // JOSE attacks (security checklist): an unsigned assertion; HS256 keyed with the client's
+    // public key (algorithm confusion); the ES256 signature DER-encoded instead of raw R||S; and
+    // the "psychic signature" r = s = 0.
+    let input = |alg: &str| assertion_input(alg, "k1", &rp.id, &token_url, &unique("j"), 300);
+    let hs256 = |data: &str, key: &[u8]| {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        mac.update(data.as_bytes());
+        b64url(&mac.finalize().into_bytes())
+    };
+    let es256 = |data: &str| -> p256::ecdsa::Signature { p256::ecdsa::signature::Signer::sign(&key, data.as_bytes()) };
+    let (none_input, hs_input, der_input, zero_input) = (input("none"), input("HS256"), input("ES256"), input("ES256"));
+    for bad in [
+        format!("{none_input}."),
+        format!("{hs_input}.{}", hs256(&hs_input, serde_json::to_string(&jwk).unwrap().as_bytes())),
+        format!("{hs_input}.{}", hs256(&hs_input, point.as_bytes())),
+        format!("{der_input}.{}", b64url(es256(&der_input).to_der().as_bytes())),
+        format!("{zero_input}.{}", b64url(&[0u8; 64])),
+    ] {
+        let (status, body) = send(&code, &bad);
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{bad}: {body}");
     }
     let (status, _) = send(&code, &client_assertion(&key, "k1", &rp.id, &token_url, &unique("j"), 300));
     assert_eq!(status, 200, "the code survived the failed attempts");
@@ -824,9 +863,8 @@ fn response_modes_implicit_and_hybrid() {
     let loc = location(&r);
     let code = fragment_param(&loc, "code").unwrap();
     let claims = verify_id_token(s, &rp.id, &fragment_param(&loc, "id_token").unwrap(), "nonce-0123456789", None);
-    use base64::Engine;
     let digest = <sha2::Sha256 as sha2::Digest>::digest(code.as_bytes());
-    assert_eq!(claims["c_hash"], base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]));
+    assert_eq!(claims["c_hash"], b64url(&digest[..16]));
     assert_eq!(rp.exchange(&code, VERIFIER).0, 200);
 
     // Tokens never go in a query; implicit needs a nonce.
@@ -979,10 +1017,9 @@ fn id_token_hint_is_verified_and_matched_against_the_session() {
 
     // A forged or tampered hint: invalid_request.
     let mut parts: Vec<String> = hint.split('.').map(str::to_string).collect();
-    use base64::Engine;
     let mut claims = decode_claims(&hint);
     claims["sub"] = json!("quinn-admin");
-    parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    parts[1] = b64url(&serde_json::to_vec(&claims).unwrap());
     for bad in [parts.join("."), "not-a-jwt".to_string(), format!("{}.{}.", parts[0], parts[1])] {
         let r = browser.get(rp.auth_url(&[("id_token_hint", &bad)])).send().unwrap();
         assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"), "{bad}");
