@@ -2,8 +2,8 @@
 //!
 //! Names follow Hydra's own environment-variable form of its config keys (`URLS_SELF_ISSUER`,
 //! `TTL_ACCESS_TOKEN`, `SECRETS_SYSTEM`, ...), and defaults are Hydra's (reference §4.5), except
-//! where this server is deliberately stricter (PKCE for public clients). `docs/configuration.md`
-//! and the README list every setting.
+//! where this server is deliberately stricter (PKCE for public clients). The README
+//! lists every setting.
 
 use crate::duration;
 use crate::http::cookies::{CookiePolicy, SameSite};
