@@ -91,8 +91,7 @@ pub async fn redeem_login<P: Platform>(
             .bind(&claim.value),
         );
     }
-    let results = p.sql_batch(batch).await?;
-    Ok(results.first().map(|r| r.changes == 1).unwrap_or(false))
+    super::claim_batch(p, batch).await
 }
 
 /// The scopes of the newest remembered, unexpired, not-itself-skipped consent of a subject
@@ -163,8 +162,7 @@ pub async fn redeem_consent<P: Platform>(
         .bind(&claim.value),
     ];
     batch.extend(more);
-    let results = p.sql_batch(batch).await?;
-    Ok(results.first().map(|r| r.changes == 1).unwrap_or(false))
+    super::claim_batch(p, batch).await
 }
 
 /// Mark a verifier used without writing anything else (a rejected flow).

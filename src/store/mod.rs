@@ -27,6 +27,14 @@ pub async fn ping<P: Platform>(p: &P) -> (Option<String>, Option<String>) {
     (d1, kv)
 }
 
+/// Run a batch (one transaction) whose first statement is the single-use guard (claiming a
+/// marker or a code) and whose other statements only write when that claim is theirs. True when
+/// the guard changed exactly one row, i.e. this request won the race.
+async fn claim_batch<P: Platform>(p: &P, batch: Vec<Query>) -> PResult<bool> {
+    let results = p.sql_batch(batch).await?;
+    Ok(results.first().map(|r| r.changes == 1).unwrap_or(false))
+}
+
 /// Rows removed per table and run, so one run stays well inside D1's limits.
 const CLEANUP_BATCH: i64 = 5_000;
 

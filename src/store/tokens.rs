@@ -111,8 +111,7 @@ pub async fn redeem_code<P: Platform>(
     .bind(now)
     .bind(claim_value)];
     batch.extend(tokens.iter().map(|t| insert_token_after_code(t, signature, claim_value)));
-    let results = p.sql_batch(batch).await?;
-    Ok(results.first().map(|r| r.changes == 1).unwrap_or(false))
+    super::claim_batch(p, batch).await
 }
 
 /// Remove every access and refresh token of a grant (code replay, revocation).
