@@ -1,29 +1,13 @@
 //! Request dispatch: route, authenticate admin calls, call the handler, render its error.
 
-use serde::de::DeserializeOwned;
-
 use crate::config::{Config, ConfigError};
+use crate::ctx::{parse_json, Ctx};
 use crate::crypto::{ct_eq, sha256};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response, MAX_BODY_BYTES};
 use crate::platform::Platform;
 use crate::router::{self, Route, RouteError};
 use crate::{authorize, clients, discovery, fallbacks, flow, health, keys, token};
-
-/// What every handler gets: the configuration and the runtime.
-pub struct Ctx<'a, P: Platform> {
-    pub cfg: &'a Config,
-    pub p: &'a P,
-}
-
-/// Decode a JSON request body, with a 400 that says what is wrong.
-pub fn parse_json<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
-    if req.body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(ApiError::bad_request("The request body is empty; a JSON document was expected."));
-    }
-    serde_json::from_slice(&req.body)
-        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON for this operation: {e}.")))
-}
 
 /// Is this the admin token? Compared as SHA-256 digests so the comparison is constant-time
 /// whatever the lengths.

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::config::Config;
 use crate::error::ApiResult;
 use crate::http::{Response, OAUTH_JSON};

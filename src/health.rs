@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::http::Response;
 use crate::platform::Platform;
 use crate::store;

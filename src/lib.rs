@@ -6,6 +6,7 @@
 //! | module | holds |
 //! | --- | --- |
 //! | [`app`] | dispatch: routing, admin authentication, error rendering |
+//! | [`ctx`] | what every handler receives: configuration and runtime |
 //! | [`router`] | the route table |
 //! | [`config`] | vars and secrets, Hydra's defaults |
 //! | [`error`] | `errorOAuth2` / `genericError` |
@@ -27,6 +28,7 @@ pub mod app;
 pub mod authorize;
 pub mod clients;
 pub mod config;
+pub mod ctx;
 pub mod crypto;
 pub mod discovery;
 pub mod duration;

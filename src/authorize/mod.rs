@@ -17,7 +17,7 @@ pub mod scope;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::clients::model::Client;
 use crate::crypto::opaque::{self, TokenKind};
 use crate::error::{ApiError, ApiResult};

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::model::{Client, Lifespans};
 use super::validate::{self, Origin};
 use super::{create as create_client, encode_segment, generate_secret, load, rfc3339, save};
-use crate::app::{parse_json, Ctx};
+use crate::ctx::{parse_json, Ctx};
 use crate::crypto::seal::{self, Purpose};
 use crate::crypto::secret_hash;
 use crate::error::{ApiError, ApiResult};

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::crypto::secret_hash;
 use crate::crypto::{hex, jws, sha256};
 use crate::error::{ApiError, ApiResult};

@@ -14,7 +14,7 @@ pub mod validate;
 
 use chrono::{DateTime, SecondsFormat};
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::crypto::opaque::{self, TokenKind};
 use crate::crypto::{random_string, secret_hash};
 use crate::error::{ApiError, ApiResult};

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::model::Client;
 use super::validate::{self, Origin};
 use super::{create as create_client, encode_segment, registration_uri, rfc3339, save};
-use crate::app::{parse_json, Ctx};
+use crate::ctx::{parse_json, Ctx};
 use crate::crypto::ct_eq;
 use crate::crypto::opaque::{self, TokenKind};
 use crate::error::{ApiError, ApiResult};

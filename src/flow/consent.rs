@@ -9,7 +9,7 @@ use super::{
     already_used, challenge_param, consent_marker, gone, oidc_context, open_challenge, open_verifier, to_ui,
     ConsentResult, ConsentSession, ConsentState, ConsentVerifier, Denial, LoginResult, LoginState,
 };
-use crate::app::{parse_json, Ctx};
+use crate::ctx::{parse_json, Ctx};
 use crate::authorize::request::AuthorizeRequest;
 use crate::authorize::scope::{audience_allowed, covers, scope_allowed};
 use crate::authorize::{self, response};

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::crypto::seal::{self, Purpose};
 use crate::crypto::{hex, sha256};
 use crate::http::cookies;

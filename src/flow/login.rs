@@ -9,7 +9,7 @@ use super::{
     already_used, challenge_param, expires_at, gone, login_marker, oidc_context, open_challenge, open_verifier, to_ui,
     Denial, LoginResult, LoginState, LoginVerifier,
 };
-use crate::app::{parse_json, Ctx};
+use crate::ctx::{parse_json, Ctx};
 use crate::authorize::request::AuthorizeRequest;
 use crate::authorize::{self, response};
 use crate::clients::model::Client;

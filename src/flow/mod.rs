@@ -17,7 +17,7 @@ pub mod login;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::authorize::request::AuthorizeRequest;
 use crate::crypto::seal::{self, OpenError, Purpose};
 use crate::error::{ApiError, ApiResult};

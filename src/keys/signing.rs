@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::{from_stored, generate_es256, signing_alg, to_stored};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::crypto::uuid_v4;
 use crate::error::{ApiError, ApiResult};
 use crate::platform::{Platform, SigningKey};

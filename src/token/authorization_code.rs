@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::issue::{self, lifetimes, GrantKind};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::authorize::{pkce, CodeData};
 use crate::clients::model::Client;
 use crate::crypto::opaque::{self, TokenKind};

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::clients::model::{Client, Lifespans};
 use crate::config::{Config, TokenStrategy};
 use crate::crypto::jws::{self, half_hash};

@@ -8,7 +8,7 @@ pub mod issue;
 
 use serde_json::{json, Value};
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::clients::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
