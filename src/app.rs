@@ -1,13 +1,13 @@
 //! Request dispatch: route, authenticate admin calls, call the handler, render its error.
 
 use crate::config::{Config, ConfigError};
-use crate::ctx::{parse_json, Ctx};
 use crate::crypto::{ct_eq, sha256};
+use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response, MAX_BODY_BYTES};
 use crate::platform::Platform;
 use crate::router::{self, Route, RouteError};
-use crate::{authorize, clients, discovery, fallbacks, flow, health, keys, token};
+use crate::{authorize, clients, discovery, fallbacks, flow, health, introspect, keys, revoke, token, trust, userinfo};
 
 /// Is this the admin token? Compared as SHA-256 digests so the comparison is constant-time
 /// whatever the lengths.
@@ -33,7 +33,15 @@ fn admin_authorized(cfg: &Config, req: &Request) -> ApiResult<()> {
 fn renders_oauth_errors(route: &Route) -> bool {
     matches!(
         route,
-        Route::Discovery | Route::Jwks | Route::Authorize | Route::Token | Route::Register | Route::RegisterItem(_)
+        Route::Discovery
+            | Route::Jwks
+            | Route::Authorize
+            | Route::Token
+            | Route::Register
+            | Route::RegisterItem(_)
+            | Route::Revoke
+            | Route::Userinfo
+            | Route::Introspect
     )
 }
 
@@ -151,6 +159,14 @@ async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) ->
         (Route::Key(set, kid), Get) => keys::admin::get_key(ctx, &set, &kid).await,
         (Route::Key(set, kid), Put) => keys::admin::put_key(ctx, &set, &kid, req).await,
         (Route::Key(set, kid), Delete) => keys::admin::delete_key(ctx, &set, &kid).await,
+        (Route::Revoke, _) => revoke::handle(ctx, req).await,
+        (Route::Userinfo, _) => userinfo::handle(ctx, req).await,
+        (Route::Introspect, _) => introspect::handle(ctx, req).await,
+        (Route::DeleteTokens, _) => revoke::delete_client_tokens(ctx, req).await,
+        (Route::TrustIssuers, Get) => trust::list(ctx, req).await,
+        (Route::TrustIssuers, Post) => trust::create(ctx, req).await,
+        (Route::TrustIssuer(id), Get) => trust::get(ctx, &id).await,
+        (Route::TrustIssuer(id), Delete) => trust::delete(ctx, &id).await,
         // The router only lets through the methods listed above.
         _ => Err(ApiError::not_found()),
     }

@@ -41,6 +41,30 @@ pub struct UiUrls {
     pub post_logout_redirect: String,
 }
 
+/// `OAUTH2_TOKEN_HOOK_*`: the webhook called before tokens are issued.
+#[derive(Clone, Debug)]
+pub struct TokenHook {
+    pub url: String,
+    /// An API key sent with every call: (name, value, in a header or a cookie).
+    pub auth: Option<(String, String, HookAuthIn)>,
+    pub timeout_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookAuthIn {
+    Header,
+    Cookie,
+}
+
+/// `OAUTH2_GRANT_JWT_*`: rules for jwt-bearer assertions (RFC 7523).
+#[derive(Clone, Debug)]
+pub struct JwtGrant {
+    pub jti_optional: bool,
+    pub iat_optional: bool,
+    /// Longest `exp - iat` accepted, seconds.
+    pub max_ttl: i64,
+}
+
 /// Lifespans in seconds.
 #[derive(Clone, Debug)]
 pub struct Ttls {
@@ -78,6 +102,13 @@ pub struct Config {
     pub client_cache_ttl: u64,
     /// Routes that exist only for the end-to-end tests (`HYDRA_EDGE_TEST_ROUTES`).
     pub test_routes: bool,
+    /// Refresh-token rotation grace period (seconds, 0: strict rotation) and reuse count.
+    pub refresh_grace_period: i64,
+    pub refresh_grace_reuse_count: i64,
+    pub token_hook: Option<TokenHook>,
+    pub jwt_grant: JwtGrant,
+    /// client_credentials without `scope` is granted every scope of the client.
+    pub client_credentials_default_scope: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -207,6 +238,9 @@ impl Config {
         let dcr_enabled = flag("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", false);
         let expose_internal_errors = flag("OAUTH2_EXPOSE_INTERNAL_ERRORS", false);
         let test_routes = flag("HYDRA_EDGE_TEST_ROUTES", false);
+        let jwt_jti_optional = flag("OAUTH2_GRANT_JWT_JTI_OPTIONAL", false);
+        let jwt_iat_optional = flag("OAUTH2_GRANT_JWT_IAT_OPTIONAL", false);
+        let client_credentials_default_scope = flag("OAUTH2_CLIENT_CREDENTIALS_DEFAULT_GRANT_ALLOWED_SCOPE", false);
         let loopback_issuer = url::Url::parse(&issuer)
             .map(|u| u.scheme() == "http" && is_loopback_host(u.host_str().unwrap_or("")))
             .unwrap_or(false);
@@ -255,6 +289,91 @@ impl Config {
             },
         };
 
+        let refresh_grace_reuse_count = match get("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_REUSE_COUNT") {
+            None => 0,
+            Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).unwrap_or_else(|| {
+                errors.push(format!(
+                    "OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_REUSE_COUNT must be a whole number >= 0, got {v:?}"
+                ));
+                0
+            }),
+        };
+        // Hydra's bounds: at most 5 minutes, or 180 days when a reuse count limits it.
+        let max_grace = if refresh_grace_reuse_count > 0 { 180 * 24 * 3600 } else { 300 };
+        let refresh_grace_period = match get("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD") {
+            None => 0,
+            Some(v) if v == "0" => 0,
+            Some(v) => match duration::parse(&v).map(duration::to_secs) {
+                Some(s) if s >= 0 => s.min(max_grace),
+                _ => {
+                    errors.push(format!(
+                        "OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD must be a duration such as \"30s\", got {v:?}"
+                    ));
+                    0
+                }
+            },
+        };
+
+        let token_hook = match get("OAUTH2_TOKEN_HOOK_URL") {
+            None => None,
+            Some(u) => {
+                match url::Url::parse(&u) {
+                    Ok(parsed) if parsed.scheme() == "https" || parsed.scheme() == "http" => {}
+                    _ => errors.push(format!("OAUTH2_TOKEN_HOOK_URL must be an absolute http(s) URL, got {u:?}")),
+                }
+                let auth = match (get("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_NAME"), get("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_VALUE"))
+                {
+                    (Some(name), Some(value)) => {
+                        let place = match get("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_IN").as_deref() {
+                            None | Some("header") => HookAuthIn::Header,
+                            Some("cookie") => HookAuthIn::Cookie,
+                            Some(v) => {
+                                errors.push(format!(
+                                    "OAUTH2_TOKEN_HOOK_AUTH_CONFIG_IN must be \"header\" or \"cookie\", got {v:?}"
+                                ));
+                                HookAuthIn::Header
+                            }
+                        };
+                        Some((name, value, place))
+                    }
+                    (None, None) => None,
+                    _ => {
+                        errors.push(
+                            "OAUTH2_TOKEN_HOOK_AUTH_CONFIG_NAME and OAUTH2_TOKEN_HOOK_AUTH_CONFIG_VALUE go together"
+                                .into(),
+                        );
+                        None
+                    }
+                };
+                let timeout_ms = match get("OAUTH2_TOKEN_HOOK_TIMEOUT") {
+                    None => 10_000,
+                    Some(v) => match duration::parse(&v) {
+                        Some(ns) if ns >= 1_000_000 => (ns / 1_000_000) as u64,
+                        _ => {
+                            errors.push(format!(
+                                "OAUTH2_TOKEN_HOOK_TIMEOUT must be a duration such as \"5s\", got {v:?}"
+                            ));
+                            10_000
+                        }
+                    },
+                };
+                Some(TokenHook { url: u, auth, timeout_ms })
+            }
+        };
+
+        let jwt_max_ttl = match get("OAUTH2_GRANT_JWT_MAX_TTL") {
+            None => 720 * 3600,
+            Some(v) => match duration::parse(&v).map(duration::to_secs) {
+                Some(s) if s > 0 => s,
+                _ => {
+                    errors.push(format!("OAUTH2_GRANT_JWT_MAX_TTL must be a positive duration, got {v:?}"));
+                    0
+                }
+            },
+        };
+        let jwt_grant =
+            JwtGrant { jti_optional: jwt_jti_optional, iat_optional: jwt_iat_optional, max_ttl: jwt_max_ttl };
+
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
@@ -275,6 +394,11 @@ impl Config {
             admin_token: get("ADMIN_API_TOKEN"),
             client_cache_ttl,
             test_routes,
+            refresh_grace_period,
+            refresh_grace_reuse_count,
+            token_hook,
+            jwt_grant,
+            client_credentials_default_scope,
         })
     }
 

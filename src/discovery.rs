@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use crate::ctx::Ctx;
 use crate::config::Config;
+use crate::ctx::Ctx;
 use crate::error::ApiResult;
 use crate::http::{Response, OAUTH_JSON};
 use crate::keys::signing::{signing_key, ID_TOKEN_SET};
@@ -19,22 +19,47 @@ pub const RESPONSE_TYPES: &[&str] =
 pub const CLIENT_ASSERTION_ALGS: &[&str] =
     &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 
+/// Grant types `/oauth2/token` serves, plus `implicit` at `/oauth2/auth`.
+pub fn grant_types() -> Vec<&'static str> {
+    let mut g = vec!["authorization_code", "implicit"];
+    g.extend(crate::token::GRANTS.iter().map(|s| s.grant_type).filter(|t| *t != "authorization_code"));
+    g
+}
+
+/// The ID-token (and userinfo) signing algorithms: the default key's first, and RS256, which
+/// every OpenID provider must support (OpenID Connect Core §15.1) and which is signed for the
+/// clients that ask for it.
+pub fn id_token_algs(default_alg: &str) -> Vec<String> {
+    let mut algs = vec![default_alg.to_string()];
+    if default_alg != "RS256" {
+        algs.push("RS256".into());
+    }
+    algs
+}
+
 /// The discovery document for an ID-token signing algorithm.
 pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
+    let algs = id_token_algs(id_token_alg);
+    let mut userinfo_algs = vec!["none".to_string()];
+    userinfo_algs.extend(algs.iter().cloned());
     let mut doc = json!({
         "issuer": cfg.issuer,
         "authorization_endpoint": cfg.public("/oauth2/auth"),
         "token_endpoint": cfg.public("/oauth2/token"),
+        "userinfo_endpoint": cfg.public("/userinfo"),
+        "revocation_endpoint": cfg.under_issuer("/oauth2/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
         "jwks_uri": cfg.under_issuer("/.well-known/jwks.json"),
         "subject_types_supported": ["public"],
         "response_types_supported": RESPONSE_TYPES,
         "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["authorization_code", "implicit"],
+        "grant_types_supported": grant_types(),
         "scopes_supported": ["offline_access", "offline", "openid"],
         "claims_supported": ["sub"],
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
-        "id_token_signing_alg_values_supported": [id_token_alg],
+        "id_token_signing_alg_values_supported": algs,
+        "userinfo_signing_alg_values_supported": userinfo_algs,
         "id_token_signed_response_alg": [id_token_alg],
         "userinfo_signed_response_alg": [id_token_alg],
         "code_challenge_methods_supported": ["S256"],
@@ -67,7 +92,22 @@ mod tests {
         assert_eq!(doc["authorization_endpoint"], "http://127.0.0.1:8787/oauth2/auth");
         assert_eq!(doc["token_endpoint"], "http://127.0.0.1:8787/oauth2/token");
         assert_eq!(doc["jwks_uri"], "http://127.0.0.1:8787/.well-known/jwks.json");
-        assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["ES256"]));
+        assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["ES256", "RS256"]));
+        assert_eq!(doc["userinfo_signing_alg_values_supported"], json!(["none", "ES256", "RS256"]));
+        assert_eq!(doc["userinfo_endpoint"], "http://127.0.0.1:8787/userinfo");
+        assert_eq!(doc["revocation_endpoint"], "http://127.0.0.1:8787/oauth2/revoke");
+        assert_eq!(
+            doc["grant_types_supported"],
+            json!([
+                "authorization_code",
+                "implicit",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            ])
+        );
+        assert!(doc.get("introspection_endpoint").is_none(), "introspection is an admin route, as in Hydra");
+        assert_eq!(id_token_algs("RS256"), vec!["RS256"]);
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert!(doc.get("registration_endpoint").is_none());
     }

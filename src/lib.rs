@@ -17,6 +17,10 @@
 //! | [`authorize`] | `/oauth2/auth`: request validation, response modes, the end of a flow |
 //! | [`flow`] | login and consent challenges, `/admin/oauth2/auth/requests/*`, cookies |
 //! | [`token`] | `/oauth2/token`: grants and token minting |
+//! | [`introspect`] | `/admin/oauth2/introspect`; what a presented token stands for |
+//! | [`revoke`] | `/oauth2/revoke`, `DELETE /admin/oauth2/tokens` |
+//! | [`userinfo`] | `/userinfo` |
+//! | [`trust`] | `/admin/trust/grants/jwt-bearer/issuers` |
 //! | [`clients`] | `/admin/clients`, `/oauth2/register`, client authentication |
 //! | [`keys`] | `/admin/keys`, signing keys, `/.well-known/jwks.json` |
 //! | [`discovery`] | `/.well-known/openid-configuration` |
@@ -28,8 +32,8 @@ pub mod app;
 pub mod authorize;
 pub mod clients;
 pub mod config;
-pub mod ctx;
 pub mod crypto;
+pub mod ctx;
 pub mod discovery;
 pub mod duration;
 pub mod error;
@@ -37,11 +41,15 @@ pub mod fallbacks;
 pub mod flow;
 pub mod health;
 pub mod http;
+pub mod introspect;
 pub mod keys;
 pub mod platform;
+pub mod revoke;
 pub mod router;
 pub mod store;
 pub mod token;
+pub mod trust;
+pub mod userinfo;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;

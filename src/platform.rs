@@ -84,6 +84,10 @@ impl std::fmt::Display for PlatformError {
 
 impl From<PlatformError> for crate::error::ApiError {
     fn from(e: PlatformError) -> Self {
+        // A busy or overloaded database is worth a retry (503), not a server fault (500).
+        if e.0.contains("SQLITE_BUSY") || e.0.contains("database is locked") || e.0.contains("D1_ERROR: Network") {
+            return crate::error::ApiError::temporarily_unavailable().with_debug(e.0);
+        }
         crate::error::ApiError::server_error().with_debug(e.0)
     }
 }
@@ -141,10 +145,20 @@ pub trait Platform {
     /// its private JWK.
     async fn generate_jwk(&self, alg: &str) -> PResult<Value>;
 
-    // --- Outbound HTTP (client `jwks_uri`). ---
+    // --- Outbound HTTP (client `jwks_uri`, the token hook). ---
 
     /// GET a URL; returns status and body (bounded by the implementation).
     async fn http_get(&self, url: &str) -> PResult<(u16, Vec<u8>)>;
+
+    /// POST `body` with `headers` to a URL (the token hook); gives up after `timeout_ms`,
+    /// reading the answer included. Returns status and body (bounded by the implementation).
+    async fn http_post(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u64,
+    ) -> PResult<(u16, Vec<u8>)>;
 
     /// Run `fut` after the response is sent (`ctx.waitUntil`).
     fn after_response(&self, fut: impl std::future::Future<Output = ()> + 'static);

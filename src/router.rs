@@ -29,6 +29,18 @@ pub enum Route {
     ConsentRequest,
     ConsentAccept,
     ConsentReject,
+    /// `POST /oauth2/revoke`
+    Revoke,
+    /// `GET|POST /userinfo`
+    Userinfo,
+    /// `POST /admin/oauth2/introspect`
+    Introspect,
+    /// `DELETE /admin/oauth2/tokens`
+    DeleteTokens,
+    /// `/admin/trust/grants/jwt-bearer/issuers`
+    TrustIssuers,
+    /// `/admin/trust/grants/jwt-bearer/issuers/{id}`
+    TrustIssuer(String),
     /// Only with `HYDRA_EDGE_TEST_ROUTES`: a handler that panics, to test panic handling.
     TestPanic,
     /// Only with `HYDRA_EDGE_TEST_ROUTES`: run SQL through the Worker's own D1 binding, so tests
@@ -79,6 +91,8 @@ pub fn route(method: Method, raw_path: &str) -> Result<Routed, RouteError> {
         [".well-known", "jwks.json"] if !admin_prefixed => Some((Route::Jwks, &[Get], "GET", false)),
         ["oauth2", "auth"] if !admin_prefixed => Some((Route::Authorize, &[Get, Post], "GET, POST", false)),
         ["oauth2", "token"] if !admin_prefixed => Some((Route::Token, &[Post], "POST", false)),
+        ["oauth2", "revoke"] if !admin_prefixed => Some((Route::Revoke, &[Post], "POST", false)),
+        ["userinfo"] if !admin_prefixed => Some((Route::Userinfo, &[Get, Post], "GET, POST", false)),
         ["oauth2", "register"] if !admin_prefixed => Some((Route::Register, &[Post], "POST", false)),
         ["oauth2", "register", id] if !admin_prefixed => {
             Some((Route::RegisterItem(id.to_string()), &[Get, Put, Delete], "GET, PUT, DELETE", false))
@@ -103,6 +117,12 @@ pub fn route(method: Method, raw_path: &str) -> Result<Routed, RouteError> {
         ["oauth2", "auth", "requests", "consent"] => Some((Route::ConsentRequest, &[Get], "GET", true)),
         ["oauth2", "auth", "requests", "consent", "accept"] => Some((Route::ConsentAccept, &[Put], "PUT", true)),
         ["oauth2", "auth", "requests", "consent", "reject"] => Some((Route::ConsentReject, &[Put], "PUT", true)),
+        ["oauth2", "introspect"] => Some((Route::Introspect, &[Post], "POST", true)),
+        ["oauth2", "tokens"] => Some((Route::DeleteTokens, &[Delete], "DELETE", true)),
+        ["trust", "grants", "jwt-bearer", "issuers"] => Some((Route::TrustIssuers, &[Get, Post], "GET, POST", true)),
+        ["trust", "grants", "jwt-bearer", "issuers", id] => {
+            Some((Route::TrustIssuer(id.to_string()), &[Get, Delete], "GET, DELETE", true))
+        }
         ["_test", "panic"] if admin_prefixed => Some((Route::TestPanic, &[Get], "GET", true)),
         ["_test", "sql"] if admin_prefixed => Some((Route::TestSql, &[Post], "POST", true)),
         _ => None,
@@ -147,6 +167,23 @@ mod tests {
         assert_eq!(ok(Method::Get, "/version"), Routed { route: Route::Version, admin: true });
         assert_eq!(ok(Method::Put, "/admin/keys/a%20b/k1").route, Route::Key("a b".into(), "k1".into()));
         assert_eq!(ok(Method::Get, "/oauth2/auth/requests/login").route, Route::LoginRequest);
+    }
+
+    #[test]
+    fn token_lifecycle_routes() {
+        assert_eq!(ok(Method::Post, "/oauth2/revoke"), Routed { route: Route::Revoke, admin: false });
+        assert_eq!(ok(Method::Get, "/userinfo"), Routed { route: Route::Userinfo, admin: false });
+        assert_eq!(ok(Method::Post, "/userinfo").route, Route::Userinfo);
+        assert_eq!(ok(Method::Post, "/admin/oauth2/introspect"), Routed { route: Route::Introspect, admin: true });
+        assert_eq!(ok(Method::Post, "/oauth2/introspect"), Routed { route: Route::Introspect, admin: true });
+        assert_eq!(ok(Method::Delete, "/admin/oauth2/tokens").route, Route::DeleteTokens);
+        assert_eq!(ok(Method::Post, "/admin/trust/grants/jwt-bearer/issuers").route, Route::TrustIssuers);
+        assert_eq!(
+            ok(Method::Delete, "/admin/trust/grants/jwt-bearer/issuers/abc").route,
+            Route::TrustIssuer("abc".into())
+        );
+        assert_eq!(route(Method::Get, "/admin/userinfo"), Err(RouteError::NotFound { admin: true }));
+        assert!(matches!(route(Method::Get, "/oauth2/revoke"), Err(RouteError::MethodNotAllowed { .. })));
     }
 
     #[test]

@@ -17,9 +17,9 @@ pub mod scope;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::ctx::Ctx;
 use crate::clients::model::Client;
 use crate::crypto::opaque::{self, TokenKind};
+use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::flow::{self, ConsentVerifier};
 use crate::http::form::Form;
@@ -229,7 +229,8 @@ pub async fn complete<P: Platform>(
         access_token = Some(at.token);
     }
     if ar.has_response_type("id_token") {
-        let id_token = issue::id_token(ctx, &grant, lt.id, access_token.as_deref(), code_token.as_deref()).await?;
+        let id_token =
+            issue::id_token(ctx, client, &grant, lt.id, access_token.as_deref(), code_token.as_deref()).await?;
         params.push(("id_token".into(), id_token));
     }
     if !ar.state.is_empty() {

@@ -122,6 +122,10 @@ pub struct Client {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub request_object_signing_alg: String,
     pub userinfo_signed_response_alg: String,
+    /// OpenID Connect Dynamic Registration's `id_token_signed_response_alg` (not a Hydra field):
+    /// `RS256` signs this client's ID tokens with RS256 instead of the default ES256.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub id_token_signed_response_alg: String,
     pub created_at: String,
     pub updated_at: String,
     #[serde(skip_serializing_if = "String::is_empty")]

@@ -195,6 +195,10 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     if !USERINFO_ALGS.contains(&c.userinfo_signed_response_alg.as_str()) {
         return Err(meta(format!("Field userinfo_signed_response_alg must be one of {}.", USERINFO_ALGS.join(", "))));
     }
+    // Not a Hydra field (OpenID Connect Dynamic Registration): RS256 ID tokens for this client.
+    if !["", "ES256", "RS256"].contains(&c.id_token_signed_response_alg.as_str()) {
+        return Err(meta("Field id_token_signed_response_alg must be ES256 or RS256."));
+    }
     if !c.request_object_signing_alg.is_empty() && !REQUEST_OBJECT_ALGS.contains(&c.request_object_signing_alg.as_str())
     {
         return Err(meta(format!(

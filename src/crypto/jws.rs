@@ -47,6 +47,23 @@ pub fn parse(token: &str) -> Option<Parsed> {
     Some(Parsed { header, claims, signing_input: format!("{h}.{c}"), signature: b64url_decode(s)? })
 }
 
+/// Algorithms this server verifies (asymmetric only: never `none`, never HMAC).
+pub const VERIFY_ALGS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+
+/// Does a public key fit the algorithm a JWS header names? The algorithm comes from the header,
+/// but only asymmetric ones are accepted, only for a key of their family, and only the key's
+/// own `alg` when it names one (no algorithm confusion).
+pub fn key_fits(jwk: &Value, alg: &str) -> bool {
+    let kty = jwk.get("kty").and_then(Value::as_str).unwrap_or("");
+    let family = match kty {
+        "EC" => alg.starts_with("ES"),
+        "RSA" => alg.starts_with("RS") || alg.starts_with("PS"),
+        _ => false,
+    };
+    let named = jwk.get("alg").and_then(Value::as_str).map(|a| a == alg).unwrap_or(true);
+    family && VERIFY_ALGS.contains(&alg) && named
+}
+
 /// `at_hash` / `c_hash`: the left half of the hash the signing algorithm uses, base64url.
 pub fn half_hash(alg: &str, value: &str) -> String {
     let digest: Vec<u8> = match alg.get(2..) {
@@ -71,6 +88,18 @@ mod tests {
         assert_eq!(p.header["alg"], "ES256");
         assert_eq!(p.claims["sub"], "x");
         assert_eq!(p.signature, b"sig");
+    }
+
+    #[test]
+    fn keys_fit_only_their_family() {
+        let ec = json!({"kty": "EC", "crv": "P-256"});
+        assert!(key_fits(&ec, "ES256"));
+        assert!(!key_fits(&ec, "RS256"));
+        assert!(!key_fits(&ec, "HS256"));
+        assert!(!key_fits(&ec, "none"));
+        assert!(!key_fits(&json!({"kty": "oct", "k": "x"}), "HS256"));
+        assert!(key_fits(&json!({"kty": "RSA"}), "PS256"));
+        assert!(!key_fits(&json!({"kty": "RSA", "alg": "RS256"}), "PS256"));
     }
 
     /// Example from OpenID Connect Core (access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y").

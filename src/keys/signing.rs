@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::{from_stored, generate_es256, signing_alg, to_stored};
-use crate::ctx::Ctx;
 use crate::crypto::uuid_v4;
+use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::platform::{Platform, SigningKey};
 use crate::store;
@@ -70,9 +70,86 @@ pub async fn signing_key<P: Platform>(ctx: &Ctx<'_, P>, set: &str) -> ApiResult<
     Ok(key)
 }
 
+/// The key to sign with for `set` when the signature must use `alg` (a client that asks for
+/// RS256 ID tokens or userinfo): the set's signing key if it has that algorithm, else the newest
+/// key of the set with it. An RS256 key the ID-token set lacks is generated (RSA-2048 through
+/// WebCrypto) and stored as the set's *oldest* key, so the default signer stays as it was.
+pub async fn signing_key_for_alg<P: Platform>(ctx: &Ctx<'_, P>, set: &str, alg: &str) -> ApiResult<SigningKey> {
+    let default = signing_key(ctx, set).await?;
+    if default.alg == alg {
+        return Ok(default);
+    }
+    let cache_key = format!("{set}#{alg}");
+    let now = ctx.p.now_ms();
+    let cached = SIGNING_KEYS
+        .with(|c| c.borrow().get(&cache_key).filter(|(at, _)| now - at < SIGNING_KEY_CACHE_MS).map(|(_, k)| k.clone()));
+    if let Some(k) = cached {
+        return Ok(k);
+    }
+    let find = |keys: &[StoredKey]| {
+        keys.iter().filter_map(|k| from_stored(&ctx.cfg.system_secrets, k)).find_map(|jwk| {
+            signing_alg(&jwk).filter(|a| a == alg).map(|alg| SigningKey { kid: super::kid_of(&jwk), alg, jwk })
+        })
+    };
+    let mut key = find(&store::keys::list_set(ctx.p, set).await?);
+    if key.is_none() && alg == "RS256" {
+        let mut jwk = ctx.p.generate_jwk("RS256").await?;
+        super::annotate(&mut jwk, &uuid_v4(), "RS256", "sig");
+        let stored = to_stored(ctx.cfg.primary_secret(), &jwk, ctx.p.now());
+        if store::keys::insert_oldest_unless_alg(ctx.p, set, &stored, "RS256").await? {
+            let _ = store::keys::forget_cached_jwks(ctx.p).await;
+        }
+        key = find(&store::keys::list_set(ctx.p, set).await?);
+    }
+    let key = key.ok_or_else(|| {
+        ApiError::server_error()
+            .with_debug(format!("the key set {set} holds no private {alg} key; add one with POST /admin/keys/{set}"))
+    })?;
+    SIGNING_KEYS.with(|c| c.borrow_mut().insert(cache_key, (now, key.clone())));
+    Ok(key)
+}
+
+thread_local! {
+    static VERIFY_KEYS: RefCell<HashMap<String, (i64, Vec<serde_json::Value>)>> = RefCell::new(HashMap::new());
+}
+
+/// The public key of `set` with id `kid`, to verify a token this server signed. Public keys are
+/// cached per isolate like signing keys; an unknown kid reloads them at most every few seconds
+/// (a forged kid cannot make every request read D1).
+pub async fn verification_key<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    set: &str,
+    kid: &str,
+) -> ApiResult<Option<serde_json::Value>> {
+    const RELOAD_AFTER_MISS_MS: i64 = 5_000;
+    let now = ctx.p.now_ms();
+    let lookup = |keys: &[serde_json::Value]| keys.iter().find(|k| super::kid_of(k) == kid).cloned();
+    let cached = VERIFY_KEYS.with(|c| c.borrow().get(set).cloned());
+    if let Some((at, keys)) = &cached {
+        let age = now - at;
+        if age < SIGNING_KEY_CACHE_MS {
+            if let Some(k) = lookup(keys) {
+                return Ok(Some(k));
+            }
+            if age < RELOAD_AFTER_MISS_MS {
+                return Ok(None);
+            }
+        }
+    }
+    let keys: Vec<serde_json::Value> = store::keys::list_set(ctx.p, set)
+        .await?
+        .iter()
+        .filter_map(|k| k.public_jwk.as_deref().and_then(|j| serde_json::from_str(j).ok()))
+        .collect();
+    let found = lookup(&keys);
+    VERIFY_KEYS.with(|c| c.borrow_mut().insert(set.to_string(), (now, keys)));
+    Ok(found)
+}
+
 /// Forget this isolate's signing keys and the cached JWKS after a key write.
 pub async fn invalidate<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<()> {
     SIGNING_KEYS.with(|c| c.borrow_mut().clear());
+    VERIFY_KEYS.with(|c| c.borrow_mut().clear());
     store::keys::forget_cached_jwks(ctx.p).await?;
     Ok(())
 }

@@ -81,6 +81,24 @@ pub async fn insert_if_set_empty<P: Platform>(p: &P, set: &str, key: &StoredKey)
     Ok(p.sql(q).await?.changes == 1)
 }
 
+/// Add `key` as the oldest key of the set (lowest position, so it never becomes the default
+/// signer) unless the set already has a key of algorithm `alg`. One statement, race-free.
+pub async fn insert_oldest_unless_alg<P: Platform>(p: &P, set: &str, key: &StoredKey, alg: &str) -> PResult<bool> {
+    let q = Query::new(
+        "INSERT INTO jwk (pk, set_id, kid, public_jwk, private_jwk_enc, created_at) \
+         SELECT (SELECT COALESCE(MIN(pk), 1) - 1 FROM jwk), ?1, ?2, ?3, ?4, ?5 \
+         WHERE NOT EXISTS (SELECT 1 FROM jwk WHERE set_id = ?1 AND json_extract(public_jwk, '$.alg') = ?6) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(set)
+    .bind(&key.kid)
+    .bind(key.public_jwk.clone())
+    .bind(&key.private_enc)
+    .bind(key.created_at)
+    .bind(alg);
+    Ok(p.sql(q).await?.changes == 1)
+}
+
 /// Insert or replace one key; the replaced key becomes the newest of its set (Hydra deletes and
 /// re-inserts). Atomic.
 pub async fn upsert<P: Platform>(p: &P, set: &str, key: &StoredKey) -> PResult<()> {

@@ -17,6 +17,7 @@ pub mod clients;
 pub mod flows;
 pub mod keys;
 pub mod tokens;
+pub mod trust;
 
 use crate::platform::{PResult, Platform, Query};
 
@@ -38,8 +39,8 @@ async fn claim_batch<P: Platform>(p: &P, batch: Vec<Query>) -> PResult<bool> {
 /// Rows removed per table and run, so one run stays well inside D1's limits.
 const CLEANUP_BATCH: i64 = 5_000;
 
-/// Delete what has expired: redeemed-verifier markers, codes, tokens, client-assertion jtis
-/// and login sessions (the scheduled job). Returns the rows deleted.
+/// Delete what has expired: redeemed-verifier markers, codes, tokens, client-assertion jtis,
+/// login sessions and revoked-JWT entries (the scheduled job). Returns the rows deleted.
 pub async fn delete_expired<P: Platform>(p: &P, now: i64) -> PResult<u64> {
     let q = |sql: &'static str| Query::new(sql).bind(now).bind(CLEANUP_BATCH);
     let results = p
@@ -49,6 +50,7 @@ pub async fn delete_expired<P: Platform>(p: &P, now: i64) -> PResult<u64> {
             q("DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at IS NOT NULL AND expires_at < ?1 LIMIT ?2)"),
             q("DELETE FROM client_assertion_jtis WHERE rowid IN (SELECT rowid FROM client_assertion_jtis WHERE expires_at < ?1 LIMIT ?2)"),
             q("DELETE FROM login_sessions WHERE rowid IN (SELECT rowid FROM login_sessions WHERE expires_at < ?1 LIMIT ?2)"),
+            q("DELETE FROM revoked_jtis WHERE rowid IN (SELECT rowid FROM revoked_jtis WHERE expires_at < ?1 LIMIT ?2)"),
         ])
         .await?;
     Ok(results.iter().map(|r| r.changes).sum())

@@ -7,16 +7,25 @@
 
 use serde_json::Value;
 
+use super::hook::{self, HookRequest};
 use super::issue::{self, lifetimes, GrantKind};
-use crate::ctx::Ctx;
+use super::{Grant, GrantSpec};
 use crate::authorize::{pkce, CodeData};
 use crate::clients::model::Client;
 use crate::crypto::opaque::{self, TokenKind};
 use crate::crypto::random_hex128;
+use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::platform::Platform;
 use crate::store;
+
+pub const SPEC: GrantSpec = GrantSpec {
+    grant_type: "authorization_code",
+    grant: Grant::AuthorizationCode,
+    client_authentication: true,
+    requires_permission: true,
+};
 
 fn replayed() -> ApiError {
     ApiError::invalid_grant().with_hint("The authorization code has already been used.")
@@ -28,10 +37,6 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
             .map(|v| v.unwrap_or("").to_string())
             .map_err(|e| ApiError::invalid_request().with_hint(e.to_string()))
     };
-    if !client.has_grant("authorization_code") {
-        return Err(ApiError::unauthorized_client()
-            .with_hint("The client is not allowed to use grant type 'authorization_code'."));
-    }
     let code = param("code")?;
     if code.is_empty() {
         return Err(ApiError::invalid_request().with_hint("The 'code' parameter is missing."));
@@ -44,7 +49,7 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
         .ok_or_else(|| ApiError::invalid_grant().with_hint("The authorization code is unknown or has expired."))?;
     let now = ctx.p.now();
     if row.used_at.is_some() {
-        store::tokens::revoke_request(ctx.p, &row.request_id).await?;
+        store::tokens::revoke_chain(ctx.p, &row.request_id).await?;
         return Err(replayed());
     }
     if row.expires_at <= now {
@@ -67,23 +72,35 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
     pkce::verify(&data.code_challenge, &param("code_verifier")?)?;
 
     // Mint before redeeming: the redemption and the token rows then commit together.
-    let grant = data.grant;
+    let mut grant = data.grant;
     let lt = lifetimes(ctx.cfg, client, GrantKind::AuthorizationCode);
+    let wants_refresh = grant.wants_refresh() && client.has_grant("refresh_token");
+    let openid = grant.has_scope("openid");
+    let requested = grant.scopes.clone();
+    hook::run(
+        ctx,
+        &mut grant,
+        &HookRequest {
+            grant_type: SPEC.grant_type,
+            requested_scopes: &requested,
+            assertion: None,
+            access_expires_at: now + lt.access,
+            id_token_expires_at: openid.then_some(now + lt.id),
+            refresh_expires_at: if wants_refresh { lt.refresh.map(|l| now + l) } else { None },
+        },
+    )
+    .await?;
     let access = issue::access_token(ctx, client, &grant, lt.access).await?;
-    let refresh = (grant.wants_refresh() && client.has_grant("refresh_token"))
-        .then(|| issue::refresh_token(ctx.cfg, &grant, now, lt.refresh));
-    let id_token = if grant.has_scope("openid") {
-        Some(issue::id_token(ctx, &grant, lt.id, Some(&access.token), None).await?)
-    } else {
-        None
-    };
+    let refresh = wants_refresh.then(|| issue::refresh_token(ctx.cfg, &grant, now, lt.refresh, &access));
+    let id_token =
+        if openid { Some(issue::id_token(ctx, client, &grant, lt.id, Some(&access.token), None).await?) } else { None };
     let mut rows = vec![access.row.clone()];
     if let Some(r) = &refresh {
         rows.push(r.row.clone());
     }
     if !store::tokens::redeem_code(ctx.p, &signature, &random_hex128(), now, &rows).await? {
         // Another request redeemed it between our read and our write: a replay race.
-        store::tokens::revoke_request(ctx.p, &row.request_id).await?;
+        store::tokens::revoke_chain(ctx.p, &row.request_id).await?;
         return Err(replayed());
     }
     Ok(super::body(

@@ -1,18 +1,19 @@
-//! Minting tokens: Hydra-format opaque access and refresh tokens, ES256 JWT access tokens
-//! with Hydra's claims, and ID tokens. Claims are built by pure functions; signing goes
-//! through WebCrypto with the newest key of the signing set.
+//! Minting tokens: Hydra-format opaque access and refresh tokens, JWT access tokens with
+//! Hydra's claims (`typ: at+jwt`, RFC 9068), and ID tokens (ES256 by default, RS256 for clients
+//! that ask). Claims are built by pure functions; signing goes through WebCrypto with the newest
+//! key of the signing set.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::ctx::Ctx;
 use crate::clients::model::{Client, Lifespans};
 use crate::config::{Config, TokenStrategy};
 use crate::crypto::jws::{self, half_hash};
 use crate::crypto::opaque::{self, TokenKind};
 use crate::crypto::uuid_v4;
+use crate::ctx::Ctx;
 use crate::error::ApiResult;
-use crate::keys::signing::{signing_key, ACCESS_TOKEN_SET, ID_TOKEN_SET};
+use crate::keys::signing::{signing_key, signing_key_for_alg, ACCESS_TOKEN_SET, ID_TOKEN_SET};
 use crate::platform::Platform;
 use crate::store::tokens::TokenRow;
 
@@ -60,7 +61,13 @@ impl Grant {
 pub enum GrantKind {
     AuthorizationCode,
     Implicit,
+    RefreshToken,
+    ClientCredentials,
+    JwtBearer,
 }
+
+/// The `typ` header of JWT access tokens (RFC 9068 §2.1). Verifiers refuse any other JWT.
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 pub struct Lifetimes {
     pub access: i64,
@@ -78,6 +85,13 @@ pub fn lifetimes(cfg: &Config, client: &Client, kind: GrantKind) -> Lifetimes {
             &l.authorization_code_grant_refresh_token_lifespan,
         ),
         GrantKind::Implicit => (&l.implicit_grant_access_token_lifespan, &l.implicit_grant_id_token_lifespan, &None),
+        GrantKind::RefreshToken => (
+            &l.refresh_token_grant_access_token_lifespan,
+            &l.refresh_token_grant_id_token_lifespan,
+            &l.refresh_token_grant_refresh_token_lifespan,
+        ),
+        GrantKind::ClientCredentials => (&l.client_credentials_grant_access_token_lifespan, &None, &None),
+        GrantKind::JwtBearer => (&l.jwt_bearer_grant_access_token_lifespan, &None, &None),
     };
     Lifetimes {
         access: Lifespans::secs(access).unwrap_or(cfg.ttl.access_token),
@@ -119,6 +133,13 @@ pub struct MintedToken {
     pub row: TokenRow,
 }
 
+impl MintedToken {
+    /// The `jti` of a JWT access token.
+    pub fn jti(&self) -> Option<&str> {
+        self.row.jti.as_deref()
+    }
+}
+
 /// An access token in the client's (or the server's) strategy.
 pub async fn access_token<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -129,24 +150,42 @@ pub async fn access_token<P: Platform>(
     let now = ctx.p.now();
     let exp = now + lifetime;
     let strategy = TokenStrategy::parse(&client.access_token_strategy).unwrap_or(ctx.cfg.access_token_strategy);
-    let (token, signature) = match strategy {
+    let (token, signature, jti) = match strategy {
         TokenStrategy::Opaque => {
             let t = opaque::generate(ctx.cfg.primary_secret(), TokenKind::AccessToken);
-            (t.token, t.signature)
+            (t.token, t.signature, None)
         }
         TokenStrategy::Jwt => {
             let key = signing_key(ctx, ACCESS_TOKEN_SET).await?;
-            let jwt = jws::sign(ctx.p, &key, "JWT", &access_token_claims(ctx.cfg, grant, now, exp, &uuid_v4())).await?;
+            let jti = uuid_v4();
+            let jwt =
+                jws::sign(ctx.p, &key, ACCESS_TOKEN_TYP, &access_token_claims(ctx.cfg, grant, now, exp, &jti)).await?;
             let signature = jwt.rsplit('.').next().unwrap_or_default().to_string();
-            (jwt, signature)
+            (jwt, signature, Some(jti))
         }
     };
-    Ok(MintedToken { row: row(signature, "access_token", grant, now, Some(exp)), token })
+    let mut row = row(signature, "access_token", grant, now, Some(exp));
+    row.jti = jti;
+    Ok(MintedToken { row, token })
 }
 
-pub fn refresh_token(cfg: &Config, grant: &Grant, now: i64, lifetime: Option<i64>) -> MintedToken {
+/// Whether access tokens of this client are JWTs (the client's strategy, else the server's).
+pub fn issues_jwt(cfg: &Config, client: &Client) -> bool {
+    TokenStrategy::parse(&client.access_token_strategy).unwrap_or(cfg.access_token_strategy) == TokenStrategy::Jwt
+}
+
+/// A refresh token; `access` is the access token issued with it.
+pub fn refresh_token(
+    cfg: &Config,
+    grant: &Grant,
+    now: i64,
+    lifetime: Option<i64>,
+    access: &MintedToken,
+) -> MintedToken {
     let t = opaque::generate(cfg.primary_secret(), TokenKind::RefreshToken);
-    MintedToken { row: row(t.signature, "refresh_token", grant, now, lifetime.map(|l| now + l)), token: t.token }
+    let mut row = row(t.signature, "refresh_token", grant, now, lifetime.map(|l| now + l));
+    row.access_signature = Some(access.row.signature.clone());
+    MintedToken { row, token: t.token }
 }
 
 fn row(signature: String, kind: &'static str, grant: &Grant, now: i64, expires_at: Option<i64>) -> TokenRow {
@@ -159,6 +198,8 @@ fn row(signature: String, kind: &'static str, grant: &Grant, now: i64, expires_a
         data: token_data(grant),
         issued_at: now,
         expires_at,
+        jti: None,
+        access_signature: None,
     }
 }
 
@@ -185,7 +226,7 @@ const RESERVED_ID_TOKEN_CLAIMS: &[&str] = &[
 /// OpenID Connect ID token claims (Hydra's set); `alg` picks the hash for `at_hash`/`c_hash`.
 #[allow(clippy::too_many_arguments)]
 pub fn id_token_claims(
-    cfg: &Config,
+    issuer: &str,
     grant: &Grant,
     now: i64,
     exp: i64,
@@ -202,7 +243,7 @@ pub fn id_token_claims(
             }
         }
     }
-    c.insert("iss".into(), json!(cfg.issuer));
+    c.insert("iss".into(), json!(issuer));
     c.insert("sub".into(), json!(grant.subject));
     c.insert("aud".into(), json!([grant.client_id]));
     c.insert("exp".into(), json!(exp));
@@ -233,16 +274,26 @@ pub fn id_token_claims(
     Value::Object(c)
 }
 
+/// The key that signs ID tokens (and userinfo) for `client`: RS256 when the client registered
+/// `id_token_signed_response_alg` (resp. `alg`) RS256, else the set's default (ES256).
+pub async fn id_token_key<P: Platform>(ctx: &Ctx<'_, P>, alg: &str) -> ApiResult<crate::platform::SigningKey> {
+    match alg {
+        "" | "none" => Ok(signing_key(ctx, ID_TOKEN_SET).await?),
+        alg => signing_key_for_alg(ctx, ID_TOKEN_SET, alg).await,
+    }
+}
+
 pub async fn id_token<P: Platform>(
     ctx: &Ctx<'_, P>,
+    client: &Client,
     grant: &Grant,
     lifetime: i64,
     access_token: Option<&str>,
     code: Option<&str>,
 ) -> ApiResult<String> {
-    let key = signing_key(ctx, ID_TOKEN_SET).await?;
+    let key = id_token_key(ctx, &client.id_token_signed_response_alg).await?;
     let now = ctx.p.now();
-    let claims = id_token_claims(ctx.cfg, grant, now, now + lifetime, &uuid_v4(), &key.alg, access_token, code);
+    let claims = id_token_claims(&ctx.cfg.issuer, grant, now, now + lifetime, &uuid_v4(), &key.alg, access_token, code);
     Ok(jws::sign(ctx.p, &key, "JWT", &claims).await?)
 }
 
@@ -270,7 +321,7 @@ mod tests {
 
     #[test]
     fn id_token_has_hydra_claims_and_reserved_ones_win() {
-        let c = id_token_claims(&test_config(), &grant(), 200, 3800, "j", "ES256", Some("at"), Some("code"));
+        let c = id_token_claims("http://127.0.0.1:8787", &grant(), 200, 3800, "j", "ES256", Some("at"), Some("code"));
         assert_eq!(c["iss"], "http://127.0.0.1:8787");
         assert_eq!(c["sub"], "alice");
         assert_eq!(c["aud"], json!(["c"]));
@@ -286,7 +337,7 @@ mod tests {
         assert!(c.get("acr").is_none());
         let mut g = grant();
         g.acr_requested = true;
-        assert_eq!(id_token_claims(&test_config(), &g, 1, 2, "j", "ES256", None, None)["acr"], "0");
+        assert_eq!(id_token_claims("http://127.0.0.1:8787", &g, 1, 2, "j", "ES256", None, None)["acr"], "0");
     }
 
     #[test]
