@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod oauth;
+pub mod tokens;
 
 use std::io::Read;
 use std::net::TcpListener;
