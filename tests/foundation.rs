@@ -39,7 +39,7 @@ fn discovery_documents_follow_the_port() {
         assert_eq!(doc["authorization_endpoint"], s.url("/oauth2/auth"));
         assert_eq!(doc["token_endpoint"], s.url("/oauth2/token"));
         assert_eq!(doc["jwks_uri"], s.url("/.well-known/jwks.json"));
-        assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["ES256"]));
+        assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["ES256", "RS256"]));
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert!(doc["response_types_supported"].as_array().unwrap().contains(&json!("code")));
         assert_eq!(doc["subject_types_supported"], json!(["public"]));
@@ -53,16 +53,22 @@ fn jwks_publishes_public_es256_keys_only() {
     let (status, doc) = json_of(s.client().get(s.url("/.well-known/jwks.json")).send().unwrap());
     assert_eq!(status, 200);
     let keys = doc["keys"].as_array().unwrap();
-    assert!(keys.len() >= 2, "{doc}");
+    assert!(keys.len() >= 3, "{doc}");
     for k in keys {
-        for member in ["kid", "alg", "use", "kty", "crv", "x", "y"] {
+        for member in ["kid", "alg", "use", "kty"] {
             assert!(k[member].is_string(), "{member} missing in {k}");
         }
-        assert_eq!(k["kty"], "EC");
-        assert_eq!(k["crv"], "P-256");
-        assert_eq!(k["alg"], "ES256");
         assert_eq!(k["use"], "sig");
-        for private in ["d", "p", "q", "k"] {
+        match k["alg"].as_str().unwrap() {
+            "ES256" => {
+                assert_eq!((k["kty"].as_str(), k["crv"].as_str()), (Some("EC"), Some("P-256")));
+                assert!(k["x"].is_string() && k["y"].is_string());
+            }
+            // The ID-token set's RS256 key (OpenID Connect Core §15.1).
+            "RS256" => assert!(k["kty"] == "RSA" && k["n"].is_string() && k["e"].is_string(), "{k}"),
+            other => panic!("unexpected algorithm {other}"),
+        }
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
             assert!(k.get(private).is_none(), "private member {private} published");
         }
     }
@@ -99,11 +105,11 @@ fn first_use_creates_exactly_one_key_per_set_under_concurrency() {
     let rows = s.d1("SELECT set_id, COUNT(*) AS n FROM jwk GROUP BY set_id ORDER BY set_id");
     assert_eq!(
         rows,
-        vec![json!({"set_id": "hydra.jwt.access-token", "n": 1}), json!({"set_id": "hydra.openid.id-token", "n": 1})],
+        vec![json!({"set_id": "hydra.jwt.access-token", "n": 1}), json!({"set_id": "hydra.openid.id-token", "n": 2})],
         "{}",
         s.log()
     );
-    // Every JWKS answer names the same two keys.
+    // Every JWKS answer names the same three keys (ES256 for each set, RS256 for ID tokens).
     let kid_sets: Vec<Vec<String>> = results
         .iter()
         .filter_map(|(_, body)| serde_json::from_str::<Value>(body).ok())
@@ -116,7 +122,7 @@ fn first_use_creates_exactly_one_key_per_set_under_concurrency() {
         })
         .collect();
     assert!(!kid_sets.is_empty());
-    assert!(kid_sets.iter().all(|k| k == &kid_sets[0] && k.len() == 2), "{kid_sets:?}");
+    assert!(kid_sets.iter().all(|k| k == &kid_sets[0] && k.len() == 3), "{kid_sets:?}");
 }
 
 #[test]

@@ -158,7 +158,7 @@ fn private_material_is_encrypted_at_rest() {
 fn jwks_shows_signing_set_changes_at_once_and_public_parts_only() {
     let s = Server::start(&[]);
     let before = public_jwks(&s);
-    assert_eq!(before.len(), 2);
+    assert_eq!(before.len(), 3, "ES256 for both sets, RS256 for ID tokens");
     let (_, body) = s.admin_json(
         Method::POST,
         "/admin/keys/hydra.openid.id-token",
@@ -166,7 +166,7 @@ fn jwks_shows_signing_set_changes_at_once_and_public_parts_only() {
     );
     assert_eq!(body["keys"][0]["kid"], "rotated-rsa");
     let after = public_jwks(&s);
-    assert_eq!(after.len(), 3);
+    assert_eq!(after.len(), 4);
     let rsa = after.iter().find(|k| k["kid"] == "rotated-rsa").expect("new key published");
     assert!(rsa.get("d").is_none() && rsa.get("p").is_none());
     assert!(rsa["n"].is_string() && rsa["e"].is_string());

@@ -154,7 +154,8 @@ pub async fn invalidate<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<()> {
     Ok(())
 }
 
-/// The public JWKS document: from KV when cached, else built from D1 (creating missing sets).
+/// The public JWKS document: from KV when cached, else built from D1 (creating missing sets and
+/// the ID-token set's RS256 key).
 pub async fn public_jwks<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<String> {
     if let Ok(Some(doc)) = store::keys::cached_jwks(ctx.p).await {
         return Ok(doc);
@@ -162,6 +163,9 @@ pub async fn public_jwks<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<String> {
     for set in PUBLISHED_SETS {
         ensure_set(ctx, set).await?;
     }
+    // Discovery advertises RS256 ID tokens (OpenID Connect Core §15.1): make sure the key that
+    // signs them is published before any client asks for one.
+    signing_key_for_alg(ctx, ID_TOKEN_SET, "RS256").await?;
     let keys = store::keys::public_keys(ctx.p, &PUBLISHED_SETS).await?;
     let doc = json!({ "keys": keys }).to_string();
     // A failed cache write only costs the next request a D1 read.

@@ -18,6 +18,8 @@
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { Configuration, JwkApi, MetadataApi, OAuth2Api, OidcApi, WellknownApi } from '@ory/hydra-client';
+// An independent JOSE implementation checks every JWT the server issues.
+import { SignJWT, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 
 const BASE = (process.env.HYDRA_EDGE_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.HYDRA_EDGE_ADMIN_TOKEN || '';
@@ -123,6 +125,7 @@ const REQUIRED = {
   OAuth2LoginRequest: ['challenge', 'client', 'request_url', 'skip', 'subject'],
   OAuth2ConsentRequest: ['challenge'],
   OAuth2RedirectTo: ['redirect_to'],
+  IntrospectedOAuth2Token: ['active'],
 };
 
 /** Go's duration format, as Hydra renders lifespans. */
@@ -576,6 +579,24 @@ async function flow() {
   assert.equal(claims.sid, loginReq.session_id);
   const { data: jwks } = await sdk('WellknownApi.discoverJsonWebKeys', 200, wellknown.discoverJsonWebKeys());
   verifyJwt(tokens.id_token, jwks);
+  const keySet = createLocalJWKSet(jwks);
+  await jwtVerify(tokens.id_token, keySet, { issuer: BASE, audience: client.client_id, algorithms: ['ES256'] });
+
+  // Userinfo through the SDK (the access token as its OAuth 2.0 credential).
+  const userinfoApi = new OidcApi(new Configuration({ basePath: BASE, accessToken: tokens.access_token, baseOptions: { timeout: TIMEOUT_MS } }));
+  const { data: userinfo } = await sdk('OidcApi.getOidcUserInfo', 200, userinfoApi.getOidcUserInfo());
+  assert.equal(userinfo.sub, 'sdk-user');
+  assert.equal(userinfo.email, 'sdk-user@example.com');
+
+  // Refresh through the SDK's token exchange (client_secret_basic from the configuration).
+  const clientApi = new OAuth2Api(new Configuration({ basePath: BASE, username: client.client_id, password: client.client_secret, baseOptions: { timeout: TIMEOUT_MS } }));
+  const { data: refreshed } = await sdk('OAuth2Api.oauth2TokenExchange (refresh_token)', 200,
+    clientApi.oauth2TokenExchange({ grantType: 'refresh_token', refreshToken: tokens.refresh_token }));
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'rotated');
+  await jwtVerify(refreshed.id_token, keySet, { issuer: BASE, audience: client.client_id, algorithms: ['ES256'] });
+  const { data: oldIntrospection } = await sdk('OAuth2Api.introspectOAuth2Token', 200, oauth2.introspectOAuth2Token({ token: tokens.access_token }));
+  assertRequired('IntrospectedOAuth2Token', oldIntrospection, REQUIRED.IntrospectedOAuth2Token);
+  assert.equal(oldIntrospection.active, false, 'the rotated-away access token is inactive');
 
   // The same code again is refused.
   const replay = await fetch(`${BASE}/oauth2/token`, {
@@ -626,6 +647,92 @@ async function flow() {
   await sdk('OAuth2Api.deleteOAuth2Client', 204, oauth2.deleteOAuth2Client({ id: client.client_id }));
 }
 
+/** A client_credentials token request with client_secret_basic (the SDK's token exchange has no scope). */
+async function clientCredentials(id, secret, extra = {}) {
+  const res = await fetch(`${BASE}/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...extra }),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  const body = await res.json();
+  assert.equal(res.status, 200, `client_credentials: ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function tokens() {
+  const { data: m2m } = await sdk('OAuth2Api.createOAuth2Client', 201, oauth2.createOAuth2Client({
+    oAuth2Client: {
+      client_id: `${RUN}-m2m`,
+      grant_types: ['client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      scope: 'read write',
+      audience: ['https://api.example'],
+      access_token_strategy: 'jwt',
+    },
+  }));
+  const { data: jwks } = await sdk('WellknownApi.discoverJsonWebKeys', 200, wellknown.discoverJsonWebKeys());
+  const keySet = createLocalJWKSet(jwks);
+
+  // A JWT access token: RFC 9068 typ, checked with jose; introspection through the SDK.
+  const issued = await clientCredentials(m2m.client_id, m2m.client_secret, { scope: 'read', audience: 'https://api.example' });
+  const { payload, protectedHeader } = await jwtVerify(issued.access_token, keySet, {
+    issuer: BASE, audience: 'https://api.example', typ: 'at+jwt', algorithms: ['ES256'],
+  });
+  assert.equal(protectedHeader.typ, 'at+jwt');
+  assert.equal(payload.sub, m2m.client_id);
+  assert.deepEqual(payload.scp, ['read']);
+  const { data: intro } = await sdk('OAuth2Api.introspectOAuth2Token', 200, oauth2.introspectOAuth2Token({ token: issued.access_token, scope: 'read' }));
+  assertRequired('IntrospectedOAuth2Token', intro, REQUIRED.IntrospectedOAuth2Token);
+  assert.equal(intro.active, true);
+  assert.equal(intro.client_id, m2m.client_id);
+  assert.equal(intro.token_use, 'access_token');
+  assert.deepEqual(intro.aud, ['https://api.example']);
+  const { data: wrongScope } = await sdk('OAuth2Api.introspectOAuth2Token', 200, oauth2.introspectOAuth2Token({ token: issued.access_token, scope: 'write' }));
+  assert.deepEqual(wrongScope, { active: false });
+
+  // Revocation through the SDK (client_secret_basic from the configuration).
+  const clientApi = new OAuth2Api(new Configuration({ basePath: BASE, username: m2m.client_id, password: m2m.client_secret, baseOptions: { timeout: TIMEOUT_MS } }));
+  await sdk('OAuth2Api.revokeOAuth2Token', 200, clientApi.revokeOAuth2Token({ token: issued.access_token }));
+  assert.equal((await oauth2.introspectOAuth2Token({ token: issued.access_token })).data.active, false, 'revoked');
+
+  // Token deletion for a client.
+  const second = await clientCredentials(m2m.client_id, m2m.client_secret);
+  assert.equal((await oauth2.introspectOAuth2Token({ token: second.access_token })).data.active, true);
+  await sdk('OAuth2Api.deleteOAuth2Token', 204, oauth2.deleteOAuth2Token({ clientId: m2m.client_id }));
+  assert.equal((await oauth2.introspectOAuth2Token({ token: second.access_token })).data.active, false, 'deleted');
+  await sdkError('OAuth2Api.deleteOAuth2Token (no client_id)', 400, oauth2.deleteOAuth2Token({ clientId: '' }));
+
+  // The trust API and the jwt-bearer grant, with an assertion signed by jose.
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: `${RUN}-key`, alg: 'ES256', use: 'sig' };
+  const issuer = `https://${RUN}.idp.example`;
+  const { data: trust } = await sdk('OAuth2Api.trustOAuth2JwtGrantIssuer', 201, oauth2.trustOAuth2JwtGrantIssuer({
+    trustOAuth2JwtGrantIssuer: { issuer, subject: 'sdk-subject', scope: ['read'], jwk, expires_at: '2040-01-01T00:00:00Z' },
+  }));
+  assert.equal(trust.public_key.kid, jwk.kid);
+  assert.equal(trust.public_key.set, issuer);
+  const { data: listed } = await sdk('OAuth2Api.listTrustedOAuth2JwtGrantIssuers', 200, oauth2.listTrustedOAuth2JwtGrantIssuers({ issuer, pageSize: 10 }));
+  assert.deepEqual(listed.map((t) => t.id), [trust.id]);
+  const { data: fetched } = await sdk('OAuth2Api.getTrustedOAuth2JwtGrantIssuer', 200, oauth2.getTrustedOAuth2JwtGrantIssuer({ id: trust.id }));
+  assert.deepEqual(fetched, trust);
+  await sdkError('OAuth2Api.trustOAuth2JwtGrantIssuer (duplicate)', 409, oauth2.trustOAuth2JwtGrantIssuer({
+    trustOAuth2JwtGrantIssuer: { issuer, subject: 'sdk-subject', scope: ['read'], jwk, expires_at: '2040-01-01T00:00:00Z' },
+  }));
+  const assertion = await new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })
+    .setIssuer(issuer).setSubject('sdk-subject').setAudience(`${BASE}/oauth2/token`)
+    .setIssuedAt().setExpirationTime('5m').setJti(`${RUN}-jti`)
+    .sign(privateKey);
+  const bearer = await clientCredentials(m2m.client_id, m2m.client_secret, {
+    grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion, scope: 'read',
+  });
+  const verified = await jwtVerify(bearer.access_token, keySet, { issuer: BASE, typ: 'at+jwt', algorithms: [decodeProtectedHeader(bearer.access_token).alg] });
+  assert.equal(verified.payload.sub, 'sdk-subject');
+  await sdk('OAuth2Api.deleteTrustedOAuth2JwtGrantIssuer', 204, oauth2.deleteTrustedOAuth2JwtGrantIssuer({ id: trust.id }));
+  await sdkError('OAuth2Api.getTrustedOAuth2JwtGrantIssuer (deleted)', 404, oauth2.getTrustedOAuth2JwtGrantIssuer({ id: trust.id }));
+  await sdk('OAuth2Api.deleteOAuth2Client', 204, oauth2.deleteOAuth2Client({ id: m2m.client_id }));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const sections = [
@@ -636,6 +743,7 @@ const sections = [
   ['pagination', pagination],
   ['keys', keys],
   ['login + consent flow', flow],
+  ['tokens: introspection, revocation, deletion, trust', tokens],
 ];
 
 const failures = [];
