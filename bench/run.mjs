@@ -70,7 +70,114 @@ const SCENARIOS = [
   // A wrong secret is never cached, so PBKDF2 (25,000 iterations, WebCrypto) runs on every
   // request: the cost a client's first token request pays in each isolate (the cold path).
   tokenAuth("token-secret-cold", "wrong", 401),
+  // client_credentials with a JWT access token: the edge's hottest path. Client from KV,
+  // secret from the per-isolate cache, ES256 through WebCrypto, nothing written (no D1).
+  clientCredentials("cc-jwt", "jwt"),
+  // The same with an opaque token: one D1 write per token.
+  clientCredentials("cc-opaque", "opaque"),
+  // refresh_token rotation: every request redeems the refresh token the previous answer of
+  // its lane returned (one read, one guarded batch).
+  {
+    name: "refresh-rotation",
+    method: "POST",
+    path: "/oauth2/token",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    setup: async (ctx) => {
+      const { client } = await codeFlowTokens(ctx, "opaque");
+      ctx.req.headers.authorization = basic(client);
+      ctx.req.body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: "{refresh_token}" }).toString();
+      // One chain per lane: each lane needs its own refresh token (plus one for the checked request).
+      ctx.req.chain = { field: "refresh_token", placeholder: "{refresh_token}", values: [] };
+      for (let i = 0; i <= ctx.concurrency; i++) ctx.req.chain.values.push((await codeFlowTokens(ctx, "opaque", client)).tokens.refresh_token);
+    },
+  },
+  // Introspection of each token kind (admin API).
+  introspect("introspect-opaque", "opaque", "access_token"),
+  introspect("introspect-jwt", "jwt", "access_token"),
+  introspect("introspect-refresh", "opaque", "refresh_token"),
+  // /userinfo with an opaque access token from a code flow.
+  {
+    name: "userinfo",
+    method: "GET",
+    path: "/userinfo",
+    setup: async (ctx) => {
+      const { tokens } = await codeFlowTokens(ctx, "opaque");
+      ctx.req.headers.authorization = `Bearer ${tokens.access_token}`;
+    },
+  },
 ];
+
+const basic = (c) => "Basic " + Buffer.from(`${c.client_id}:${c.client_secret}`).toString("base64");
+
+/** A client_credentials scenario for an access-token strategy. */
+function clientCredentials(name, strategy) {
+  return {
+    name,
+    method: "POST",
+    path: "/oauth2/token",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    setup: async (ctx) => {
+      const c = await ctx.admin("POST", "/admin/clients", {
+        grant_types: ["client_credentials"], scope: "read write", access_token_strategy: strategy,
+      });
+      ctx.req.headers.authorization = basic(c);
+      ctx.req.body = new URLSearchParams({ grant_type: "client_credentials", scope: "read" }).toString();
+    },
+  };
+}
+
+/** Introspection of a token of a code flow (`kind`: access_token or refresh_token). */
+function introspect(name, strategy, kind) {
+  return {
+    name,
+    method: "POST",
+    path: "/admin/oauth2/introspect",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    setup: async (ctx) => {
+      const { tokens } = await codeFlowTokens(ctx, strategy);
+      ctx.req.headers.authorization = `Bearer ${ctx.adminToken}`;
+      ctx.req.body = new URLSearchParams({ token: tokens[kind] }).toString();
+    },
+  };
+}
+
+/**
+ * Tokens from a whole login + consent + code flow, driven over HTTP (browser with a cookie jar,
+ * login/consent app through the admin API). Creates a client unless one is given.
+ */
+async function codeFlowTokens(ctx, strategy, given) {
+  const redirect = "https://bench.example/cb";
+  const client = given ?? (await ctx.admin("POST", "/admin/clients", {
+    redirect_uris: [redirect], grant_types: ["authorization_code", "refresh_token"],
+    scope: "openid offline_access", access_token_strategy: strategy,
+  }));
+  const jar = new Map();
+  const browse = async (url) => {
+    const res = await fetch(url, { redirect: "manual", headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") } });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const i = pair.indexOf("=");
+      jar.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+    await res.text();
+    return new URL(res.headers.get("location"), url);
+  };
+  const auth = new URL(`${ctx.origin}/oauth2/auth`);
+  for (const [k, v] of Object.entries({ client_id: client.client_id, response_type: "code", redirect_uri: redirect,
+    scope: "openid offline_access", state: "bench-state-123", nonce: "bench-nonce-123" })) auth.searchParams.set(k, v);
+  const login = (await browse(auth.href)).searchParams.get("login_challenge");
+  const { redirect_to: afterLogin } = await ctx.admin("PUT", `/admin/oauth2/auth/requests/login/accept?login_challenge=${login}`, { subject: "bench-user" });
+  const consent = (await browse(afterLogin)).searchParams.get("consent_challenge");
+  const { redirect_to: afterConsent } = await ctx.admin("PUT", `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${consent}`,
+    { grant_scope: ["openid", "offline_access"], session: { id_token: { email: "bench@example.com" } } });
+  const code = (await browse(afterConsent)).searchParams.get("code");
+  const r = await ctx.fetch("POST", "/oauth2/token", {
+    headers: { authorization: basic(client), "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirect }).toString(),
+  });
+  if (r.status !== 200) throw new BenchError(`code exchange answered ${r.status} ${r.text}`);
+  return { client, tokens: r.json() };
+}
 
 /** A token-endpoint scenario that stops after client authentication (see above). */
 function tokenAuth(name, secret, expect) {
@@ -116,15 +223,31 @@ async function generateLoad({ origin, req, concurrency, durationMs }) {
   const statuses = {};
   let errors = 0;
   let firstError = null;
+  // The test-mode storage-cost header of the last answer (a warm request).
+  let storage = null;
+  // Chained requests (refresh rotation): each lane sends the value its previous answer returned.
+  const chain = req.chain ? [...req.chain.values] : null;
 
-  const once = () =>
+  const once = (laneIndex) =>
     new Promise((resolve) => {
       const t0 = performance.now();
-      const r = http.request({ agent, hostname, port, method: req.method, path: req.path, headers }, (res) => {
+      let laneBody = body;
+      let laneHeaders = headers;
+      if (chain) {
+        laneBody = Buffer.from(req.body.replace(encodeURIComponent(req.chain.placeholder), encodeURIComponent(chain[laneIndex])));
+        laneHeaders = { ...headers, "content-length": String(laneBody.length) };
+      }
+      const r = http.request({ agent, hostname, port, method: req.method, path: req.path, headers: laneHeaders }, (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
         res.on("end", () => {
           latencies.push(performance.now() - t0);
+          storage = res.headers["x-hydra-edge-storage"] ?? storage;
+          if (chain && res.statusCode === 200) {
+            try {
+              chain[laneIndex] = JSON.parse(Buffer.concat(chunks).toString())[req.chain.field];
+            } catch {}
+          }
           statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
           const unexpected = req.expect ? res.statusCode !== req.expect : res.statusCode < 200 || res.statusCode > 299;
           if (unexpected) {
@@ -144,13 +267,13 @@ async function generateLoad({ origin, req, concurrency, durationMs }) {
       r.on("error", fail);
       // A request that never answers would stall its lane, and the whole bench, for good.
       r.setTimeout(REQUEST_TIMEOUT_MS, () => r.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-      r.end(body ?? undefined);
+      r.end(laneBody ?? undefined);
     });
 
   const start = performance.now();
   const deadline = start + durationMs;
-  const lane = async () => {
-    while (performance.now() < deadline) await once();
+  const lane = async (_, i) => {
+    while (performance.now() < deadline) await once(i);
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   const elapsedMs = performance.now() - start;
@@ -159,6 +282,8 @@ async function generateLoad({ origin, req, concurrency, durationMs }) {
   latencies.sort((a, b) => a - b);
   return {
     requests: latencies.length,
+    chainValues: chain,
+    storage,
     errors,
     statuses,
     firstError,
@@ -276,6 +401,8 @@ async function run(opts, cleanups) {
       URLS_SELF_ISSUER: origin,
       SECRETS_SYSTEM: "bench-system-secret-0123456789",
       ADMIN_API_TOKEN: ADMIN_TOKEN,
+      // The storage-cost header (D1 round trips, KV operations) of every answer.
+      HYDRA_EDGE_TEST_ROUTES: "true",
     },
     host: "127.0.0.1",
     port,
@@ -299,12 +426,15 @@ async function run(opts, cleanups) {
   const requests = new Map();
   for (const s of selected) {
     const req = { method: s.method, path: s.path, headers: { ...s.headers }, body: s.body ?? null, expect: s.expect ?? null };
-    if (s.setup) await s.setup({ ...ctx0, req });
+    if (s.setup) await s.setup({ ...ctx0, req, concurrency: opts.concurrency });
     // One checked request first: a benchmark of error responses would measure the wrong thing.
-    const res = await fetch(origin + req.path, { method: req.method, headers: req.headers, body: req.body ?? undefined });
+    const firstBody = req.chain ? req.body.replace(encodeURIComponent(req.chain.placeholder), encodeURIComponent(req.chain.values.pop())) : req.body;
+    const res = await fetch(origin + req.path, { method: req.method, headers: req.headers, body: firstBody ?? undefined });
     const text = await res.text();
     if (req.expect ? res.status !== req.expect : !res.ok) throw new BenchError(`${s.name}: ${req.method} ${req.path} answered ${res.status} ${text.slice(0, 500)}`);
-    await load({ origin, req, concurrency: opts.concurrency, durationMs: opts.warmup * 1000 });
+    const warm = await load({ origin, req, concurrency: opts.concurrency, durationMs: opts.warmup * 1000 });
+    if (req.chain) req.chain.values = warm.chainValues;
+    delete warm.chainValues;
     requests.set(s.name, req);
   }
 
@@ -317,7 +447,10 @@ async function run(opts, cleanups) {
   for (let round = 0; round < opts.rounds; round++) {
     const line = [];
     for (const s of selected) {
-      const r = await load({ origin, req: requests.get(s.name), concurrency: opts.concurrency, durationMs: opts.duration * 1000 });
+      const req = requests.get(s.name);
+      const r = await load({ origin, req, concurrency: opts.concurrency, durationMs: opts.duration * 1000 });
+      if (req.chain) req.chain.values = r.chainValues;
+      delete r.chainValues;
       perRound.get(s.name).push(r);
       line.push(`${s.name} ${r.rps.toFixed(0)}/s`);
       if (r.errors) console.warn(`  ${s.name}: ${r.errors} errors (${JSON.stringify(r.statuses)}), first: ${r.firstError}`);
@@ -349,6 +482,8 @@ async function run(opts, cleanups) {
         p50Ratio: median(rounds.map((r) => r.p50Ratio)),
       },
       totalErrors: rounds.reduce((n, r) => n + r.errors, 0),
+      // D1 round trips/statements and KV reads/writes of a warm request (test-mode header).
+      storage: rounds.at(-1)?.storage ?? null,
       // Spread of req/s between rounds, relative to the median: how far to trust the numbers.
       rpsSpread: (Math.max(...rps) - Math.min(...rps)) / median(rps),
       rounds,
@@ -663,7 +798,7 @@ function packageVersion(name) {
 }
 
 function printReport(results, sizes, opts) {
-  const head = ["route", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs base", "p50 vs base", "req/s spread"];
+  const head = ["route", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs base", "p50 vs base", "req/s spread", "storage (warm)"];
   const rows = results.map((r) => [
     `${r.name}: ${r.method} ${r.path}${r.baseline ? " (baseline)" : ""}`,
     r.median.rps.toFixed(0),
@@ -673,6 +808,7 @@ function printReport(results, sizes, opts) {
     r.median.rpsRatio.toFixed(2),
     r.median.p50Ratio.toFixed(2),
     `${(r.rpsSpread * 100).toFixed(1)}%`,
+    r.storage ?? "-",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const fmt = (row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");

@@ -6,6 +6,10 @@
 //! reader that loaded the old row just before the write. Other locations may still serve
 //! their edge-cached copy for up to KV's propagation delay (about 60 s): a deleted client or a
 //! changed secret can keep working there for that long, never longer than the cache TTL.
+//!
+//! On top of KV, each isolate keeps the clients it read for [`ISOLATE_CACHE_MS`], so the hot
+//! token path (client_credentials) touches neither KV nor D1. A write clears the isolate's own
+//! copy at once; other isolates see it after at most that long (plus KV's bound).
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +18,25 @@ use crate::platform::{col_i64, col_opt, col_str, PResult, Platform, Query, Row};
 
 /// Seconds after a write when the KV copy is deleted a second time.
 pub const SECOND_INVALIDATION_DELAY_MS: u64 = 5_000;
+
+/// How long an isolate reuses a client it read (through KV or D1) before reading it again.
+pub const ISOLATE_CACHE_MS: i64 = 10_000;
+const ISOLATE_CACHE_LIMIT: usize = 1024;
+
+thread_local! {
+    static IN_ISOLATE: std::cell::RefCell<std::collections::HashMap<String, (i64, StoredClient)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn remember(id: &str, now_ms: i64, c: &StoredClient) {
+    IN_ISOLATE.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= ISOLATE_CACHE_LIMIT {
+            m.clear();
+        }
+        m.insert(id.to_string(), (now_ms, c.clone()));
+    });
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredClient {
@@ -58,8 +81,15 @@ pub async fn get<P: Platform>(p: &P, id: &str) -> PResult<Option<StoredClient>> 
 
 /// Read a client through the KV cache (token and authorize endpoints).
 pub async fn get_cached<P: Platform>(p: &P, ttl: u64, id: &str) -> PResult<Option<StoredClient>> {
+    let now_ms = p.now_ms();
+    let hit = IN_ISOLATE
+        .with(|m| m.borrow().get(id).filter(|(at, _)| now_ms - at < ISOLATE_CACHE_MS).map(|(_, c)| c.clone()));
+    if hit.is_some() {
+        return Ok(hit);
+    }
     if let Ok(Some(text)) = p.kv_get(&cache_key(id)).await {
         if let Ok(c) = serde_json::from_str::<StoredClient>(&text) {
+            remember(id, now_ms, &c);
             return Ok(Some(c));
         }
     }
@@ -69,6 +99,7 @@ pub async fn get_cached<P: Platform>(p: &P, ttl: u64, id: &str) -> PResult<Optio
         let mut cached = c.clone();
         cached.registration_token_sig = None;
         let _ = p.kv_put(&cache_key(id), &serde_json::to_string(&cached).expect("json"), ttl).await;
+        remember(id, now_ms, &cached);
     }
     Ok(found)
 }
@@ -146,8 +177,10 @@ pub async fn list<P: Platform>(
     p.sql(q).await?.rows.iter().map(from_row).collect()
 }
 
-/// Drop the KV copy now and once more after [`SECOND_INVALIDATION_DELAY_MS`].
+/// Drop this isolate's copy, and the KV copy now and once more after
+/// [`SECOND_INVALIDATION_DELAY_MS`].
 async fn invalidate<P: Platform>(p: &P, id: &str) {
+    IN_ISOLATE.with(|m| m.borrow_mut().remove(id));
     let key = cache_key(id);
     let _ = p.kv_delete(&key).await;
     p.kv_delete_later(&key, SECOND_INVALIDATION_DELAY_MS);
