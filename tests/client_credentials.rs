@@ -26,21 +26,30 @@ fn verify_es256(s: &common::Server, jwt: &str) {
     let (_, jwks) = json_of(s.client().get(s.url("/.well-known/jwks.json")).send().unwrap());
     let kid = decode_part(jwt, 0)["kid"].clone();
     let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).expect("key published").clone();
-    let coord = |n: &str| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, jwk[n].as_str().unwrap()).unwrap();
+    let coord = |n: &str| {
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, jwk[n].as_str().unwrap()).unwrap()
+    };
     let mut sec1 = vec![4u8];
     sec1.extend(coord("x"));
     sec1.extend(coord("y"));
     let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
     let (input, sig) = jwt.rsplit_once('.').unwrap();
-    let sig = p256::ecdsa::Signature::from_slice(&base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig).unwrap()).unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig).unwrap(),
+    )
+    .unwrap();
     key.verify(input.as_bytes(), &sig).expect("signature verifies");
 }
 
 #[test]
 fn jwt_access_tokens_cost_no_d1_round_trip_when_warm() {
     let s = shared();
-    let (id, secret) = machine_client(s, json!({"access_token_strategy": "jwt", "client_credentials_grant_access_token_lifespan": "15m"}));
-    let (status, body, _) = cc(s, &id, &secret, &[("scope", "read photos.view"), ("audience", "https://api.example/v1")]);
+    let (id, secret) = machine_client(
+        s,
+        json!({"access_token_strategy": "jwt", "client_credentials_grant_access_token_lifespan": "15m"}),
+    );
+    let (status, body, _) =
+        cc(s, &id, &secret, &[("scope", "read photos.view"), ("audience", "https://api.example/v1")]);
     assert_eq!(status, 200, "{body}");
     let mut warm = Vec::new();
     for _ in 0..3 {
@@ -48,7 +57,10 @@ fn jwt_access_tokens_cost_no_d1_round_trip_when_warm() {
         assert_eq!(status, 200);
         warm.push(ops);
     }
-    assert!(warm.iter().any(|o| o.starts_with("d1=0/0")), "a warm client_credentials JWT needs no D1 round trip: {warm:?}");
+    assert!(
+        warm.iter().any(|o| o.starts_with("d1=0/0")),
+        "a warm client_credentials JWT needs no D1 round trip: {warm:?}"
+    );
 
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["expires_in"], 900);
@@ -85,7 +97,10 @@ fn opaque_tokens_are_stored() {
     let at = body["access_token"].as_str().unwrap();
     assert!(at.starts_with("ory_at_"));
     let i = introspect(s, at, None);
-    assert_eq!((i["active"].as_bool(), i["client_id"].as_str(), i["sub"].as_str()), (Some(true), Some(id.as_str()), Some(id.as_str())));
+    assert_eq!(
+        (i["active"].as_bool(), i["client_id"].as_str(), i["sub"].as_str()),
+        (Some(true), Some(id.as_str()), Some(id.as_str()))
+    );
 }
 
 #[test]
@@ -105,18 +120,36 @@ fn bad_requests_get_precise_errors() {
     }
     let (st, body, _) = cc(s, &id, "wrong-secret", &[]);
     assert_eq!((st, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
-    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&id, Some("x")).form(&[("grant_type", "client_credentials")]).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .basic_auth(&id, Some("x"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap();
     assert!(r.headers().get("www-authenticate").is_some());
     let (st, body, _) = cc(s, &id, &secret, &[("grant_type", "client_credentials")]);
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_request")), "duplicate grant_type: {body}");
-    let r = s.client().post(s.url("/oauth2/token")).basic_auth(&id, Some(&secret)).form(&[("grant_type", "password")]).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "password")])
+        .send()
+        .unwrap();
     assert_eq!(json_of(r).1["error"], "unsupported_grant_type");
 
-    let (other, other_secret) = machine_client(s, json!({"grant_types": ["authorization_code"], "redirect_uris": ["https://rp.example/cb"]}));
+    let (other, other_secret) =
+        machine_client(s, json!({"grant_types": ["authorization_code"], "redirect_uris": ["https://rp.example/cb"]}));
     let (st, body, _) = cc(s, &other, &other_secret, &[]);
     assert_eq!((st, body["error"].as_str()), (400, Some("unauthorized_client")), "{body}");
     let (public, _) = machine_client(s, json!({"token_endpoint_auth_method": "none"}));
-    let r = s.client().post(s.url("/oauth2/token")).form(&[("grant_type", "client_credentials"), ("client_id", public.as_str())]).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/oauth2/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", public.as_str())])
+        .send()
+        .unwrap();
     let (st, body) = json_of(r);
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_grant")), "public clients cannot: {body}");
     let rows = s.d1(&format!("SELECT COUNT(*) AS n FROM tokens WHERE client_id IN ('{id}', '{other}', '{public}')"));
@@ -128,7 +161,9 @@ fn write_free_jwts_can_still_be_revoked() {
     let s = shared();
     let (id, secret) = machine_client(s, json!({"access_token_strategy": "jwt"}));
     let (other, other_secret) = machine_client(s, json!({"access_token_strategy": "jwt"}));
-    let token = |id: &str, secret: &str| cc(s, id, secret, &[("scope", "read")]).1["access_token"].as_str().unwrap().to_string();
+    let token = |id: &str, secret: &str| {
+        cc(s, id, secret, &[("scope", "read")]).1["access_token"].as_str().unwrap().to_string()
+    };
     let (a, b) = (token(&id, &secret), token(&id, &secret));
     // Another client cannot revoke it (200, nothing happens); the owner can.
     assert_eq!(revoke(s, &other, &other_secret, &a), 200);

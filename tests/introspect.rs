@@ -89,7 +89,10 @@ fn anything_not_active_is_just_inactive() {
     assert_eq!(introspect(s, &at, None)["active"], true, "the real token is still active");
 
     // Expired.
-    let (id, secret) = machine_client(s, json!({"access_token_strategy": "jwt", "client_credentials_grant_access_token_lifespan": "1s"}));
+    let (id, secret) = machine_client(
+        s,
+        json!({"access_token_strategy": "jwt", "client_credentials_grant_access_token_lifespan": "1s"}),
+    );
     let (_, body, _) = token_request(s, &id, &secret, &[("grant_type", "client_credentials")]);
     let short = body["access_token"].as_str().unwrap().to_string();
     std::thread::sleep(std::time::Duration::from_millis(2100));

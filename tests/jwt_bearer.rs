@@ -30,7 +30,8 @@ fn idp(seed: u8) -> Idp {
 }
 
 fn sign(idp: &Idp, header: Value, claims: &Value) -> String {
-    let input = format!("{}.{}", b64url(&serde_json::to_vec(&header).unwrap()), b64url(&serde_json::to_vec(claims).unwrap()));
+    let input =
+        format!("{}.{}", b64url(&serde_json::to_vec(&header).unwrap()), b64url(&serde_json::to_vec(claims).unwrap()));
     let sig: p256::ecdsa::Signature = idp.key.sign(input.as_bytes());
     format!("{input}.{}", b64url(&sig.to_bytes()))
 }
@@ -49,7 +50,8 @@ fn trust(s: &Server, body: Value) -> (u16, Value) {
 }
 
 fn trust_for(s: &Server, idp: &Idp, subject: Option<&str>, expires_at: &str) -> Value {
-    let mut body = json!({"issuer": idp.issuer, "scope": ["read", "photos.*"], "jwk": idp.jwk, "expires_at": expires_at});
+    let mut body =
+        json!({"issuer": idp.issuer, "scope": ["read", "photos.*"], "jwk": idp.jwk, "expires_at": expires_at});
     match subject {
         Some(sub) => body["subject"] = json!(sub),
         None => body["allow_any_subject"] = json!(true),
@@ -82,9 +84,13 @@ fn the_trust_api_follows_hydra() {
     assert_eq!(created["expires_at"], "2040-01-01T00:00:00Z");
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
 
-    let (status, dup) = trust(s, json!({"issuer": a.issuer, "subject": "alice", "scope": [], "jwk": a.jwk, "expires_at": "2040-01-01T00:00:00Z"}));
+    let (status, dup) = trust(
+        s,
+        json!({"issuer": a.issuer, "subject": "alice", "scope": [], "jwk": a.jwk, "expires_at": "2040-01-01T00:00:00Z"}),
+    );
     assert_eq!(status, 409, "{dup}");
-    let base = json!({"issuer": a.issuer, "subject": "bob", "scope": [], "jwk": a.jwk, "expires_at": "2040-01-01T00:00:00Z"});
+    let base =
+        json!({"issuer": a.issuer, "subject": "bob", "scope": [], "jwk": a.jwk, "expires_at": "2040-01-01T00:00:00Z"});
     for (patch, error) in [
         (json!({"issuer": ""}), "missing_required_parameter"),
         (json!({"subject": ""}), "missing_required_parameter"),
@@ -99,7 +105,11 @@ fn the_trust_api_follows_hydra() {
         let (status, e) = trust(s, body);
         assert_eq!((status, e["error"].as_str()), (400, Some(error)), "{patch}: {e}");
     }
-    for patch in [json!({"expires_at": "next year"}), json!({"jwk": {"kty": "oct", "k": "AAAA", "kid": "h"}}), json!({"scope": "read"})] {
+    for patch in [
+        json!({"expires_at": "next year"}),
+        json!({"jwk": {"kty": "oct", "k": "AAAA", "kid": "h"}}),
+        json!({"scope": "read"}),
+    ] {
         let mut body = base.clone();
         for (k, v) in patch.as_object().unwrap() {
             body[k] = v.clone();
@@ -140,7 +150,8 @@ fn the_grant_checks_everything_hydra_checks() {
     let a = idp(4);
     let stranger = idp(5);
     trust_for(s, &a, Some("alice"), "2040-01-01T00:00:00Z");
-    let (id, secret) = machine_client(s, json!({"grant_types": ["client_credentials", GRANT], "access_token_strategy": "jwt"}));
+    let (id, secret) =
+        machine_client(s, json!({"grant_types": ["client_credentials", GRANT], "access_token_strategy": "jwt"}));
     let grant = |assertion: &str, scope: &str| {
         let (status, body, _) =
             token_request(s, &id, &secret, &[("grant_type", GRANT), ("assertion", assertion), ("scope", scope)]);
@@ -155,7 +166,10 @@ fn the_grant_checks_everything_hydra_checks() {
     assert_eq!(decode_part(at, 1)["sub"], "alice");
     assert_eq!(decode_part(at, 1)["aud"], json!([]), "the assertion's audience is not granted");
     let i = introspect(s, at, None);
-    assert_eq!((i["active"].as_bool(), i["sub"].as_str(), i["client_id"].as_str()), (Some(true), Some("alice"), Some(id.as_str())));
+    assert_eq!(
+        (i["active"].as_bool(), i["sub"].as_str(), i["client_id"].as_str()),
+        (Some(true), Some("alice"), Some(id.as_str()))
+    );
     // The same assertion again: jti_known.
     let (status, body) = grant(&good, "read");
     assert_eq!((status, body["error"].as_str()), (400, Some("jti_known")), "{body}");
@@ -173,14 +187,19 @@ fn the_grant_checks_everything_hydra_checks() {
         sign(&a, header.clone(), &c)
     };
     let n = now();
-    let hs_input = format!("{}.{}", b64url(br#"{"alg":"HS256","typ":"JWT"}"#), b64url(&serde_json::to_vec(&claims(s, &a, "alice")).unwrap()));
+    let hs_input = format!(
+        "{}.{}",
+        b64url(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b64url(&serde_json::to_vec(&claims(s, &a, "alice")).unwrap())
+    );
     let hs = {
         use hmac::Mac;
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(a.jwk.to_string().as_bytes()).unwrap();
         mac.update(hs_input.as_bytes());
         format!("{hs_input}.{}", b64url(&mac.finalize().into_bytes()))
     };
-    let none = format!("{}.{}.", b64url(br#"{"alg":"none"}"#), b64url(&serde_json::to_vec(&claims(s, &a, "alice")).unwrap()));
+    let none =
+        format!("{}.{}.", b64url(br#"{"alg":"none"}"#), b64url(&serde_json::to_vec(&claims(s, &a, "alice")).unwrap()));
     let (_, cc_token, _) = token_request(s, &id, &secret, &[("grant_type", "client_credentials")]);
     let cases: Vec<(&str, String, &str)> = vec![
         ("no iss", with(json!({"iss": null})), "'iss'"),
@@ -212,7 +231,8 @@ fn the_grant_checks_everything_hydra_checks() {
     let (status, body, _) = token_request(s, &id, &secret, &[("grant_type", GRANT)]);
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
     let (plain, plain_secret) = machine_client(s, json!({}));
-    let (status, body, _) = token_request(s, &plain, &plain_secret, &[("grant_type", GRANT), ("assertion", &assertion(s, &a, "alice"))]);
+    let (status, body, _) =
+        token_request(s, &plain, &plain_secret, &[("grant_type", GRANT), ("assertion", &assertion(s, &a, "alice"))]);
     assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")), "{body}");
 
     // Any-subject trust; an expired trust.

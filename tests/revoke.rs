@@ -12,7 +12,9 @@ use serde_json::json;
 #[test]
 fn revoking_either_token_revokes_the_chain() {
     let s = shared();
-    for (strategy, which) in [("opaque", "refresh_token"), ("opaque", "access_token"), ("jwt", "access_token"), ("jwt", "refresh_token")] {
+    for (strategy, which) in
+        [("opaque", "refresh_token"), ("opaque", "access_token"), ("jwt", "access_token"), ("jwt", "refresh_token")]
+    {
         let rp = Rp::register(s, json!({"access_token_strategy": strategy}));
         let t = tokens_via_flow(&rp, "rob", "openid offline_access");
         let r = s

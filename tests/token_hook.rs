@@ -42,7 +42,11 @@ fn hook_server() -> (u16, Seen) {
                         let head = String::from_utf8_lossy(&buf[..i]).to_string();
                         let len: usize = head
                             .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
                             .unwrap_or(0);
                         while buf.len() < i + 4 + len {
                             let n = stream.read(&mut chunk).unwrap_or(0);
@@ -71,7 +75,11 @@ fn hook_server() -> (u16, Seen) {
                 } else if client.starts_with("keep") {
                     ("204 No Content", String::new())
                 } else {
-                    ("200 OK", json!({"session": {"access_token": {"hooked": true}, "id_token": {"hooked_id": "yes"}}}).to_string())
+                    (
+                        "200 OK",
+                        json!({"session": {"access_token": {"hooked": true}, "id_token": {"hooked_id": "yes"}}})
+                            .to_string(),
+                    )
                 };
                 let _ = write!(
                     stream,
@@ -94,7 +102,8 @@ fn the_hook_shapes_tokens_and_can_stop_them() {
         ("OAUTH2_TOKEN_HOOK_AUTH_CONFIG_VALUE", "s3cret"),
         ("OAUTH2_TOKEN_HOOK_TIMEOUT", "1s"),
     ]);
-    let last = |client: &str| seen.lock().unwrap().iter().rev().find(|(_, p)| p["request"]["client_id"] == client).cloned();
+    let last =
+        |client: &str| seen.lock().unwrap().iter().rev().find(|(_, p)| p["request"]["client_id"] == client).cloned();
 
     // client_credentials: claims merged into the JWT access token.
     let (id, secret) = machine_client(&s, json!({"client_id": common::unique("ok"), "access_token_strategy": "jwt"}));
@@ -123,13 +132,16 @@ fn the_hook_shapes_tokens_and_can_stop_them() {
     assert_eq!(last(&rp.id).unwrap().1["request"]["grant_types"], json!(["refresh_token"]));
 
     // 204 keeps the claims.
-    let (keep, keep_secret) = machine_client(&s, json!({"client_id": common::unique("keep"), "access_token_strategy": "jwt"}));
+    let (keep, keep_secret) =
+        machine_client(&s, json!({"client_id": common::unique("keep"), "access_token_strategy": "jwt"}));
     let (status, body, _) = token_request(&s, &keep, &keep_secret, &[("grant_type", "client_credentials")]);
     assert_eq!(status, 200);
     assert!(decode_part(body["access_token"].as_str().unwrap(), 1).get("ext").is_none(), "{body}");
 
     // 403, 500 and a timeout: nothing is issued.
-    for (prefix, status, error) in [("deny", 403, "access_denied"), ("fail", 500, "server_error"), ("slow", 500, "server_error")] {
+    for (prefix, status, error) in
+        [("deny", 403, "access_denied"), ("fail", 500, "server_error"), ("slow", 500, "server_error")]
+    {
         let (id, secret) = machine_client(&s, json!({"client_id": common::unique(prefix)}));
         let started = Instant::now();
         let (st, body, _) = token_request(&s, &id, &secret, &[("grant_type", "client_credentials")]);
@@ -145,6 +157,9 @@ fn the_hook_shapes_tokens_and_can_stop_them() {
     let code = common::oauth::param(&common::oauth::location(&r), "code").unwrap();
     let (status, body, _) = denied.exchange(&code, common::oauth::VERIFIER);
     assert_eq!((status, body["error"].as_str()), (403, Some("access_denied")), "{body}");
-    let rows = s.d1(&format!("SELECT COUNT(*) AS n FROM authorization_codes WHERE client_id = '{}' AND used_at IS NULL", denied.id));
+    let rows = s.d1(&format!(
+        "SELECT COUNT(*) AS n FROM authorization_codes WHERE client_id = '{}' AND used_at IS NULL",
+        denied.id
+    ));
     assert_eq!(rows[0]["n"], 1, "the code was not redeemed");
 }

@@ -104,7 +104,8 @@ fn failed_refreshes_change_nothing() {
     let rt = t["refresh_token"].as_str().unwrap();
     let at = t["access_token"].as_str().unwrap();
     let long = format!("ory_rt_{}", "a".repeat(10_000));
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (vec![("grant_type", "refresh_token")], 400, "invalid_request"),
         (vec![("grant_type", "refresh_token"), ("refresh_token", rt), ("refresh_token", rt)], 400, "invalid_request"),
         (vec![("grant_type", "refresh_token"), ("refresh_token", "ory_rt_garbage.garbage")], 400, "invalid_grant"),
@@ -121,7 +122,8 @@ fn failed_refreshes_change_nothing() {
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("does not match"), "{body}");
     // Wrong secret: invalid_client.
-    let (status, body, _) = token_request(s, &rp.id, "wrong", &[("grant_type", "refresh_token"), ("refresh_token", rt)]);
+    let (status, body, _) =
+        token_request(s, &rp.id, "wrong", &[("grant_type", "refresh_token"), ("refresh_token", rt)]);
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
     assert!(active(s, at) && active(s, rt), "no failure touched the tokens");
     let (status, body) = refresh(&rp, rt, &[]);
@@ -189,7 +191,11 @@ fn twenty_concurrent_redemptions_yield_exactly_one_new_pair() {
     let ok = results.iter().filter(|(st, _)| *st == 200).count();
     assert_eq!(ok, 1, "exactly one redemption wins: {results:?}");
     for (st, body) in &results {
-        assert!(*st == 200 || (*st == 400 && ["invalid_grant", "invalid_request"].contains(&body["error"].as_str().unwrap_or(""))), "{st} {body}");
+        assert!(
+            *st == 200
+                || (*st == 400 && ["invalid_grant", "invalid_request"].contains(&body["error"].as_str().unwrap_or(""))),
+            "{st} {body}"
+        );
     }
     let rows = s.d1(&format!(
         "SELECT COUNT(*) AS n FROM tokens WHERE client_id = '{}' AND kind = 'refresh_token' AND active = 1",

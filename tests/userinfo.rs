@@ -12,7 +12,10 @@ use openidconnect::{AccessToken, ClientId, ClientSecret, IssuerUrl, Nonce};
 use p256::ecdsa::signature::Verifier;
 use serde_json::{json, Value};
 
-fn oidc_client(s: &Server, rp: &Rp) -> CoreClient<
+fn oidc_client(
+    s: &Server,
+    rp: &Rp,
+) -> CoreClient<
     openidconnect::EndpointSet,
     openidconnect::EndpointNotSet,
     openidconnect::EndpointNotSet,
@@ -21,7 +24,11 @@ fn oidc_client(s: &Server, rp: &Rp) -> CoreClient<
     openidconnect::EndpointMaybeSet,
 > {
     let metadata = CoreProviderMetadata::discover(&IssuerUrl::new(s.base.clone()).unwrap(), &oidc_http).unwrap();
-    CoreClient::from_provider_metadata(metadata, ClientId::new(rp.id.clone()), Some(ClientSecret::new(rp.secret.clone())))
+    CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(rp.id.clone()),
+        Some(ClientSecret::new(rp.secret.clone())),
+    )
 }
 
 fn get(s: &Server, token: &str) -> reqwest::blocking::Response {
@@ -112,7 +119,9 @@ fn rs256_id_tokens_and_signed_userinfo_for_clients_that_ask() {
     assert!(claims["jti"].is_string() && claims["iat"].is_i64());
     let (_, jwks) = json_of(s.client().get(s.url("/.well-known/jwks.json")).send().unwrap());
     let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header["kid"]).unwrap().clone();
-    let d = |v: &Value| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.as_str().unwrap()).unwrap();
+    let d = |v: &Value| {
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.as_str().unwrap()).unwrap()
+    };
     let mut sec1 = vec![4u8];
     sec1.extend(d(&jwk["x"]));
     sec1.extend(d(&jwk["y"]));
@@ -132,7 +141,13 @@ fn failures_are_401_with_a_bearer_challenge() {
     assert_eq!(revoke(s, &rp.id, &rp.secret, revoked["access_token"].as_str().unwrap()), 200);
     let check = |r: reqwest::blocking::Response, what: &str| -> Value {
         assert_eq!(r.status(), 401, "{what}");
-        let challenge = r.headers().get("www-authenticate").unwrap_or_else(|| panic!("{what}: no challenge")).to_str().unwrap().to_string();
+        let challenge = r
+            .headers()
+            .get("www-authenticate")
+            .unwrap_or_else(|| panic!("{what}: no challenge"))
+            .to_str()
+            .unwrap()
+            .to_string();
         assert!(challenge.starts_with("Bearer error=\"invalid_token\",error_description=\""), "{what}: {challenge}");
         let (_, body) = json_of(r);
         assert_eq!(body["error"], "invalid_token", "{what}");
@@ -148,6 +163,9 @@ fn failures_are_401_with_a_bearer_challenge() {
         s.client().post(s.url("/userinfo")).bearer_auth(at).form(&[("access_token", at)]).send().unwrap(),
         "header and body",
     );
-    check(s.client().post(s.url("/userinfo")).form(&[("access_token", at), ("access_token", at)]).send().unwrap(), "duplicate");
+    check(
+        s.client().post(s.url("/userinfo")).form(&[("access_token", at), ("access_token", at)]).send().unwrap(),
+        "duplicate",
+    );
     assert_eq!(get(s, at).status(), 200, "the good token still works");
 }

@@ -63,7 +63,7 @@ fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2 && !token.starts_with("ory_")
 }
 
-/// Resolve `token`; `hint` only orders the lookups.
+/// Resolve `token` (its kind shows in its form, so no `token_type_hint` is needed).
 pub async fn resolve<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> ApiResult<Option<ActiveToken>> {
     if token.is_empty() || token.len() > 16 * 1024 {
         return Ok(None);
@@ -134,7 +134,10 @@ async fn verified_claims<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> ApiResul
         return Ok(None);
     }
     let signature = token.rsplit('.').next().unwrap_or_default().to_string();
-    Ok(claims_in_window(&parsed.claims, &ctx.cfg.issuer, ctx.p.now()).then(|| (parsed.claims, signature)))
+    if !claims_in_window(&parsed.claims, &ctx.cfg.issuer, ctx.p.now()) {
+        return Ok(None);
+    }
+    Ok(Some((parsed.claims, signature)))
 }
 
 /// Issuer, `exp`, `nbf`, `iat`, `client_id` and `jti` of a JWT access token.

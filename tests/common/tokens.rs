@@ -95,9 +95,7 @@ pub fn now() -> i64 {
 }
 
 /// The `openidconnect` crate's HTTP client: its requests sent with reqwest.
-pub fn oidc_http(
-    req: openidconnect::HttpRequest,
-) -> Result<openidconnect::HttpResponse, std::io::Error> {
+pub fn oidc_http(req: openidconnect::HttpRequest) -> Result<openidconnect::HttpResponse, std::io::Error> {
     let client = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
     let mut rb = client.request(method, req.uri().to_string());
