@@ -37,7 +37,10 @@ class BenchError extends Error {}
 // A scenario is { name, method, path, headers?, body?, expect?, setup? } (`expect`: the status
 // every answer must have, when it is not a 2xx). `setup(ctx)` runs once, before
 // the warm-up, and may call the server (ctx.fetch, ctx.admin) and change the request that will be
-// sent (ctx.req: { method, path, headers, body }). Every request of a scenario is identical.
+// sent (ctx.req: { method, path, headers, body }). Every request of a scenario is identical,
+// unless setup sets ctx.req.chain = { field, placeholder, values }: then each lane replaces the
+// placeholder in the body with its own value, and after each 200 with the answer's `field`
+// (refresh-token rotation). setup gets ctx.concurrency to prepare one value per lane.
 // Example, once the token endpoint supports the client_credentials grant:
 //
 //   {
