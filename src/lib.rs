@@ -11,6 +11,7 @@
 //! | [`config`] | vars and secrets, Hydra's defaults |
 //! | [`error`] | `errorOAuth2` / `genericError` |
 //! | [`http`] | request/response model, forms, cookies |
+//! | [`log`] | the structured log line of each request |
 //! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch) |
 //! | [`store`] | every SQL statement and KV key |
 //! | [`crypto`] | encodings, sealing, opaque tokens, secret hashes, JWS |
@@ -28,8 +29,8 @@ pub mod app;
 pub mod authorize;
 pub mod clients;
 pub mod config;
-pub mod ctx;
 pub mod crypto;
+pub mod ctx;
 pub mod discovery;
 pub mod duration;
 pub mod error;
@@ -38,6 +39,7 @@ pub mod flow;
 pub mod health;
 pub mod http;
 pub mod keys;
+pub mod log;
 pub mod platform;
 pub mod router;
 pub mod store;

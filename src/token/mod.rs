@@ -8,8 +8,8 @@ pub mod issue;
 
 use serde_json::{json, Value};
 
-use crate::ctx::Ctx;
 use crate::clients::auth;
+use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::{Request, Response, OAUTH_JSON};
@@ -35,13 +35,17 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         .map_err(|e| ApiError::invalid_request().with_hint(e.to_string()))?
         .ok_or_else(|| ApiError::invalid_request().with_hint("The 'grant_type' parameter is missing."))?
         .to_string();
+    ctx.log.grant_type(&grant_type);
     if grant_type != "authorization_code" {
         return Err(ApiError::unsupported_grant_type().with_hint(format!(
             "The grant type '{grant_type}' is not supported by this server (supported: authorization_code)."
         )));
     }
     let client = match auth::authenticate(ctx, req, &form).await {
-        Ok(client) => client,
+        Ok(client) => {
+            ctx.log.client(&client.client.client_id);
+            client
+        }
         Err(e) if e.error == "invalid_client" => {
             return Ok(e
                 .oauth_response(ctx.cfg.expose_internal_errors)
