@@ -47,10 +47,10 @@ fn row(set: &str, k: &Value) -> Vec<String> {
     vec![set.to_string(), s(k, "kid"), s(k, "alg"), s(k, "use")]
 }
 
-/// Keys of one or more sets as Hydra prints them: one key as `{set, …key}`, several as a table
-/// (JSON `{set, keys}`).
-fn view(keys: Vec<(String, Value)>) -> View {
-    if keys.len() == 1 {
+/// Keys of one or more sets as Hydra prints them: one fetched key as `{set, …key}`, created or
+/// several keys as a table (JSON `{set, keys}`).
+fn view(keys: Vec<(String, Value)>, collection: bool) -> View {
+    if keys.len() == 1 && !collection {
         let (set, key) = keys.into_iter().next().unwrap_or_default();
         let cells = row(&set, &key);
         let id = s(&key, "kid");
@@ -82,10 +82,7 @@ pub fn create(env: &Env, a: &CreateArgs) -> Result<(), Error> {
     if a.public {
         keys = only_public(keys);
     }
-    let mut view = view(keys.into_iter().map(|k| (a.set.clone(), k)).collect());
-    // `create` always prints the set's table form, as Hydra does.
-    view.single = false;
-    env.print(&view)
+    env.print(&view(keys.into_iter().map(|k| (a.set.clone(), k)).collect(), true))
 }
 
 pub fn get(env: &Env, sets: &[String], public: bool) -> Result<(), Error> {
@@ -98,7 +95,7 @@ pub fn get(env: &Env, sets: &[String], public: bool) -> Result<(), Error> {
         }
         all.extend(keys.into_iter().map(|k| (set.clone(), k)));
     }
-    env.print(&view(all))
+    env.print(&view(all, false))
 }
 
 pub fn delete(env: &Env, sets: &[String]) -> Result<(), Error> {
@@ -133,7 +130,7 @@ mod tests {
 
     #[test]
     fn one_key_prints_as_rows_with_its_set() {
-        let v = view(vec![("s1".into(), json!({"kid": "k1", "alg": "ES256", "use": "sig"}))]);
+        let v = view(vec![("s1".into(), json!({"kid": "k1", "alg": "ES256", "use": "sig"}))], false);
         assert_eq!(
             v.render(&Format::Table).unwrap(),
             "SET ID     s1\nKEY ID     k1\nALGORITHM  ES256\nUSE        sig\n"
@@ -145,10 +142,15 @@ mod tests {
 
     #[test]
     fn several_keys_print_as_a_table() {
-        let v = view(vec![
-            ("s1".into(), json!({"kid": "k1", "alg": "ES256", "use": "sig"})),
-            ("s1".into(), json!({"kid": "k2", "alg": "RS256", "use": "sig"})),
-        ]);
+        let v = view(
+            vec![
+                ("s1".into(), json!({"kid": "k1", "alg": "ES256", "use": "sig"})),
+                ("s1".into(), json!({"kid": "k2", "alg": "RS256", "use": "sig"})),
+            ],
+            false,
+        );
+        let created = view(vec![("s1".into(), json!({"kid": "k1"}))], true);
+        assert_eq!(created.json, json!({"set": "s1", "keys": [{"kid": "k1"}]}));
         assert_eq!(v.json["keys"].as_array().unwrap().len(), 2);
         assert_eq!(v.render(&Format::Quiet).unwrap(), "k1\nk2\n");
     }
