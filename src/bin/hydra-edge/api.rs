@@ -123,7 +123,7 @@ impl Api {
         };
         // Header values come from flags; a value HTTP does not allow is a usage error.
         let req = req.body(bytes).map_err(|e| Error::Usage(format!("invalid request header: {e}")))?;
-        let mut resp = self.agent.run(req).map_err(|e| self.transport_error(e))?;
+        let mut resp = self.agent.run(req).map_err(|e| transport_error(url, e))?;
         let status = resp.status().as_u16();
         let link = resp.headers().get("link").and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_type =
@@ -144,22 +144,6 @@ impl Api {
     pub fn get(&self, path: &str) -> Result<(Value, Option<String>), Error> {
         let r = self.send("GET", path, Auth::Admin, Body::Empty)?;
         Ok((r.json()?, r.link))
-    }
-
-    fn transport_error(&self, e: ureq::Error) -> Error {
-        let why = match &e {
-            ureq::Error::HostNotFound => "the host name does not resolve".to_string(),
-            ureq::Error::ConnectionFailed => "the connection was refused".to_string(),
-            ureq::Error::Timeout(_) => "it did not answer within 30 seconds".to_string(),
-            ureq::Error::Io(io) => io.to_string(),
-            ureq::Error::Tls(m) => format!("TLS failed: {m}"),
-            ureq::Error::Rustls(r) => format!("TLS failed: {r}"),
-            other => other.to_string(),
-        };
-        Error::Unreachable(format!(
-            "cannot reach {} ({why}); check --endpoint (or ORY_SDK_URL) and that the deployment is up",
-            self.endpoint
-        ))
     }
 
     fn status_error(
@@ -205,6 +189,23 @@ impl Api {
             _ => Error::Failed(format!("{what}: HTTP {status}{detail}")),
         }
     }
+}
+
+/// Why `url` could not be reached, naming its origin (never a path or query).
+fn transport_error(url: &str, e: ureq::Error) -> Error {
+    let origin = url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    let why = match &e {
+        ureq::Error::HostNotFound => "the host name does not resolve".to_string(),
+        ureq::Error::ConnectionFailed => "the connection was refused".to_string(),
+        ureq::Error::Timeout(_) => "it did not answer within 30 seconds".to_string(),
+        ureq::Error::Io(io) => io.to_string(),
+        ureq::Error::Tls(m) => format!("TLS failed: {m}"),
+        ureq::Error::Rustls(r) => format!("TLS failed: {r}"),
+        other => other.to_string(),
+    };
+    Error::Unreachable(format!(
+        "cannot reach {origin} ({why}); check --endpoint (or ORY_SDK_URL) and that the deployment is up"
+    ))
 }
 
 /// The readable part of a Hydra error body (`genericError` or `errorOAuth2`).
