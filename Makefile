@@ -14,7 +14,7 @@ export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 
 RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: dev test build bootstrap bench clean
+.PHONY: dev test build bootstrap bench deploy clean
 
 ## Start the server on 127.0.0.1:$(PORT) with local D1 and KV, migrations applied, and the
 ## example login & consent app on $(PORT)+1 (EXAMPLE=0 to leave it out).
@@ -25,6 +25,11 @@ dev: build
 ## Run every test: host unit tests and end-to-end tests against the Worker in workerd.
 test: build
 	cargo test --locked
+
+## Deploy to Cloudflare, creating the D1 database, KV namespace and secrets the first time
+## (scripts/deploy.sh; `DRY_RUN=1 make deploy` prints the steps and changes nothing).
+deploy: bootstrap
+	bash scripts/deploy.sh
 
 ## Benchmark the built Worker under miniflare (not a test): see bench/README.md.
 bench: build

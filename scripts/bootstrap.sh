@@ -14,6 +14,7 @@ command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (h
 command -v rustup >/dev/null || die "rustup not found: the wasm32 target is installed through rustup"
 command -v node >/dev/null || die "node not found: install Node.js 20.3 or newer"
 command -v npm >/dev/null || die "npm not found: it comes with Node.js"
+command -v python3 >/dev/null || die "python3 not found: the Python SDK test needs Python 3.9 or newer"
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=3)?0:1)' \
   || die "Node.js $(node --version) is too old: wrangler needs 20.3 or newer"
 
@@ -44,6 +45,16 @@ if ! cmp -s package-lock.json node_modules/.hydra-edge-lock 2>/dev/null; then
   say "installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.hydra-edge-lock
+fi
+
+# Python: Ory's Python SDK (tests/sdk/hydra_client.py) in a project-local venv, reinstalled only
+# when tests/sdk/requirements.txt changed since the last install.
+if ! cmp -s tests/sdk/requirements.txt target/venv/.hydra-edge-requirements 2>/dev/null; then
+  say "installing Ory's Python SDK into target/venv"
+  [ -x target/venv/bin/python ] || python3 -m venv target/venv \
+    || die "python3 -m venv failed: install the venv module (Debian: apt-get install python3-venv)"
+  target/venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
+  cp tests/sdk/requirements.txt target/venv/.hydra-edge-requirements
 fi
 
 if [ ! -f .dev.vars ]; then

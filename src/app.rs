@@ -5,6 +5,7 @@ use crate::crypto::{ct_eq, sha256};
 use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response, MAX_BODY_BYTES};
+use crate::log::{route_name, RequestLog};
 use crate::platform::Platform;
 use crate::router::{self, Route, RouteError};
 use crate::{authorize, clients, discovery, fallbacks, flow, health, introspect, keys, revoke, token, trust, userinfo};
@@ -45,12 +46,14 @@ fn renders_oauth_errors(route: &Route) -> bool {
     )
 }
 
-/// Handle one request. `cfg` is the isolate's parsed configuration (or why it is invalid).
+/// Handle one request. `cfg` is the isolate's parsed configuration (or why it is invalid); `log`
+/// collects what the request's log line says.
 pub async fn handle<P: Platform>(
     p: &P,
     cfg: Result<&Config, &ConfigError>,
     req: Request,
     body_too_large: bool,
+    log: &RequestLog,
 ) -> Response {
     let expose = cfg.map(|c| c.expose_internal_errors).unwrap_or(false);
     let routed = match router::route(req.method, &req.path) {
@@ -64,6 +67,7 @@ pub async fn handle<P: Platform>(
             return ApiError::method_not_allowed(allowed).admin_response(expose).with_header("allow", allowed);
         }
     };
+    log.route(route_name(&routed.route), routed.admin);
     // Liveness says nothing about configuration, so it answers even when that is broken.
     if routed.route == Route::HealthAlive && !routed.admin {
         return health::alive();
@@ -89,7 +93,7 @@ pub async fn handle<P: Platform>(
     if routed.route == Route::TestPanic && cfg.test_routes {
         panic!("deliberate panic from the test route");
     }
-    let ctx = Ctx { cfg, p };
+    let ctx = Ctx { cfg, p, log };
     let result = dispatch(&ctx, routed.route, &req).await;
     let mut response = match result {
         Ok(r) => r,

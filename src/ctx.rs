@@ -7,12 +7,16 @@ use serde::de::DeserializeOwned;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Request;
+use crate::log::RequestLog;
 use crate::platform::Platform;
 
 /// The configuration and the runtime of one request.
 pub struct Ctx<'a, P: Platform> {
     pub cfg: &'a Config,
     pub p: &'a P,
+    /// What the request's log line names besides route and status: handlers note the client
+    /// (`ctx.log.client(id)`) and the grant type (`ctx.log.grant_type(g)`).
+    pub log: &'a RequestLog,
 }
 
 /// Decode a JSON request body, with a 400 that says what is wrong.

@@ -11,6 +11,7 @@
 //! | [`config`] | vars and secrets, Hydra's defaults |
 //! | [`error`] | `errorOAuth2` / `genericError` |
 //! | [`http`] | request/response model, forms, cookies |
+//! | [`log`] | the structured log line of each request |
 //! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch) |
 //! | [`store`] | every SQL statement and KV key |
 //! | [`crypto`] | encodings, sealing, opaque tokens, secret hashes, JWS |
@@ -43,6 +44,7 @@ pub mod health;
 pub mod http;
 pub mod introspect;
 pub mod keys;
+pub mod log;
 pub mod platform;
 pub mod revoke;
 pub mod router;

@@ -1,7 +1,9 @@
-//! Ory's official JavaScript SDK (@ory/hydra-client 26.2.0), unchanged, against the Worker in
-//! workerd: tests/sdk/hydra-client.mjs calls every implemented admin operation and both
-//! discovery endpoints through the SDK and drives a login + consent flow, and this test runs it
-//! against a fresh server and fails with its output when it fails.
+//! Ory's official SDKs, unchanged, against the Worker in workerd: tests/sdk/hydra-client.mjs
+//! (JavaScript, @ory/hydra-client 26.2.0) and tests/sdk/hydra_client.py (Python,
+//! ory-hydra-client from PyPI, in the venv scripts/bootstrap.sh makes) call the admin API and
+//! discovery through the SDK and drive a login + consent flow; these tests run each script
+//! against a fresh server and fail with its output when it fails. The Rust SDK's test is
+//! tests/sdk_rust.rs.
 
 mod common;
 
@@ -26,6 +28,26 @@ fn official_javascript_sdk_works_unchanged() {
         .env("HYDRA_EDGE_ADMIN_TOKEN", common::ADMIN_TOKEN)
         .output()
         .expect("run node tests/sdk/hydra-client.mjs");
+    report(&s, out);
+}
+
+#[test]
+fn official_python_sdk_works_unchanged() {
+    let python = common::root().join("target/venv/bin/python");
+    assert!(python.exists(), "{} is missing: run `make bootstrap` (it installs Ory's Python SDK)", python.display());
+    let s = common::Server::start(&[("ADMIN_API_TOKEN", common::cli::TOKEN)]);
+    let out = Command::new(python)
+        .arg("tests/sdk/hydra_client.py")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HYDRA_EDGE_URL", &s.base)
+        .env("HYDRA_EDGE_ADMIN_TOKEN", common::cli::TOKEN)
+        .output()
+        .expect("run tests/sdk/hydra_client.py");
+    report(&s, out);
+}
+
+/// Fail with the script's output and the end of the Worker's log, or show what ran.
+fn report(s: &common::Server, out: std::process::Output) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -17,9 +17,9 @@ pub mod scope;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::ctx::Ctx;
 use crate::clients::model::Client;
 use crate::crypto::opaque::{self, TokenKind};
+use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::flow::{self, ConsentVerifier};
 use crate::http::form::Form;
@@ -105,7 +105,10 @@ async fn load_client<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> ApiResul
         return Err(ApiError::invalid_client().with_hint("The requested OAuth 2.0 Client does not exist."));
     }
     match store::clients::get_cached(ctx.p, ctx.cfg.client_cache_ttl, client_id).await? {
-        Some(c) => Ok(c.client),
+        Some(c) => {
+            ctx.log.client(&c.client.client_id);
+            Ok(c.client)
+        }
         None => Err(ApiError::invalid_client().with_hint("The requested OAuth 2.0 Client does not exist.")),
     }
 }

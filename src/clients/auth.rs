@@ -9,9 +9,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::ctx::Ctx;
 use crate::crypto::secret_hash;
 use crate::crypto::{hex, jws, sha256};
+use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::Request;

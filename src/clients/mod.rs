@@ -14,9 +14,9 @@ pub mod validate;
 
 use chrono::{DateTime, SecondsFormat};
 
-use crate::ctx::Ctx;
 use crate::crypto::opaque::{self, TokenKind};
 use crate::crypto::{random_string, secret_hash};
+use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::platform::Platform;
 use crate::store;

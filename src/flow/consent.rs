@@ -9,7 +9,6 @@ use super::{
     already_used, challenge_param, consent_marker, gone, oidc_context, open_challenge, open_verifier, to_ui,
     ConsentResult, ConsentSession, ConsentState, ConsentVerifier, Denial, LoginResult, LoginState,
 };
-use crate::ctx::{parse_json, Ctx};
 use crate::authorize::request::AuthorizeRequest;
 use crate::authorize::scope::{audience_allowed, covers, scope_allowed};
 use crate::authorize::{self, response};
@@ -17,6 +16,7 @@ use crate::clients::model::Client;
 use crate::config::is_loopback_host;
 use crate::crypto::random_hex128;
 use crate::crypto::seal::{self, Purpose};
+use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::{add_query, Request, Response};

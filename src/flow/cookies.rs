@@ -11,9 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ctx::Ctx;
 use crate::crypto::seal::{self, Purpose};
 use crate::crypto::{hex, sha256};
+use crate::ctx::Ctx;
 use crate::http::cookies;
 use crate::http::Request;
 use crate::platform::Platform;

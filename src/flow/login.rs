@@ -9,12 +9,12 @@ use super::{
     already_used, challenge_param, expires_at, gone, login_marker, oidc_context, open_challenge, open_verifier, to_ui,
     Denial, LoginResult, LoginState, LoginVerifier,
 };
-use crate::ctx::{parse_json, Ctx};
 use crate::authorize::request::AuthorizeRequest;
 use crate::authorize::{self, response};
 use crate::clients::model::Client;
 use crate::crypto::seal::{self, Purpose};
 use crate::crypto::{jws, random_hex128, uuid_v4};
+use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::{add_query, Request, Response};

@@ -115,6 +115,7 @@ pub fn form_body(req: &Request) -> ApiResult<Form> {
 pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let form = form_body(req)?;
     let grant_type = param(&form, "grant_type")?;
+    ctx.log.grant_type(grant_type);
     if grant_type.is_empty() {
         return Err(ApiError::invalid_request().with_hint("The 'grant_type' parameter is missing."));
     }
@@ -132,6 +133,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         Ok(client) => client,
         Err(denied) => return Ok(denied),
     };
+    ctx.log.client(&client.client_id);
     if spec.requires_permission && !client.has_grant(spec.grant_type) {
         return Err(ApiError::unauthorized_client().with_hint(format!(
             "The OAuth 2.0 Client is not allowed to use authorization grant '{}'.",

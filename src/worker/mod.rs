@@ -63,7 +63,13 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         }
     };
     let head = request.method == Method::Head;
-    let mut response = crate::app::handle(&platform, cfg.as_ref().as_ref(), request, too_large).await;
+    let method = request.method.as_str();
+    let log = crate::log::RequestLog::new();
+    let started = js_sys::Date::now();
+    let mut response = crate::app::handle(&platform, cfg.as_ref().as_ref(), request, too_large, &log).await;
+    // One line per request (Workers Logs, `wrangler tail`). The clock only advances across I/O
+    // in a Worker, so the duration is the time spent waiting on storage and the network.
+    worker::console_log!("{}", log.line(method, &response, (js_sys::Date::now() - started).max(0.0) as u64));
     if cfg.as_ref().as_ref().map(|c| c.test_routes).unwrap_or(false) {
         // What this request cost in storage operations (end-to-end tests report it).
         response = response.with_header("x-hydra-edge-storage", &platform.ops.summary());

@@ -3,6 +3,7 @@
 //! group it started: on drop, and at process exit for the shared server (also when tests fail).
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod oauth;
 pub mod tokens;
 

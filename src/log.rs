@@ -1,0 +1,218 @@
+//! The one structured log line per request: route, status, duration, client, grant type and
+//! error code, as a small JSON object the Worker shell prints with one `console.log`.
+//!
+//! What may appear is chosen here, not by the callers: the route is the route table's name
+//! (never the raw path or query), the grant type only one of the known names, the client id only
+//! once the client was found, the error code only a short server-made code. Secrets, tokens,
+//! codes, challenges and cookies have no field to go into.
+
+use std::cell::{Cell, RefCell};
+
+use serde::Serialize;
+
+use crate::http::Response;
+
+/// Grant types the line names; anything else a client sends is logged as `other`.
+const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "implicit",
+    "password",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+];
+
+/// Client ids are limited like this in the store; longer input is not a client id.
+const MAX_CLIENT_ID: usize = 255;
+
+/// What handlers note about the request while they run (through `Ctx::log`).
+#[derive(Debug, Default)]
+pub struct RequestLog {
+    route: RefCell<String>,
+    admin: Cell<bool>,
+    client_id: RefCell<Option<String>>,
+    grant_type: Cell<Option<&'static str>>,
+}
+
+impl RequestLog {
+    pub fn new() -> RequestLog {
+        RequestLog::default()
+    }
+
+    /// The route that served the request (the router's name for it).
+    pub fn route(&self, name: String, admin: bool) {
+        *self.route.borrow_mut() = name;
+        self.admin.set(admin);
+    }
+
+    /// The client the request is for, once it was found or authenticated.
+    pub fn client(&self, client_id: &str) {
+        if !client_id.is_empty() && client_id.len() <= MAX_CLIENT_ID {
+            *self.client_id.borrow_mut() = Some(client_id.to_string());
+        }
+    }
+
+    /// The `grant_type` of a token request.
+    pub fn grant_type(&self, grant_type: &str) {
+        let known = GRANT_TYPES.iter().find(|g| **g == grant_type).copied().unwrap_or("other");
+        self.grant_type.set(Some(known));
+    }
+
+    /// The line for this request as it ended with `response` after `duration_ms`.
+    pub fn line(&self, method: &'static str, response: &Response, duration_ms: u64) -> String {
+        let route = self.route.borrow();
+        let client_id = self.client_id.borrow();
+        let line = Line {
+            msg: "request",
+            method,
+            route: if route.is_empty() { "unmatched" } else { route.as_str() },
+            admin: self.admin.get(),
+            status: response.status,
+            duration_ms,
+            client_id: client_id.as_deref(),
+            grant_type: self.grant_type.get(),
+            error: error_code_of(response),
+        };
+        // A struct of strings and numbers always serialises.
+        serde_json::to_string(&line).unwrap_or_default()
+    }
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    msg: &'static str,
+    method: &'static str,
+    route: &'a str,
+    admin: bool,
+    status: u16,
+    duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grant_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The route's name as the route table spells it: the variant name without its data (which
+/// holds client ids, key set names and the like).
+pub fn route_name(route: &impl std::fmt::Debug) -> String {
+    let mut name = format!("{route:?}");
+    name.truncate(name.find(['(', ' ', '{']).unwrap_or(name.len()));
+    name
+}
+
+/// The error code an error response carries: `error` of an `errorOAuth2`/`genericError` JSON
+/// body, or the `error` parameter of a redirect to the client (authorization errors).
+pub fn error_code_of(response: &Response) -> Option<String> {
+    let code = if response.status >= 400 {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            error: Option<String>,
+        }
+        serde_json::from_slice::<Body>(&response.body).ok()?.error?
+    } else if (300..400).contains(&response.status) {
+        let location = response.header("location")?;
+        let (_, params) = location.split_once(['?', '#'])?;
+        let params = params.replace('#', "&");
+        form_urlencoded::parse(params.as_bytes()).find(|(k, _)| k == "error").map(|(_, v)| v.into_owned())?
+    } else {
+        return None;
+    };
+    plausible_code(&code).then_some(code)
+}
+
+/// Error codes are short phrases the server writes (`invalid_grant`, herodot's "Unable to locate
+/// the resource"); anything else is not logged.
+fn plausible_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 100
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b' ' | b'-' | b'.' | b','))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn parsed(line: &str) -> Value {
+        serde_json::from_str(line).unwrap()
+    }
+
+    #[test]
+    fn a_plain_request_logs_route_status_and_duration_only() {
+        let log = RequestLog::new();
+        log.route("HealthReady".into(), false);
+        let v = parsed(&log.line("GET", &Response::new(200), 3));
+        assert_eq!(
+            v,
+            json!({"msg": "request", "method": "GET", "route": "HealthReady", "admin": false, "status": 200, "duration_ms": 3})
+        );
+    }
+
+    #[test]
+    fn token_requests_log_client_grant_and_error() {
+        let log = RequestLog::new();
+        log.route("Token".into(), false);
+        log.grant_type("authorization_code");
+        log.client("my-client");
+        let resp = Response::json(400, &json!({"error": "invalid_grant", "error_description": "code SECRET"}));
+        let v = parsed(&log.line("POST", &resp, 12));
+        assert_eq!(v["client_id"], "my-client");
+        assert_eq!(v["grant_type"], "authorization_code");
+        assert_eq!(v["error"], "invalid_grant");
+        assert!(!v.to_string().contains("SECRET"), "descriptions never reach the log");
+    }
+
+    #[test]
+    fn unknown_grant_types_are_not_echoed() {
+        let log = RequestLog::new();
+        log.grant_type("my-secret-value");
+        let v = parsed(&log.line("POST", &Response::new(400), 1));
+        assert_eq!(v["grant_type"], "other");
+        assert_eq!(v["route"], "unmatched");
+    }
+
+    #[test]
+    fn oversized_or_empty_client_ids_are_dropped() {
+        let log = RequestLog::new();
+        log.client("");
+        log.client(&"x".repeat(300));
+        assert!(parsed(&log.line("GET", &Response::new(200), 0)).get("client_id").is_none());
+    }
+
+    #[test]
+    fn redirect_errors_are_read_from_the_location() {
+        let r = Response::redirect(303, "https://rp.example/cb?error=access_denied&state=s3cr3t");
+        assert_eq!(error_code_of(&r).as_deref(), Some("access_denied"));
+        let r = Response::redirect(303, "https://rp.example/cb#error=login_required&state=x");
+        assert_eq!(error_code_of(&r).as_deref(), Some("login_required"));
+        let ok = Response::redirect(303, "https://rp.example/cb?code=abc&state=s");
+        assert_eq!(error_code_of(&ok), None);
+    }
+
+    #[test]
+    fn odd_error_values_are_not_logged() {
+        let r = Response::json(400, &json!({"error": "<script>\n"}));
+        assert_eq!(error_code_of(&r), None);
+        let r = Response::json(404, &json!({"error": "Unable to locate the resource"}));
+        assert_eq!(error_code_of(&r).as_deref(), Some("Unable to locate the resource"));
+        assert_eq!(error_code_of(&Response::new(500).with_body(b"not json".to_vec())), None);
+    }
+
+    #[test]
+    fn route_names_drop_the_route_data() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        enum R {
+            Client(String),
+            Key(String, String),
+            Token,
+        }
+        assert_eq!(route_name(&R::Client("secret-id".into())), "Client");
+        assert_eq!(route_name(&R::Key("a".into(), "b".into())), "Key");
+        assert_eq!(route_name(&R::Token), "Token");
+    }
+}
