@@ -241,7 +241,6 @@ fn perform_commands_need_a_client() {
 }
 
 #[test]
-#[ignore = "needs issue 9"]
 fn client_credentials_introspection_revocation_and_token_deletion() {
     let s = server();
     let (id, secret) = create_client(
@@ -312,7 +311,6 @@ fn client_credentials_introspection_revocation_and_token_deletion() {
 }
 
 #[test]
-#[ignore = "needs issue 9"]
 fn tokens_from_perform_authorization_code_can_be_introspected_and_revoked() {
     let s = server();
     let (id, secret, tokens) = tokens_through_the_cli(s, "cli-revoke-user");

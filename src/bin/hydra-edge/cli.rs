@@ -415,6 +415,23 @@ mod tests {
     }
 
     #[test]
+    fn a_token_argument_never_replaces_the_admin_token() {
+        for args in [
+            ["hydra-edge", "--token", "admin", "introspect", "token", "subject"],
+            ["hydra-edge", "--token", "admin", "revoke", "token", "subject"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.conn.token.as_deref(), Some("admin"), "{args:?}");
+            let subject = match cli.command {
+                Verb::Introspect { what: IntrospectWhat::Token(a) } => a.token,
+                Verb::Revoke { what: RevokeWhat::Token(a) } => a.token,
+                _ => unreachable!(),
+            };
+            assert_eq!(subject, "subject");
+        }
+    }
+
+    #[test]
     fn bad_command_lines_are_refused() {
         assert!(Cli::try_parse_from(["hydra-edge", "get", "client"]).is_err());
         assert!(Cli::try_parse_from(["hydra-edge", "frobnicate"]).is_err());

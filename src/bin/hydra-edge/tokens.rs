@@ -10,6 +10,9 @@ use crate::output::{s, View};
 #[derive(clap::Args, Clone)]
 pub struct IntrospectArgs {
     /// The token (`-`: read it from standard input, which keeps it out of the process list).
+    // Its own id: the global `--token` (the admin token) is `token` already, and clap would
+    // otherwise let one overwrite the other.
+    #[arg(id = "subject_token", value_name = "TOKEN")]
     pub token: String,
     /// Also check that these scopes were granted.
     #[arg(long, value_delimiter = ',')]
@@ -19,6 +22,7 @@ pub struct IntrospectArgs {
 #[derive(clap::Args, Clone)]
 pub struct RevokeArgs {
     /// The token (`-`: read it from standard input).
+    #[arg(id = "subject_token", value_name = "TOKEN")]
     pub token: String,
     #[command(flatten)]
     pub client: ClientCredentials,
