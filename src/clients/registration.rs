@@ -10,9 +10,9 @@ use serde_json::Value;
 use super::model::Client;
 use super::validate::{self, Origin};
 use super::{create as create_client, encode_segment, registration_uri, rfc3339, save};
-use crate::ctx::{parse_json, Ctx};
 use crate::crypto::ct_eq;
 use crate::crypto::opaque::{self, TokenKind};
+use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use crate::platform::Platform;
@@ -39,6 +39,9 @@ fn registration_view(c: &Client) -> Client {
 pub async fn register<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     if !ctx.cfg.dcr_enabled {
         return Err(disabled());
+    }
+    if let Some(ip) = crate::ratelimit::client_ip(req) {
+        crate::ratelimit::attempt(ctx.p, crate::ratelimit::Limiter::RegistrationPerIp, &format!("ip:{ip}")).await?;
     }
     let input = Client::from_json(parse_json(req)?)?;
     if input.client_secret.as_deref().map(|s| !s.is_empty()).unwrap_or(false) {

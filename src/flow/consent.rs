@@ -9,7 +9,6 @@ use super::{
     already_used, challenge_param, consent_marker, gone, oidc_context, open_challenge, open_verifier, to_ui,
     ConsentResult, ConsentSession, ConsentState, ConsentVerifier, Denial, LoginResult, LoginState,
 };
-use crate::ctx::{parse_json, Ctx};
 use crate::authorize::request::AuthorizeRequest;
 use crate::authorize::scope::{audience_allowed, covers, scope_allowed};
 use crate::authorize::{self, response};
@@ -17,6 +16,7 @@ use crate::clients::model::Client;
 use crate::config::is_loopback_host;
 use crate::crypto::random_hex128;
 use crate::crypto::seal::{self, Purpose};
+use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::{add_query, Request, Response};
@@ -66,7 +66,7 @@ pub async fn start<P: Platform>(
         skip,
         requested_at: now,
     };
-    let csrf = (cookies::consent_csrf_name(&client.client_id), state.csrf.as_str());
+    let csrf = (cookies::consent_csrf_name(ctx.cfg, &client.client_id), state.csrf.as_str());
     to_ui(
         ctx,
         &ctx.cfg.urls.consent,
@@ -91,7 +91,7 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
         Err(r) => return r,
     };
     let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
-    let csrf_name = cookies::consent_csrf_name(&client.client_id);
+    let csrf_name = cookies::consent_csrf_name(ctx.cfg, &client.client_id);
     if !cookies::csrf_matches(req, &csrf_name, &c.csrf) {
         return to_client(ApiError::request_forbidden().with_hint(
             "The consent CSRF cookie is missing or does not match: the flow must finish in the browser that started it.",

@@ -3,7 +3,9 @@
 //! group it started: on drop, and at process exit for the shared server (also when tests fail).
 #![allow(dead_code)]
 
+pub mod jose;
 pub mod oauth;
+pub mod stub;
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -15,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+/// At least 32 characters: the Worker refuses shorter admin tokens.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789abcdefghij";
 pub const SYSTEM_SECRET: &str = "e2e-system-secret-0123456789";
 
 pub fn root() -> PathBuf {
@@ -191,20 +194,40 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
-    /// An HTTP client that does not follow redirects (tests inspect them).
+    /// An HTTP client that does not follow redirects (tests inspect them). Each client comes
+    /// from its own address (`CF-Connecting-IP`, which `wrangler dev` passes through), as
+    /// distinct users do, so per-address rate limits of one test do not reach the next.
     pub fn client(&self) -> reqwest::blocking::Client {
+        self.client_from(&unique_ip())
+    }
+
+    /// A client whose requests come from `ip`.
+    pub fn client_from(&self, ip: &str) -> reqwest::blocking::Client {
         reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(from_ip(ip))
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap()
     }
 
-    /// A browser: keeps cookies, does not follow redirects.
+    /// A browser: keeps cookies, does not follow redirects, has its own address.
     pub fn browser(&self) -> reqwest::blocking::Client {
         reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(from_ip(&unique_ip()))
             .cookie_store(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    /// A browser whose cookie jar the test can read and plant cookies in.
+    pub fn browser_with_jar(&self, jar: std::sync::Arc<reqwest::cookie::Jar>) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(from_ip(&unique_ip()))
+            .cookie_provider(jar)
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap()
@@ -275,6 +298,20 @@ pub fn assert_admin_error(body: &Value, status: u16) {
     assert_eq!(body["status_code"], status, "{body}");
     assert!(body["message"].as_str().map(|m| !m.is_empty()).unwrap_or(false), "{body}");
     assert!(body["error"].is_string(), "{body}");
+}
+
+/// A fresh client address from 198.18.0.0/15 (the benchmarking range), one per call.
+pub fn unique_ip() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst) + (std::process::id() % 512) * 256;
+    format!("198.{}.{}.{}", 18 + (n >> 16) % 2, (n >> 8) % 256, n % 256)
+}
+
+fn from_ip(ip: &str) -> reqwest::header::HeaderMap {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("cf-connecting-ip", ip.parse().unwrap());
+    h
 }
 
 pub fn unique(prefix: &str) -> String {
