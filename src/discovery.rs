@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use crate::config::Config;
 use crate::ctx::Ctx;
+use crate::config::Config;
 use crate::error::ApiResult;
 use crate::http::{Response, OAUTH_JSON};
 use crate::keys::signing::{signing_key, ID_TOKEN_SET};

@@ -17,9 +17,9 @@ pub mod scope;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::ctx::Ctx;
 use crate::clients::model::Client;
 use crate::crypto::opaque::{self, TokenKind};
-use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::flow::{self, ConsentVerifier};
 use crate::http::form::Form;

@@ -17,9 +17,9 @@ pub mod login;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::ctx::Ctx;
 use crate::authorize::request::AuthorizeRequest;
 use crate::crypto::seal::{self, OpenError, Purpose};
-use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::platform::Platform;
 

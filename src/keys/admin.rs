@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{from_stored, generate_es256, generate_hmac, kid_of, signing, to_stored, validate, GENERATABLE_ALGS};
-use crate::crypto::uuid_v4;
 use crate::ctx::{parse_json, Ctx};
+use crate::crypto::uuid_v4;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use crate::platform::Platform;

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::{from_stored, generate_es256, signing_alg, to_stored};
-use crate::crypto::uuid_v4;
 use crate::ctx::Ctx;
+use crate::crypto::uuid_v4;
 use crate::error::{ApiError, ApiResult};
 use crate::platform::{Platform, SigningKey};
 use crate::store;

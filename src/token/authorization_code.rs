@@ -8,11 +8,11 @@
 use serde_json::Value;
 
 use super::issue::{self, lifetimes, GrantKind};
+use crate::ctx::Ctx;
 use crate::authorize::{pkce, CodeData};
 use crate::clients::model::Client;
 use crate::crypto::opaque::{self, TokenKind};
 use crate::crypto::random_hex128;
-use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::platform::Platform;

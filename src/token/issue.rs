@@ -5,12 +5,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::ctx::Ctx;
 use crate::clients::model::{Client, Lifespans};
 use crate::config::{Config, TokenStrategy};
 use crate::crypto::jws::{self, half_hash};
 use crate::crypto::opaque::{self, TokenKind};
 use crate::crypto::uuid_v4;
-use crate::ctx::Ctx;
 use crate::error::ApiResult;
 use crate::keys::signing::{signing_key, ACCESS_TOKEN_SET, ID_TOKEN_SET};
 use crate::platform::Platform;

@@ -8,8 +8,8 @@ pub mod issue;
 
 use serde_json::{json, Value};
 
-use crate::clients::auth;
 use crate::ctx::Ctx;
+use crate::clients::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::{Request, Response, OAUTH_JSON};
