@@ -186,17 +186,23 @@ async fn handle_routed<P: Platform>(
 }
 
 /// `POST /admin/_test/sql` (test routes only): `{"statements": [...]}` run as one batch; answers
-/// the rows of the last statement.
+/// the rows of the last statement, or with `"all": true` the rows of every statement.
 async fn test_sql<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     #[derive(serde::Deserialize)]
     struct Body {
         statements: Vec<String>,
+        #[serde(default)]
+        all: bool,
     }
     let body: Body = parse_json(req)?;
     // The platform takes static SQL; leaking is fine for a test-only route.
     let queries =
         body.statements.into_iter().map(|s| crate::platform::Query::new(Box::leak(s.into_boxed_str()))).collect();
     let results = ctx.p.sql_batch(queries).await.map_err(|e| ApiError::bad_request(e.0))?;
+    if body.all {
+        let every: Vec<_> = results.iter().map(|r| r.rows.clone()).collect();
+        return Ok(Response::json(200, &every));
+    }
     let last = results.last().map(|r| r.rows.clone()).unwrap_or_default();
     Ok(Response::json(200, &last))
 }

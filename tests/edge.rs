@@ -36,7 +36,10 @@ const ADMIN_FAILURES_PER_IP: usize = 10;
 
 /// Send until the first 429 (at most twice the limit plus two: a window may roll over once).
 /// Returns how many went through before it and the 429's headers and body.
-fn until_429(limit: usize, mut send: impl FnMut(usize) -> reqwest::blocking::Response) -> (usize, reqwest::header::HeaderMap, Value) {
+fn until_429(
+    limit: usize,
+    mut send: impl FnMut(usize) -> reqwest::blocking::Response,
+) -> (usize, reqwest::header::HeaderMap, Value) {
     for i in 0..(2 * limit + 2) {
         let r = send(i);
         if r.status() == 429 {
@@ -63,7 +66,8 @@ fn token_request(s: &Server, ip: &str, id: &str, secret: &str) -> reqwest::block
 fn failed_client_authentication_is_limited_per_client() {
     let s = server();
     let rp = Rp::register(s, json!({}));
-    let (passed, headers, body) = until_429(CLIENT_AUTH_FAILURES_PER_CLIENT, |_| token_request(s, &unique_ip(), &rp.id, "wrong-secret"));
+    let (passed, headers, body) =
+        until_429(CLIENT_AUTH_FAILURES_PER_CLIENT, |_| token_request(s, &unique_ip(), &rp.id, "wrong-secret"));
     assert!(passed >= CLIENT_AUTH_FAILURES_PER_CLIENT, "limited after {passed}");
     assert_eq!(headers.get("retry-after").unwrap(), "60");
     assert_eq!(body["error"], "temporarily_unavailable", "{body}");
@@ -82,7 +86,8 @@ fn failed_client_authentication_is_limited_per_address_and_only_cf_connecting_ip
     let s = server();
     let ip = unique_ip();
     // Unknown clients, one address: the per-address limit.
-    let (passed, _, body) = until_429(CLIENT_AUTH_FAILURES_PER_IP, |_| token_request(s, &ip, &unique("nobody"), "secret"));
+    let (passed, _, body) =
+        until_429(CLIENT_AUTH_FAILURES_PER_IP, |_| token_request(s, &ip, &unique("nobody"), "secret"));
     assert!(passed >= CLIENT_AUTH_FAILURES_PER_IP, "limited after {passed}");
     assert_eq!(body["error"], "temporarily_unavailable");
     // X-Forwarded-For is the client's to write: it changes nothing.
@@ -123,7 +128,8 @@ fn wrong_admin_tokens_are_limited_per_address() {
     let s = server();
     let ip = unique_ip();
     let admin = |token: &str| s.client_from(&ip).get(s.url("/admin/clients")).bearer_auth(token).send().unwrap();
-    let (passed, headers, body) = until_429(ADMIN_FAILURES_PER_IP, |i| admin(&format!("guess-{i}-0123456789abcdef0123456789")));
+    let (passed, headers, body) =
+        until_429(ADMIN_FAILURES_PER_IP, |i| admin(&format!("guess-{i}-0123456789abcdef0123456789")));
     assert!(passed >= ADMIN_FAILURES_PER_IP, "limited after {passed}");
     assert_eq!(headers.get("retry-after").unwrap(), "60");
     common::assert_admin_error(&body, 429);
@@ -142,7 +148,12 @@ fn unknown_clients_and_wrong_secrets_get_the_same_answer() {
         json_of(
             s.client()
                 .post(s.url("/oauth2/token"))
-                .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_id", id), ("client_secret", secret)])
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", "x"),
+                    ("client_id", id),
+                    ("client_secret", secret),
+                ])
                 .send()
                 .unwrap(),
         )
@@ -165,7 +176,9 @@ fn header(r: &reqwest::blocking::Response, name: &str) -> Option<String> {
 #[test]
 fn cors_follows_the_global_list_on_public_metadata() {
     let s = server();
-    for path in ["/.well-known/openid-configuration", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"] {
+    for path in
+        ["/.well-known/openid-configuration", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"]
+    {
         let r = s.client().get(s.url(path)).header("origin", GLOBAL).send().unwrap();
         assert_eq!(r.status(), 200, "{path}");
         assert_eq!(header(&r, "access-control-allow-origin").as_deref(), Some(GLOBAL), "{path}");
@@ -181,12 +194,18 @@ fn cors_follows_the_global_list_on_public_metadata() {
 #[test]
 fn cors_at_the_token_endpoint_follows_the_clients_allowed_origins() {
     let s = server();
-    let rp = Rp::register(s, json!({"allowed_cors_origins": [SPA], "token_endpoint_auth_method": "client_secret_post"}));
+    let rp =
+        Rp::register(s, json!({"allowed_cors_origins": [SPA], "token_endpoint_auth_method": "client_secret_post"}));
     let post = |origin: &str, id: &str| {
         s.client()
             .post(s.url("/oauth2/token"))
             .header("origin", origin)
-            .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_id", id), ("client_secret", &rp.secret)])
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("client_id", id),
+                ("client_secret", &rp.secret),
+            ])
             .send()
             .unwrap()
     };
@@ -325,7 +344,13 @@ fn admin_tokens_shorter_than_32_characters_close_the_admin_api() {
 #[test]
 fn the_test_routes_do_not_exist_for_a_public_issuer() {
     let s = https_server();
-    let r = s.client().post(s.url("/admin/_test/sql")).bearer_auth("short-admin-token").json(&json!({"statements": ["SELECT 1"]})).send().unwrap();
+    let r = s
+        .client()
+        .post(s.url("/admin/_test/sql"))
+        .bearer_auth("short-admin-token")
+        .json(&json!({"statements": ["SELECT 1"]}))
+        .send()
+        .unwrap();
     assert_ne!(r.status(), 200);
     assert!(r.headers().get("x-hydra-edge-storage").is_none());
 }
@@ -333,15 +358,18 @@ fn the_test_routes_do_not_exist_for_a_public_issuer() {
 #[test]
 fn a_loopback_issuer_serves_nothing_under_a_public_host_name() {
     let s = common::shared();
-    for (method, path) in
-        [(Method::GET, "/.well-known/openid-configuration"), (Method::GET, "/admin/_test/panic"), (Method::POST, "/oauth2/token")]
-    {
+    for (method, path) in [
+        (Method::GET, "/.well-known/openid-configuration"),
+        (Method::GET, "/admin/_test/panic"),
+        (Method::POST, "/oauth2/token"),
+    ] {
         let (status, body) =
             json_of(s.client().request(method, s.url(path)).header("host", "auth.example.com").send().unwrap());
         assert_eq!(status, 500, "{path}: {body}");
         assert!(body.to_string().contains("URLS_SELF_ISSUER"), "{body}");
     }
-    let (status, body) = json_of(s.client().get(s.url("/health/alive")).header("host", "auth.example.com").send().unwrap());
+    let (status, body) =
+        json_of(s.client().get(s.url("/health/alive")).header("host", "auth.example.com").send().unwrap());
     assert_eq!(status, 200, "{body}");
 }
 
@@ -349,7 +377,11 @@ fn a_loopback_issuer_serves_nothing_under_a_public_host_name() {
 fn cookies_carry_the_host_prefix_on_an_https_issuer() {
     let s = https_server();
     let (status, client) = json_of(
-        s.client().post(s.url("/oauth2/register")).json(&json!({"redirect_uris": [REDIRECT], "scope": "openid"})).send().unwrap(),
+        s.client()
+            .post(s.url("/oauth2/register"))
+            .json(&json!({"redirect_uris": [REDIRECT], "scope": "openid"}))
+            .send()
+            .unwrap(),
     );
     assert_eq!(status, 201, "{client}");
     let id = client["client_id"].as_str().unwrap();

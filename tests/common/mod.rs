@@ -260,6 +260,32 @@ impl Server {
     }
 }
 
+impl Server {
+    /// The application's D1 tables (every migration's, none of D1's own).
+    pub fn d1_tables(&self) -> Vec<String> {
+        self.d1("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name != 'd1_migrations' ORDER BY name")
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Every row of every application table, table by table: to show that a request changed
+    /// nothing.
+    pub fn d1_snapshot(&self) -> Vec<(String, Value)> {
+        let tables = self.d1_tables();
+        let statements: Vec<String> = tables.iter().map(|t| format!("SELECT * FROM \"{t}\" ORDER BY rowid")).collect();
+        let r = self
+            .admin(reqwest::Method::POST, "/admin/_test/sql")
+            .json(&serde_json::json!({ "statements": statements, "all": true }))
+            .send()
+            .expect("test SQL route");
+        let (status, body) = json_of(r);
+        assert_eq!(status, 200, "snapshot failed: {body}");
+        tables.into_iter().zip(body.as_array().cloned().unwrap_or_default()).collect()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         unsafe {
