@@ -118,6 +118,10 @@ pub fn cases(fx: &Fixture) -> Vec<Case> {
         patch("patch a wrong type", "[{\"op\": \"replace\", \"path\": \"/redirect_uris\", \"value\": 7}]").expect(Admin(400)),
         patch("patch adding jwks_uri beside jwks", "[{\"op\": \"add\", \"path\": \"/jwks\", \"value\": {\"keys\": []}}, {\"op\": \"add\", \"path\": \"/jwks_uri\", \"value\": \"https://k.example/j\"}]")
             .expect(AdminError(400, "invalid_client_metadata")),
+        // This one made json-patch panic while undoing (a 500 that aborted the isolate).
+        patch("patch moving a field to the root, then failing", "[{\"op\": \"move\", \"from\": \"/scope\", \"path\": \"\"}, {\"op\": \"add\", \"path\": \"/scope\", \"value\": null}]")
+            .expect(Admin(400)),
+        patch("patch replacing the root with a string", "[{\"op\": \"replace\", \"path\": \"\", \"value\": \"x\"}]").expect(Admin(400)),
         Case::new("patch an unknown client", Method::PATCH, format!("/admin/clients/{}", unique("none"))).admin().json("[]").expect(Admin(404)),
     ]);
     v
