@@ -40,9 +40,11 @@ const JWKS_URI_CACHE_LIMIT: usize = 256;
 const BAD_CREDENTIALS: &str =
     "Client authentication failed: the client does not exist or the credentials do not match.";
 
+/// When a `jwks_uri` was fetched, and its key set or why it could not be used.
+type Fetched = (i64, Result<Value, String>);
+
 thread_local! {
-    /// `jwks_uri` → (fetched at, key set or why it could not be used).
-    static FETCHED_JWKS: RefCell<HashMap<String, (i64, Result<Value, String>)>> = RefCell::new(HashMap::new());
+    static FETCHED_JWKS: RefCell<HashMap<String, Fetched>> = RefCell::new(HashMap::new());
 }
 
 fn invalid_client(hint: impl Into<String>) -> ApiError {
@@ -106,6 +108,9 @@ async fn check_secret<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient, pres
     };
     let verdict = secret_hash::verify(ctx.p, &client.client.client_id, hash, presented).await?;
     if !verdict.ok() {
+        // An unknown client costs a KV and a D1 miss before its (dummy) PBKDF2; a known one
+        // comes from the cache. Do the same lookups here so a wrong secret is not faster.
+        store::clients::lookup_like_a_miss(ctx.p).await;
         return Err(invalid_client(BAD_CREDENTIALS));
     }
     Ok(())

@@ -387,8 +387,11 @@ fn run(fx: &Fixture, case: &Case) -> Result<(), String> {
     Ok(())
 }
 
+/// Builds a family's cases from the fixture.
+type Family = fn(&Fixture) -> Vec<Case>;
+
 /// The case families, one per route family.
-fn families() -> Vec<(&'static str, fn(&Fixture) -> Vec<Case>)> {
+fn families() -> Vec<(&'static str, Family)> {
     vec![
         ("authorize", authorize::cases),
         ("token", token::cases),
