@@ -88,7 +88,8 @@ pub async fn handle<P: Platform>(
     body_too_large: bool,
 ) -> Response {
     let routed = router::route(req.method, &req.path);
-    let cors_scope = match cfg {
+    // CORS goes by path, whatever answers there: errors too, and routes added later.
+    let cors = match cfg {
         Ok(c) if c.cors.enabled => {
             let admin = match &routed {
                 Ok(r) => Some(r.admin),
@@ -96,24 +97,21 @@ pub async fn handle<P: Platform>(
                     admin.then_some(true)
                 }
             };
-            cors::scope_of(&req.path, admin)
+            Some((c, cors::scope_of(&req.path, admin))).filter(|(_, scope)| *scope != cors::Scope::None)
         }
-        _ => cors::Scope::None,
+        _ => None,
     };
-    let Ok(c) = cfg.map_err(|_| ()) else {
+    let Some((c, scope)) = cors else {
         return handle_routed(p, cfg, routed, &req, body_too_large).await;
     };
-    if cors_scope != cors::Scope::None && cors::is_preflight(&req) {
-        return cors::preflight(&c.cors, cors_scope, &req);
+    if cors::is_preflight(&req) {
+        return cors::preflight(&c.cors, scope, &req);
     }
     let response = handle_routed(p, cfg, routed, &req, body_too_large).await;
-    if cors_scope == cors::Scope::None {
-        return response;
-    }
     let origin = req.header("origin").unwrap_or("").to_ascii_lowercase();
     let allowed = !origin.is_empty()
         && (cors::globally_allowed(&c.cors, &origin)
-            || (cors_scope == cors::Scope::PerClient
+            || (scope == cors::Scope::PerClient
                 && clients::cors::allows_origin(&Ctx { cfg: c, p }, &req, &origin).await));
     cors::decorate(&c.cors, &req, allowed, response)
 }

@@ -11,9 +11,9 @@
 //!   middleware).
 //! * Never on admin routes, and never on `/oauth2/auth` (RFC 9700 §2.6).
 //!
-//! Wildcards: `scheme://*` allows every origin of that scheme; otherwise `*` stands for part of
-//! one DNS label (`https://*.example.com`), and only when it is bounded by a registrable domain
-//! (not `https://*.com`, `https://*example.com`, `https://app.*`), like Hydra's check.
+//! Wildcards: `scheme://*` allows every origin of that scheme; otherwise one `*` stands for part
+//! of one DNS label (`https://*.example.com`), and only when it is bounded by a registrable
+//! domain (not `https://*.com`, `https://*example.com`, `https://app.*`), like Hydra's check.
 
 use crate::http::{Method, Request, Response};
 
@@ -97,7 +97,8 @@ pub fn pattern_matches(pattern: &str, origin: &str) -> bool {
     if !pattern.contains('*') {
         return pattern == origin;
     }
-    if !bounded_wildcard(&pattern) {
+    // One wildcard per pattern (Hydra's schema says so): more would also make matching costly.
+    if pattern.matches('*').count() > 1 || origin.len() > 512 || !bounded_wildcard(&pattern) {
         return false;
     }
     glob_label(&pattern, origin)
@@ -347,6 +348,10 @@ mod tests {
             assert!(!pattern_matches(unbounded, "https://x.github.io"), "{unbounded}");
         }
         assert!(pattern_matches("https://*.example.co.uk", "https://a.example.co.uk"));
+        assert!(!pattern_matches(
+            "https://*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*.example.com",
+            &format!("https://{}b.example.com", "a".repeat(60))
+        ));
     }
 
     #[test]
