@@ -14,7 +14,7 @@ export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 
 RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: dev test build bootstrap bench deploy clean
+.PHONY: dev test build bootstrap deploy-guard bench deploy clean
 
 ## Start the server on 127.0.0.1:$(PORT) with local D1 and KV, migrations applied, and the
 ## example login & consent app on $(PORT)+1 (EXAMPLE=0 to leave it out).
@@ -39,7 +39,11 @@ bootstrap:
 	@bash scripts/bootstrap.sh
 
 ## The deployable Worker (build/index.js + build/index_bg.wasm); rebuilt only when sources change.
-build: bootstrap build/index_bg.wasm
+## Under `wrangler deploy` (WRANGLER_COMMAND=deploy) it first refuses a non-public issuer.
+build: deploy-guard bootstrap build/index_bg.wasm
+
+deploy-guard:
+	@node scripts/deploy-guard.mjs
 
 build/index_bg.wasm: $(RUST_SOURCES)
 	worker-build --release

@@ -25,7 +25,7 @@ import { gzipSync } from "node:zlib";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BUNDLE_DIR = path.join(ROOT, "build", "bundle");
 const RESULTS_FILE = path.join(ROOT, "build", "bench-results.json");
-const ADMIN_TOKEN = "bench-admin-token";
+const ADMIN_TOKEN = "bench-admin-token-0123456789abcdefghij"; // >= 32 characters
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /** A failure with a message that says it all (printed without a stack trace). */
@@ -584,7 +584,9 @@ async function buildBundle(cleanups) {
   rmSync(BUNDLE_DIR, { recursive: true, force: true }); // the wasm file name carries a hash
   mkdirSync(BUNDLE_DIR, { recursive: true });
   const wrangler = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
-  await runChild(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", BUNDLE_DIR], {
+  // A bundle, not a deployment: the deploy guard (scripts/deploy-guard.mjs) wants a public issuer.
+  const dryRun = [wrangler, "deploy", "--dry-run", "--outdir", BUNDLE_DIR, "--var", "URLS_SELF_ISSUER:https://bundle.invalid"];
+  await runChild(process.execPath, dryRun, {
     cleanups,
     capture: true,
     timeoutMs: 120_000,

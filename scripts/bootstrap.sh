@@ -61,3 +61,9 @@ if [ ! -f .dev.vars ]; then
   say "creating .dev.vars from .dev.vars.example (local secrets for wrangler dev)"
   cp .dev.vars.example .dev.vars
 fi
+# Admin tokens shorter than 32 characters close the admin API; replace the old short default.
+if grep -qx 'ADMIN_API_TOKEN=local-admin-token' .dev.vars; then
+  say "replacing the old 17-character local admin token in .dev.vars (the admin API needs 32 or more)"
+  sed -i.bak 's/^ADMIN_API_TOKEN=local-admin-token$/ADMIN_API_TOKEN=local-admin-token-for-development-only/' .dev.vars
+  rm -f .dev.vars.bak
+fi

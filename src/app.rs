@@ -1,23 +1,38 @@
-//! Request dispatch: route, authenticate admin calls, call the handler, render its error.
+//! Request dispatch: route, authenticate admin calls, call the handler, render its error, and
+//! apply CORS by path (so routes added later under a CORS path get it too).
 
-use crate::config::{Config, ConfigError};
+use crate::config::{is_loopback_host, Config, ConfigError, MIN_ADMIN_TOKEN_LEN};
 use crate::crypto::{ct_eq, sha256};
 use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response, MAX_BODY_BYTES};
 use crate::log::{route_name, RequestLog};
 use crate::platform::Platform;
+use crate::ratelimit::{self, Limiter};
 use crate::router::{self, Route, RouteError};
-use crate::{authorize, clients, discovery, fallbacks, flow, health, introspect, keys, revoke, token, trust, userinfo};
+use crate::{
+    authorize, clients, cors, discovery, fallbacks, flow, health, introspect, keys, revoke, token, trust, userinfo,
+};
 
 /// Is this the admin token? Compared as SHA-256 digests so the comparison is constant-time
-/// whatever the lengths.
-fn admin_authorized(cfg: &Config, req: &Request) -> ApiResult<()> {
+/// whatever the lengths. Wrong tokens are rate limited per address: an address that failed too
+/// often gets 429 for a while, whatever it presents.
+async fn admin_authorized<P: Platform>(p: &P, cfg: &Config, req: &Request) -> ApiResult<()> {
+    if cfg.admin_token_too_short {
+        return Err(ApiError::unauthorized(format!(
+            "The admin API is closed: the ADMIN_API_TOKEN secret is shorter than {MIN_ADMIN_TOKEN_LEN} characters. \
+             Set a longer one, e.g. `openssl rand -base64 32 | npx wrangler secret put ADMIN_API_TOKEN`."
+        )));
+    }
     let Some(expected) = cfg.admin_token.as_deref() else {
         return Err(ApiError::unauthorized(
             "The admin API is closed: the ADMIN_API_TOKEN secret is not set on this Worker.",
         ));
     };
+    let ip = ratelimit::client_ip(req).map(|ip| format!("ip:{ip}"));
+    if let Some(ip) = ip.as_deref() {
+        ratelimit::check(p, &[(Limiter::AdminFailuresPerIp, ip)])?;
+    }
     let presented = req.bearer_token().unwrap_or("");
     if presented.is_empty() {
         return Err(ApiError::unauthorized(
@@ -25,9 +40,39 @@ fn admin_authorized(cfg: &Config, req: &Request) -> ApiResult<()> {
         ));
     }
     if !ct_eq(&sha256(presented.as_bytes()), &sha256(expected.as_bytes())) {
+        if let Some(ip) = ip.as_deref() {
+            if let Some(refused) = ratelimit::fail(p, &[(Limiter::AdminFailuresPerIp, ip)]).await {
+                return Err(refused);
+            }
+        }
         return Err(ApiError::unauthorized("The admin API token is not valid."));
     }
     Ok(())
+}
+
+/// The host a request was sent to, without the port.
+fn request_host(req: &Request) -> &str {
+    let host = req.header("host").unwrap_or("");
+    if host.starts_with('[') {
+        host.split_inclusive(']').next().unwrap_or(host)
+    } else {
+        host.split(':').next().unwrap_or(host)
+    }
+}
+
+/// The production guard: a Worker whose issuer is loopback (the committed development default)
+/// but that is reached under another host name was deployed without a real issuer. It serves
+/// nothing then, so neither the test routes nor any loopback allowance is ever live in public.
+fn deployed_with_a_loopback_issuer(cfg: &Config, req: &Request) -> Option<ApiError> {
+    let host = request_host(req);
+    if !cfg.local_development || host.is_empty() || is_loopback_host(host) {
+        return None;
+    }
+    Some(ApiError::internal("loopback issuer on a public host").with_description(format!(
+        "The server is misconfigured: URLS_SELF_ISSUER is the loopback URL {} but this Worker is served at {host}. \
+         Set URLS_SELF_ISSUER to this deployment's https URL (see the README, \"Deploying\").",
+        cfg.issuer
+    )))
 }
 
 /// Is this route an OAuth endpoint (errors in `errorOAuth2` form) rather than an admin one?
@@ -55,8 +100,45 @@ pub async fn handle<P: Platform>(
     body_too_large: bool,
     log: &RequestLog,
 ) -> Response {
+    let routed = router::route(req.method, &req.path);
+    // CORS goes by path, whatever answers there: errors too, and routes added later.
+    let cors = match cfg {
+        Ok(c) if c.cors.enabled => {
+            let admin = match &routed {
+                Ok(r) => Some(r.admin),
+                Err(RouteError::NotFound { admin }) | Err(RouteError::MethodNotAllowed { admin, .. }) => {
+                    admin.then_some(true)
+                }
+            };
+            Some((c, cors::scope_of(&req.path, admin))).filter(|(_, scope)| *scope != cors::Scope::None)
+        }
+        _ => None,
+    };
+    let Some((c, scope)) = cors else {
+        return handle_routed(p, cfg, routed, &req, body_too_large, log).await;
+    };
+    if cors::is_preflight(&req) {
+        return cors::preflight(&c.cors, scope, &req);
+    }
+    let response = handle_routed(p, cfg, routed, &req, body_too_large, log).await;
+    let origin = req.header("origin").unwrap_or("").to_ascii_lowercase();
+    let allowed = !origin.is_empty()
+        && (cors::globally_allowed(&c.cors, &origin)
+            || (scope == cors::Scope::PerClient
+                && clients::cors::allows_origin(&Ctx { cfg: c, p, log }, &req, &origin).await));
+    cors::decorate(&c.cors, &req, allowed, response)
+}
+
+async fn handle_routed<P: Platform>(
+    p: &P,
+    cfg: Result<&Config, &ConfigError>,
+    routed: Result<router::Routed, RouteError>,
+    req: &Request,
+    body_too_large: bool,
+    log: &RequestLog,
+) -> Response {
     let expose = cfg.map(|c| c.expose_internal_errors).unwrap_or(false);
-    let routed = match router::route(req.method, &req.path) {
+    let routed = match routed {
         Ok(r) => r,
         Err(RouteError::NotFound { .. }) => {
             return ApiError::not_found()
@@ -82,9 +164,17 @@ pub async fn handle<P: Platform>(
             )))
         }
     };
+    if let Some(e) = deployed_with_a_loopback_issuer(cfg, req) {
+        return render(e);
+    }
     if routed.admin {
-        if let Err(e) = admin_authorized(cfg, &req) {
-            return e.admin_response(expose).with_header("www-authenticate", "Bearer realm=\"hydra-edge admin\"");
+        if let Err(e) = admin_authorized(p, cfg, req).await {
+            let r = e.admin_response(expose);
+            return if e.status == 401 {
+                r.with_header("www-authenticate", "Bearer realm=\"hydra-edge admin\"")
+            } else {
+                r
+            };
         }
     }
     if body_too_large {
@@ -94,7 +184,7 @@ pub async fn handle<P: Platform>(
         panic!("deliberate panic from the test route");
     }
     let ctx = Ctx { cfg, p, log };
-    let result = dispatch(&ctx, routed.route, &req).await;
+    let result = dispatch(&ctx, routed.route, req).await;
     let mut response = match result {
         Ok(r) => r,
         Err(e) => render(e),
@@ -109,17 +199,23 @@ pub async fn handle<P: Platform>(
 }
 
 /// `POST /admin/_test/sql` (test routes only): `{"statements": [...]}` run as one batch; answers
-/// the rows of the last statement.
+/// the rows of the last statement, or with `"all": true` the rows of every statement.
 async fn test_sql<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     #[derive(serde::Deserialize)]
     struct Body {
         statements: Vec<String>,
+        #[serde(default)]
+        all: bool,
     }
     let body: Body = parse_json(req)?;
     // The platform takes static SQL; leaking is fine for a test-only route.
     let queries =
         body.statements.into_iter().map(|s| crate::platform::Query::new(Box::leak(s.into_boxed_str()))).collect();
     let results = ctx.p.sql_batch(queries).await.map_err(|e| ApiError::bad_request(e.0))?;
+    if body.all {
+        let every: Vec<_> = results.iter().map(|r| r.rows.clone()).collect();
+        return Ok(Response::json(200, &every));
+    }
     let last = results.last().map(|r| r.rows.clone()).unwrap_or_default();
     Ok(Response::json(200, &last))
 }

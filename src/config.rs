@@ -65,6 +65,19 @@ pub struct JwtGrant {
     pub max_ttl: i64,
 }
 
+/// What a registrant may choose at `/oauth2/register` (the admin API is not bound by it).
+#[derive(Clone, Debug)]
+pub struct RegistrationPolicy {
+    /// Longest access- and ID-token lifespan a registrant may set, in seconds.
+    pub max_lifespan: i64,
+    /// Longest refresh-token lifespan a registrant may set, in seconds.
+    pub max_refresh_lifespan: i64,
+    /// Scope tokens a registered client may hold (exactly; no wildcards).
+    pub allowed_scope: Vec<String>,
+    /// Audiences a registered client may hold.
+    pub allowed_audience: Vec<String>,
+}
+
 /// Lifespans in seconds.
 #[derive(Clone, Debug)]
 pub struct Ttls {
@@ -92,12 +105,20 @@ pub struct Config {
     pub dcr_enabled: bool,
     /// Scope given to clients registered without one.
     pub default_client_scope: String,
+    pub registration: RegistrationPolicy,
+    /// `SERVE_PUBLIC_CORS_*`.
+    pub cors: crate::cors::Settings,
     pub cookies: CookiePolicy,
     pub expose_internal_errors: bool,
     /// `SECRETS_SYSTEM`: the first secret signs and encrypts, all of them verify and decrypt.
     pub system_secrets: Vec<String>,
     /// `ADMIN_API_TOKEN`; `None` closes the admin API.
     pub admin_token: Option<String>,
+    /// The admin token is set but shorter than [`MIN_ADMIN_TOKEN_LEN`]: the admin API is closed.
+    pub admin_token_too_short: bool,
+    /// The issuer is plain-http on a loopback host: local development. Only then may test
+    /// routes run and loopback URLs be registered for the server to fetch.
+    pub local_development: bool,
     /// Seconds a client read from D1 may stay in the KV cache.
     pub client_cache_ttl: u64,
     /// Routes that exist only for the end-to-end tests (`HYDRA_EDGE_TEST_ROUTES`).
@@ -134,6 +155,8 @@ impl std::fmt::Display for ConfigError {
 }
 
 const MIN_SYSTEM_SECRET_LEN: usize = 16;
+/// Shorter admin tokens close the admin API (a guessable token on a public hostname).
+pub const MIN_ADMIN_TOKEN_LEN: usize = 32;
 
 impl Config {
     /// Build the configuration from a variable lookup (Worker vars and secrets, or a map in tests).
@@ -233,6 +256,8 @@ impl Config {
                 }
             }
         };
+        let cors_enabled = flag("SERVE_PUBLIC_CORS_ENABLED", false);
+        let cors_credentials = flag("SERVE_PUBLIC_CORS_ALLOW_CREDENTIALS", true);
         let pkce_enforced = flag("OAUTH2_PKCE_ENFORCED", false);
         let pkce_enforced_for_public_clients = flag("OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS", true);
         let dcr_enabled = flag("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", false);
@@ -252,6 +277,36 @@ impl Config {
 
         let default_client_scope = get("OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE")
             .unwrap_or_else(|| "offline_access offline openid".to_string());
+        let words =
+            |v: String| -> Vec<String> { v.split([' ', ',']).filter(|w| !w.is_empty()).map(str::to_string).collect() };
+        let mut bound = |name: &str, default: &str| -> i64 {
+            let raw = get(name).unwrap_or_else(|| default.to_string());
+            match duration::parse(&raw).map(duration::to_secs) {
+                Some(s) if s > 0 => s,
+                _ => {
+                    errors.push(format!("{name} must be a positive duration such as \"24h\", got {raw:?}"));
+                    0
+                }
+            }
+        };
+        let registration = RegistrationPolicy {
+            max_lifespan: bound("OIDC_DYNAMIC_CLIENT_REGISTRATION_MAX_LIFESPAN", "24h"),
+            max_refresh_lifespan: bound("OIDC_DYNAMIC_CLIENT_REGISTRATION_MAX_REFRESH_LIFESPAN", "720h"),
+            allowed_scope: words(
+                get("OIDC_DYNAMIC_CLIENT_REGISTRATION_ALLOWED_SCOPE")
+                    .unwrap_or_else(|| "openid offline_access offline profile email address phone".to_string()),
+            ),
+            allowed_audience: words(get("OIDC_DYNAMIC_CLIENT_REGISTRATION_ALLOWED_AUDIENCE").unwrap_or_default()),
+        };
+        if let Some(outside) = default_client_scope
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .find(|w| !registration.allowed_scope.iter().any(|a| a == w))
+        {
+            errors.push(format!(
+                "OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE holds \"{outside}\", which OIDC_DYNAMIC_CLIENT_REGISTRATION_ALLOWED_SCOPE does not allow"
+            ));
+        }
 
         let secure_issuer = issuer.starts_with("https://");
         let mut same_site = match get("SERVE_COOKIES_SAME_SITE_MODE") {
@@ -276,6 +331,41 @@ impl Config {
             errors
                 .push(format!("SECRETS_SYSTEM: every secret must be at least {MIN_SYSTEM_SECRET_LEN} characters long"));
         }
+
+        let list = |name: &str, default: &[&str]| -> Vec<String> {
+            match get(name) {
+                Some(v) => v.split(',').map(str::trim).filter(|w| !w.is_empty()).map(str::to_string).collect(),
+                None => default.iter().map(|s| s.to_string()).collect(),
+            }
+        };
+        let cors_origins = list("SERVE_PUBLIC_CORS_ALLOWED_ORIGINS", &[]);
+        for o in &cors_origins {
+            if o != "*" && o.matches('*').count() > 1 {
+                errors.push(format!("SERVE_PUBLIC_CORS_ALLOWED_ORIGINS: \"{o}\" may hold at most one wildcard"));
+            }
+        }
+        let cors = crate::cors::Settings {
+            enabled: cors_enabled,
+            allowed_origins: cors_origins,
+            allowed_methods: list("SERVE_PUBLIC_CORS_ALLOWED_METHODS", crate::cors::DEFAULT_METHODS)
+                .into_iter()
+                .map(|m| m.to_ascii_uppercase())
+                .collect(),
+            allowed_headers: list("SERVE_PUBLIC_CORS_ALLOWED_HEADERS", crate::cors::DEFAULT_HEADERS),
+            exposed_headers: list("SERVE_PUBLIC_CORS_EXPOSED_HEADERS", crate::cors::DEFAULT_EXPOSED),
+            allow_credentials: cors_credentials,
+            max_age: match get("SERVE_PUBLIC_CORS_MAX_AGE") {
+                None => 0,
+                Some(v) => v.parse().unwrap_or_else(|_| {
+                    errors.push(format!("SERVE_PUBLIC_CORS_MAX_AGE must be a number of seconds, got {v:?}"));
+                    0
+                }),
+            },
+        };
+
+        let admin_token = get("ADMIN_API_TOKEN");
+        let admin_token_too_short =
+            admin_token.as_ref().map(|t| t.chars().count() < MIN_ADMIN_TOKEN_LEN).unwrap_or(false);
 
         let client_cache_ttl = match get("CLIENT_CACHE_TTL") {
             None => 300,
@@ -388,10 +478,14 @@ impl Config {
             pkce_enforced_for_public_clients,
             dcr_enabled,
             default_client_scope,
+            registration,
+            cors,
             cookies: CookiePolicy { secure: secure_issuer, same_site },
             expose_internal_errors,
             system_secrets,
-            admin_token: get("ADMIN_API_TOKEN"),
+            admin_token: admin_token.filter(|_| !admin_token_too_short),
+            admin_token_too_short,
+            local_development: loopback_issuer,
             client_cache_ttl,
             test_routes,
             refresh_grace_period,
@@ -454,7 +548,7 @@ pub mod tests {
         Config::from_lookup(lookup(&[
             ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
             ("SECRETS_SYSTEM", "a-very-long-system-secret"),
-            ("ADMIN_API_TOKEN", "admin"),
+            ("ADMIN_API_TOKEN", "admin-token-of-at-least-32-characters"),
         ]))
         .unwrap()
     }
@@ -528,6 +622,57 @@ pub mod tests {
         };
         assert!(with("http://127.0.0.1:8787").unwrap().test_routes);
         assert!(with("https://auth.example.com").unwrap_err().to_string().contains("HYDRA_EDGE_TEST_ROUTES"));
+    }
+
+    #[test]
+    fn short_admin_tokens_close_the_admin_api() {
+        let with = |token: &str| {
+            Config::from_lookup(lookup(&[
+                ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+                ("SECRETS_SYSTEM", "0123456789abcdef0123"),
+                ("ADMIN_API_TOKEN", token),
+            ]))
+            .unwrap()
+        };
+        let short = with("local-admin-token");
+        assert!(short.admin_token.is_none() && short.admin_token_too_short);
+        let long = with("0123456789abcdef0123456789abcdef");
+        assert_eq!(long.admin_token.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        assert!(!long.admin_token_too_short);
+    }
+
+    #[test]
+    fn registration_bounds_and_cors_settings() {
+        let c = test_config();
+        assert_eq!(c.registration.max_lifespan, 24 * 3600);
+        assert_eq!(c.registration.max_refresh_lifespan, 720 * 3600);
+        assert!(c.registration.allowed_scope.iter().any(|s| s == "openid"));
+        assert!(c.registration.allowed_audience.is_empty());
+        assert!(!c.cors.enabled);
+        assert!(c.local_development);
+        let c = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "https://auth.example.com"),
+            ("SECRETS_SYSTEM", "0123456789abcdef0123"),
+            ("SERVE_PUBLIC_CORS_ENABLED", "true"),
+            ("SERVE_PUBLIC_CORS_ALLOWED_ORIGINS", "https://a.example, https://*.b.example"),
+            ("SERVE_PUBLIC_CORS_MAX_AGE", "600"),
+            ("OIDC_DYNAMIC_CLIENT_REGISTRATION_ALLOWED_AUDIENCE", "https://api.example"),
+        ]))
+        .unwrap();
+        assert!(c.cors.enabled && c.cors.allow_credentials);
+        assert_eq!(c.cors.allowed_origins, vec!["https://a.example", "https://*.b.example"]);
+        assert_eq!(c.cors.max_age, 600);
+        assert_eq!(c.registration.allowed_audience, vec!["https://api.example"]);
+        assert!(!c.local_development);
+        let err = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "https://auth.example.com"),
+            ("SECRETS_SYSTEM", "0123456789abcdef0123"),
+            ("OIDC_DYNAMIC_CLIENT_REGISTRATION_ALLOWED_SCOPE", "openid"),
+            ("OIDC_DYNAMIC_CLIENT_REGISTRATION_MAX_LIFESPAN", "forever"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("DEFAULT_SCOPE") && err.contains("MAX_LIFESPAN"), "{err}");
     }
 
     #[test]

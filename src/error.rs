@@ -26,6 +26,11 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Seconds in `Retry-After` of a 429: Cloudflare's longest rate-limit period.
+pub const RATE_LIMIT_RETRY_AFTER_SECS: u32 = 60;
+/// Seconds in `Retry-After` of a 503 (a store or backend did not answer).
+pub const OUTAGE_RETRY_AFTER_SECS: u32 = 5;
+
 macro_rules! oauth_errors {
     ($($fn:ident => ($code:literal, $status:literal, $desc:literal)),* $(,)?) => {
         impl ApiError {
@@ -116,6 +121,16 @@ impl ApiError {
             .with_description(format!("Allowed methods: {allowed}."))
     }
 
+    /// 429: a rate limit was reached. The error code keeps OAuth clients parsing the body.
+    pub fn rate_limited(what: &str) -> ApiError {
+        ApiError::new(
+            429,
+            "temporarily_unavailable",
+            "The request was refused because too many similar requests were made.",
+        )
+        .with_hint(format!("Too many {what}; retry after the time given in the Retry-After header."))
+    }
+
     pub fn payload_too_large(limit: usize) -> ApiError {
         ApiError::new(413, "The request body is too large", "")
             .with_description(format!("Request bodies are limited to {limit} bytes."))
@@ -184,11 +199,20 @@ impl ApiError {
     }
 
     pub fn oauth_response(&self, expose_debug: bool) -> Response {
-        Response::json_typed(self.status, &self.oauth_body(expose_debug), OAUTH_JSON).no_store()
+        self.retry_after(Response::json_typed(self.status, &self.oauth_body(expose_debug), OAUTH_JSON).no_store())
     }
 
     pub fn admin_response(&self, expose_debug: bool) -> Response {
-        Response::json_typed(self.status, &self.admin_body(expose_debug), JSON)
+        self.retry_after(Response::json_typed(self.status, &self.admin_body(expose_debug), JSON))
+    }
+
+    /// `Retry-After` on 429 (the longest rate-limit period, 60 s) and 503 (an outage).
+    fn retry_after(&self, r: Response) -> Response {
+        match self.status {
+            429 => r.with_header("retry-after", &RATE_LIMIT_RETRY_AFTER_SECS.to_string()),
+            503 => r.with_header("retry-after", &OUTAGE_RETRY_AFTER_SECS.to_string()),
+            _ => r,
+        }
     }
 }
 
@@ -267,6 +291,19 @@ mod tests {
         assert_eq!(r.status, 400);
         assert_eq!(r.header("cache-control"), Some("no-store"));
         assert_eq!(r.header("pragma"), Some("no-cache"));
+    }
+
+    #[test]
+    fn outages_and_rate_limits_say_when_to_retry() {
+        let e: ApiError = crate::platform::PlatformError("D1: database is locked".into()).into();
+        let r = e.oauth_response(false);
+        assert_eq!(r.status, 503);
+        assert_eq!(r.header("retry-after"), Some("5"));
+        let body = String::from_utf8(r.body).unwrap();
+        assert!(body.contains("temporarily_unavailable") && !body.contains("locked"), "{body}");
+        let r = ApiError::rate_limited("failed attempts").admin_response(false);
+        assert_eq!((r.status, r.header("retry-after")), (429, Some("60")));
+        assert!(ApiError::invalid_request().oauth_response(false).header("retry-after").is_none());
     }
 
     #[test]

@@ -11,20 +11,22 @@ pub fn alive() -> Response {
     Response::json(200, &json!({ "status": "ok" }))
 }
 
-/// 200 when D1 and KV both answer; otherwise 503 naming each store that does not.
+/// 200 when D1 and KV both answer; otherwise 503 naming each store that does not, without the
+/// error itself (this route is public; internal text goes nowhere but `error_debug`).
 pub async fn ready<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let (d1, kv) = store::ping(ctx.p).await;
     let mut errors = Map::new();
-    if let Some(e) = d1 {
-        errors.insert("database".into(), Value::String(format!("D1 binding DB is not answering: {e}")));
+    if d1.is_some() {
+        errors.insert("database".into(), Value::String("The database is not answering.".into()));
     }
-    if let Some(e) = kv {
-        errors.insert("kv".into(), Value::String(format!("KV binding KV is not answering: {e}")));
+    if kv.is_some() {
+        errors.insert("kv".into(), Value::String("The key-value store is not answering.".into()));
     }
     if errors.is_empty() {
         Response::json(200, &json!({ "status": "ok" }))
     } else {
         Response::json(503, &json!({ "errors": errors }))
+            .with_header("retry-after", &crate::error::OUTAGE_RETRY_AFTER_SECS.to_string())
     }
 }
 

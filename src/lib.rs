@@ -9,10 +9,12 @@
 //! | [`ctx`] | what every handler receives: configuration and runtime |
 //! | [`router`] | the route table |
 //! | [`config`] | vars and secrets, Hydra's defaults |
+//! | [`cors`] | cross-origin resource sharing by path, as Hydra does it |
 //! | [`error`] | `errorOAuth2` / `genericError` |
 //! | [`http`] | request/response model, forms, cookies |
 //! | [`log`] | the structured log line of each request |
-//! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch) |
+//! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch, rate limiter) |
+//! | [`ratelimit`] | rate limits of the public edge (Workers rate-limiting binding) |
 //! | [`store`] | every SQL statement and KV key |
 //! | [`crypto`] | encodings, sealing, opaque tokens, secret hashes, JWS |
 //! | [`authorize`] | `/oauth2/auth`: request validation, response modes, the end of a flow |
@@ -33,6 +35,7 @@ pub mod app;
 pub mod authorize;
 pub mod clients;
 pub mod config;
+pub mod cors;
 pub mod crypto;
 pub mod ctx;
 pub mod discovery;
@@ -47,6 +50,7 @@ pub mod keys;
 pub mod log;
 pub mod platform;
 pub mod revoke;
+pub mod ratelimit;
 pub mod router;
 pub mod store;
 pub mod token;

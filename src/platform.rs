@@ -82,13 +82,14 @@ impl std::fmt::Display for PlatformError {
     }
 }
 
+/// A backend that does not answer is an outage, not a bug: 503 with `Retry-After`
+/// (`temporarily_unavailable` on OAuth endpoints). What failed stays internal (`error_debug`
+/// only with `OAUTH2_EXPOSE_INTERNAL_ERRORS`).
 impl From<PlatformError> for crate::error::ApiError {
     fn from(e: PlatformError) -> Self {
-        // A busy or overloaded database is worth a retry (503), not a server fault (500).
-        if e.0.contains("SQLITE_BUSY") || e.0.contains("database is locked") || e.0.contains("D1_ERROR: Network") {
-            return crate::error::ApiError::temporarily_unavailable().with_debug(e.0);
-        }
-        crate::error::ApiError::server_error().with_debug(e.0)
+        crate::error::ApiError::temporarily_unavailable()
+            .with_hint("A storage or crypto backend did not answer; retry in a few seconds.")
+            .with_debug(e.0)
     }
 }
 
@@ -162,6 +163,15 @@ pub trait Platform {
 
     /// Run `fut` after the response is sent (`ctx.waitUntil`).
     fn after_response(&self, fut: impl std::future::Future<Output = ()> + 'static);
+
+    // --- Rate limiting (Workers rate-limiting binding). ---
+
+    /// Count one event for `key` on the rate limiter bound as `binding`; false when the key is
+    /// over its limit. Platforms without the binding allow everything.
+    async fn rate_limit(&self, binding: &'static str, key: &str) -> PResult<bool> {
+        let _ = (binding, key);
+        Ok(true)
+    }
 }
 
 /// Read a column as a string (`NULL` and missing become "").

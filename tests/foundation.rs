@@ -199,7 +199,15 @@ fn oversized_uploads_do_not_disturb_concurrent_requests_in_workerd() {
     let bundle = common::root().join("target/e2e-bundle");
     let out = std::process::Command::new("node")
         .arg(common::root().join("node_modules/wrangler/bin/wrangler.js"))
-        .args(["deploy", "--dry-run", "--outdir", bundle.to_str().unwrap()])
+        // A bundle, not a deployment: the deploy guard wants a public issuer all the same.
+        .args([
+            "deploy",
+            "--dry-run",
+            "--outdir",
+            bundle.to_str().unwrap(),
+            "--var",
+            "URLS_SELF_ISSUER:https://bundle.invalid",
+        ])
         .current_dir(common::root())
         .env("WRANGLER_SEND_METRICS", "false")
         .output()

@@ -1,7 +1,7 @@
 // An example login & consent app for hydra-edge (or ORY Hydra): node:http and Ory's official
 // SDK, nothing else. See README.md next to this file.
 //
-//   HYDRA_ADMIN_TOKEN=local-admin-token node examples/login-consent/server.mjs
+//   HYDRA_ADMIN_TOKEN=local-admin-token-for-development-only node examples/login-consent/server.mjs
 //
 // Demo rules: any username with the password "password" logs in. Not for production: there is
 // no user database, and the demo client's secret comes from the environment.

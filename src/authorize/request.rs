@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::pkce;
 use super::response::{match_redirect_uri, ResponseMode, Target};
-use super::scope::{audience_allowed, scope_allowed};
+use super::scope::{audience_allowed, is_scope_token, scope_allowed};
 use crate::clients::model::Client;
 use crate::config::Config;
 use crate::error::ApiError;
@@ -100,8 +100,8 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
                 "The 'redirect_uri' parameter is required when the client has more or less than one registered redirect URI."
             })));
         }
-    } else if match_redirect_uri(registered, &presented) {
-        (presented, true)
+    } else if let Some(uri) = match_redirect_uri(registered, &presented) {
+        (uri, true)
     } else {
         return Err(page(ApiError::invalid_request().with_hint(
             "The 'redirect_uri' parameter does not match any of the OAuth 2.0 Client's pre-registered redirect urls.",
@@ -199,7 +199,12 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
         return Err(to_client(ApiError::registration_not_supported()));
     }
 
-    // 5. Scope and audience within the client's allow-lists.
+    // 5. Scope tokens (RFC 6749 §3.3), within the client's allow-lists, and the audience.
+    if let Some(bad) = scopes.iter().find(|s| !is_scope_token(s)) {
+        return Err(to_client(ApiError::invalid_scope().with_hint(format!(
+            "The requested scope '{bad}' is not a valid scope token: only visible ASCII characters other than '\"' and '\\' are allowed."
+        ))));
+    }
     let allowed = client.scopes();
     if let Some(bad) = scopes.iter().find(|s| !scope_allowed(cfg.scope_strategy, &allowed, s)) {
         return Err(to_client(

@@ -34,39 +34,94 @@ pub struct Target {
     pub state: String,
 }
 
+/// The URI responses go to when `presented` names a registered redirect URI, or `None`.
+///
 /// Exact string match against the registered URIs (RFC 9700 §4.1.3), with one exception for
-/// native apps (RFC 8252 §7.3): an `http` loopback-IP URI may use any port when scheme, host,
-/// path and query are equal. `localhost` gets no exception.
-pub fn match_redirect_uri(registered: &[String], presented: &str) -> bool {
+/// native apps (RFC 8252 §7.3): for an `http` URI on the loopback literal `127.0.0.1` or `[::1]`
+/// only the port may differ. Then the answer is the registered URI with only the port replaced,
+/// so nothing of the presented URI but a validated number ever reaches a `Location` header.
+/// `localhost` gets no exception.
+pub fn match_redirect_uri(registered: &[String], presented: &str) -> Option<String> {
     if registered.iter().any(|r| r == presented) {
-        return true;
+        return Some(presented.to_string());
     }
-    let Some(p) = loopback_parts(presented) else {
-        return false;
-    };
-    registered.iter().filter_map(|r| loopback_parts(r)).any(|r| r == p)
+    let p = Loopback::parse(presented)?;
+    registered
+        .iter()
+        .filter_map(|r| Loopback::parse(r))
+        .find(|r| r.host == p.host && r.rest == p.rest)
+        .map(|r| r.with_port(p.port))
 }
 
-/// (host, path, query) of an `http` URI on 127.0.0.1 or [::1], without the port.
-fn loopback_parts(uri: &str) -> Option<(String, String, String)> {
-    let rest = uri.strip_prefix("http://")?;
-    let (authority, path_query) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        format!("[{}", &v6[..=v6.find(']')?])
-    } else {
-        authority.split(':').next()?.to_string()
-    };
-    if host != "127.0.0.1" && host != "[::1]" {
-        return None;
+/// An `http` loopback URI split into the parts RFC 8252 §7.3 compares.
+struct Loopback<'a> {
+    /// `127.0.0.1` or `[::1]`, exactly as written.
+    host: &'static str,
+    /// The decimal port as written, if any.
+    port: Option<&'a str>,
+    /// Path and query, byte for byte.
+    rest: &'a str,
+}
+
+impl<'a> Loopback<'a> {
+    fn parse(uri: &'a str) -> Option<Loopback<'a>> {
+        let after_scheme = uri.strip_prefix("http://")?;
+        // The authority ends at the first '/', '?' or '#'; a backslash (which URL parsers read as
+        // '/') or a fragment anywhere disqualifies the URI.
+        if uri.contains(['\\', '#']) || !uri.bytes().all(|b| b.is_ascii_graphic()) {
+            return None;
+        }
+        let end = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
+        let (authority, rest) = after_scheme.split_at(end);
+        // Exactly the literal, then nothing or ":<port>": no userinfo, no other spelling of the
+        // address (127.1, 0x7f.0.0.1, [0:0::1]), no host after an '@'.
+        let (host, after_host) = if let Some(r) = authority.strip_prefix("127.0.0.1") {
+            ("127.0.0.1", r)
+        } else if let Some(r) = authority.strip_prefix("[::1]") {
+            ("[::1]", r)
+        } else {
+            return None;
+        };
+        let port = match after_host {
+            "" => None,
+            p => Some(p.strip_prefix(':').filter(|d| is_port(d))?),
+        };
+        // What a URL parser makes of it must be the same URI, so no normalisation (dot
+        // segments, escapes) can make two different strings compare equal.
+        let parsed = url::Url::parse(uri).ok()?;
+        let same_host = match parsed.host()? {
+            url::Host::Ipv4(ip) => host == "127.0.0.1" && ip == std::net::Ipv4Addr::LOCALHOST,
+            url::Host::Ipv6(ip) => host == "[::1]" && ip == std::net::Ipv6Addr::LOCALHOST,
+            url::Host::Domain(_) => false,
+        };
+        let path_and_query = &parsed[url::Position::BeforePath..];
+        let same_rest = if rest.is_empty() { path_and_query == "/" } else { path_and_query == rest };
+        if parsed.scheme() != "http"
+            || !parsed.username().is_empty()
+            || parsed.password().is_some()
+            || !same_host
+            || !same_rest
+        {
+            return None;
+        }
+        Some(Loopback { host, port, rest })
     }
-    let (path, query) = match path_query.split_once('?') {
-        Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (path_query.to_string(), String::new()),
-    };
-    Some((host, path, query))
+
+    fn with_port(&self, port: Option<&str>) -> String {
+        match port {
+            Some(p) => format!("http://{}:{p}{}", self.host, self.rest),
+            None => format!("http://{}{}", self.host, self.rest),
+        }
+    }
+}
+
+/// A TCP port in canonical decimal: 1 to 65535, no sign, no leading zero.
+fn is_port(digits: &str) -> bool {
+    !digits.is_empty()
+        && digits.len() <= 5
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+        && digits.parse::<u32>().map(|p| (1..=65535).contains(&p)).unwrap_or(false)
 }
 
 /// Deliver parameters to the client: 303 with a query or fragment, or an auto-submitting form.
@@ -134,7 +189,7 @@ mod tests {
     #[test]
     fn exact_matching() {
         let reg = vec!["https://app.example/cb".to_string()];
-        assert!(match_redirect_uri(&reg, "https://app.example/cb"));
+        assert_eq!(match_redirect_uri(&reg, "https://app.example/cb").as_deref(), Some("https://app.example/cb"));
         for bad in [
             "https://app.example/cb/",
             "https://APP.example/cb",
@@ -143,7 +198,7 @@ mod tests {
             "https://app.example/CB",
             "https://app.example/c%62",
         ] {
-            assert!(!match_redirect_uri(&reg, bad), "{bad}");
+            assert_eq!(match_redirect_uri(&reg, bad), None, "{bad}");
         }
     }
 
@@ -153,14 +208,41 @@ mod tests {
             "http://127.0.0.1:3000/cb?x=1".to_string(),
             "http://[::1]/cb".to_string(),
             "http://localhost:3000/cb".to_string(),
+            "http://127.0.0.1".to_string(),
         ];
-        assert!(match_redirect_uri(&reg, "http://127.0.0.1:51234/cb?x=1"));
-        assert!(match_redirect_uri(&reg, "http://127.0.0.1/cb?x=1"));
-        assert!(match_redirect_uri(&reg, "http://[::1]:8080/cb"));
-        assert!(!match_redirect_uri(&reg, "http://127.0.0.1:51234/cb"), "query must match (CVE-2020-15233)");
-        assert!(!match_redirect_uri(&reg, "http://127.0.0.1:51234/cb?x=1&y=2"));
-        assert!(!match_redirect_uri(&reg, "http://localhost:4000/cb"), "no exception for localhost");
-        assert!(!match_redirect_uri(&reg, "https://127.0.0.1:3000/cb?x=1"));
+        let m = |p: &str| match_redirect_uri(&reg, p);
+        assert_eq!(m("http://127.0.0.1:51234/cb?x=1").as_deref(), Some("http://127.0.0.1:51234/cb?x=1"));
+        assert_eq!(m("http://127.0.0.1/cb?x=1").as_deref(), Some("http://127.0.0.1/cb?x=1"));
+        assert_eq!(m("http://[::1]:8080/cb").as_deref(), Some("http://[::1]:8080/cb"));
+        assert_eq!(m("http://127.0.0.1:8080").as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(m("http://127.0.0.1:51234/cb"), None, "query must match (CVE-2020-15233)");
+        assert_eq!(m("http://127.0.0.1:51234/cb?x=1&y=2"), None);
+        assert_eq!(m("http://localhost:4000/cb"), None, "no exception for localhost");
+        assert_eq!(m("https://127.0.0.1:3000/cb?x=1"), None);
+        for attack in [
+            "http://127.0.0.1:1@evil.example/cb?x=1",
+            "http://127.0.0.1:3000@evil.example/cb?x=1",
+            "http://[::1]:1@evil.example/cb",
+            "http://[::1]@evil.example/cb",
+            "http://user@127.0.0.1:3000/cb?x=1",
+            "http://127.0.0.1:1\\@evil.example/cb?x=1",
+            "http://127.0.0.1:3000\\cb?x=1",
+            "http://127.1:3000/cb?x=1",
+            "http://0x7f.0.0.1:3000/cb?x=1",
+            "http://[0:0::1]:3000/cb",
+            "http://127.0.0.1:03000/cb?x=1",
+            "http://127.0.0.1:+3000/cb?x=1",
+            "http://127.0.0.1:0/cb?x=1",
+            "http://127.0.0.1:65536/cb?x=1",
+            "http://127.0.0.1:/cb?x=1",
+            "http://127.0.0.1:3000/./cb?x=1",
+            "http://127.0.0.1:3000/%63b?x=1",
+            "http://127.0.0.1:3000/cb?x=1#f",
+            "http://127.0.0.1:3000/cb?x=1\t",
+            "HTTP://127.0.0.1:3000/cb?x=1",
+        ] {
+            assert_eq!(m(attack), None, "{attack}");
+        }
     }
 
     #[test]

@@ -26,8 +26,18 @@ fn wildcard_matches(matcher: &str, needle: &str) -> bool {
     true
 }
 
-/// Does the allow-list `allowed` cover `scope`?
+/// An RFC 6749 §3.3 scope token: one or more of `%x21 / %x23-5B / %x5D-7E` (visible ASCII
+/// without `"` and `\`).
+pub fn is_scope_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+/// Does the allow-list `allowed` cover `scope`? Never for something that is not a scope token,
+/// whatever a wildcard would match.
 pub fn scope_allowed(strategy: ScopeStrategy, allowed: &[&str], scope: &str) -> bool {
+    if !is_scope_token(scope) {
+        return false;
+    }
     allowed.iter().any(|a| match strategy {
         ScopeStrategy::Exact => *a == scope,
         ScopeStrategy::Wildcard => wildcard_matches(a, scope),
@@ -77,6 +87,9 @@ mod tests {
         assert!(!scope_allowed(s, &["photos.read"], "photos.read.all"));
         assert!(scope_allowed(s, &["photos.read"], "photos.read"));
         assert!(!scope_allowed(ScopeStrategy::Exact, &["photos.*"], "photos.read"));
+        for junk in ["photos.a\"b", "photos.a\\b", "photos.é", "photos.a b", "photos.\u{0}", "photos.\u{7f}", ""] {
+            assert!(!scope_allowed(s, &["photos.*", "*"], junk), "{junk:?}");
+        }
         assert!(covers(s, &["openid".into(), "a.*".into()], &["a.b".into(), "openid".into()]));
         assert!(!covers(s, &["openid".into()], &["openid".into(), "offline".into()]));
     }

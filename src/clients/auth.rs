@@ -1,6 +1,10 @@
 //! Client authentication at the token endpoint: `client_secret_basic`, `client_secret_post`,
 //! `private_key_jwt` and `none` (public clients), each allowed only for clients registered
 //! with it, and never more than one per request (RFC 6749 §2.3).
+//!
+//! Guessing is made slow and blind: failures are rate limited per client id and per address
+//! ([`crate::ratelimit`], checked before any hashing, signature check or `jwks_uri` fetch), and
+//! an unknown client gets the same answer as a wrong secret after the same PBKDF2 work.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -26,9 +30,21 @@ const MAX_ASSERTION_LIFETIME: i64 = 24 * 3600;
 const LEEWAY: i64 = 60;
 /// A fetched `jwks_uri` document is reused this long per isolate.
 const JWKS_URI_CACHE_MS: i64 = 300_000;
+/// A failed `jwks_uri` fetch is remembered this long, so junk assertions naming the client do
+/// not make the server fetch again and again.
+const JWKS_URI_FAILURE_CACHE_MS: i64 = 30_000;
+/// Fetched documents remembered per isolate before the cache starts over.
+const JWKS_URI_CACHE_LIMIT: usize = 256;
+
+/// Unknown client and wrong secret: one answer.
+const BAD_CREDENTIALS: &str =
+    "Client authentication failed: the client does not exist or the credentials do not match.";
+
+/// When a `jwks_uri` was fetched, and its key set or why it could not be used.
+type Fetched = (i64, Result<Value, String>);
 
 thread_local! {
-    static FETCHED_JWKS: RefCell<HashMap<String, (i64, Value)>> = RefCell::new(HashMap::new());
+    static FETCHED_JWKS: RefCell<HashMap<String, Fetched>> = RefCell::new(HashMap::new());
 }
 
 fn invalid_client(hint: impl Into<String>) -> ApiError {
@@ -59,22 +75,31 @@ fn basic_credentials(req: &Request) -> ApiResult<Option<(String, String)>> {
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-    let unescape = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " "))
-            .decode_utf8()
-            .map(|c| c.into_owned())
-            .map_err(|_| bad())
-    };
+    let unescape = |s: &str| crate::http::form::decode(s.as_bytes()).map_err(|_| bad());
     Ok(Some((unescape(id)?, unescape(secret)?)))
 }
 
-async fn load<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<StoredClient> {
+async fn load<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<Option<StoredClient>> {
     if crate::clients::validate::check_client_id(id).is_err() {
-        return Err(invalid_client("The requested OAuth 2.0 Client does not exist."));
+        return Ok(None);
     }
-    store::clients::get_cached(ctx.p, ctx.cfg.client_cache_ttl, id)
-        .await?
-        .ok_or_else(|| invalid_client("The requested OAuth 2.0 Client does not exist."))
+    Ok(store::clients::get_cached(ctx.p, ctx.cfg.client_cache_ttl, id).await?)
+}
+
+/// A client presented with a secret: unknown clients cost the same PBKDF2 as known ones and get
+/// the same answer as a wrong secret.
+async fn load_for_secret<P: Platform>(ctx: &Ctx<'_, P>, id: &str, presented: &str) -> ApiResult<StoredClient> {
+    match load(ctx, id).await? {
+        Some(client) => Ok(client),
+        None => {
+            secret_hash::verify_nothing(ctx.p, presented).await?;
+            Err(invalid_client(BAD_CREDENTIALS))
+        }
+    }
+}
+
+async fn load_or_unknown<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<StoredClient> {
+    load(ctx, id).await?.ok_or_else(|| invalid_client(BAD_CREDENTIALS))
 }
 
 async fn check_secret<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient, presented: &str) -> ApiResult<()> {
@@ -83,13 +108,55 @@ async fn check_secret<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient, pres
     };
     let verdict = secret_hash::verify(ctx.p, &client.client.client_id, hash, presented).await?;
     if !verdict.ok() {
-        return Err(invalid_client("The client secret does not match."));
+        // An unknown client costs a KV and a D1 miss before its (dummy) PBKDF2; a known one
+        // comes from the cache. Do the same lookups here so a wrong secret is not faster.
+        store::clients::lookup_like_a_miss(ctx.p).await;
+        return Err(invalid_client(BAD_CREDENTIALS));
     }
     Ok(())
 }
 
-/// Authenticate the client of a token request.
+/// The client a token request claims to be, read cheaply (nothing verified): for the rate
+/// limits, which must be checked before any expensive work.
+fn claimed_client(req: &Request, form: &Form) -> Option<String> {
+    if let Ok(Some((id, _))) = basic_credentials(req) {
+        return Some(id);
+    }
+    if let Ok(Some(id)) = form.get("client_id") {
+        return Some(id.to_string());
+    }
+    let assertion = form.get("client_assertion").ok().flatten()?;
+    let parsed = jws::parse(assertion)?;
+    parsed.claims.get("sub").and_then(Value::as_str).map(str::to_string)
+}
+
+/// Does this error count as a failed authentication (for the rate limits)?
+fn is_failure(e: &ApiError) -> bool {
+    e.error == "invalid_client" || e.error == "jti_known"
+}
+
+/// Authenticate the client of a token request (or of any endpoint that authenticates clients
+/// the same way, such as revocation), within the failure rate limits: a client id or address
+/// that failed too often recently gets 429 before anything is checked.
 pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> ApiResult<StoredClient> {
+    use crate::ratelimit::{self, Limiter};
+    let ip = ratelimit::client_ip(req).map(|ip| format!("ip:{ip}"));
+    let client = claimed_client(req, form).map(|id| format!("client:{id}"));
+    let mut keys: Vec<(Limiter, &str)> = Vec::with_capacity(2);
+    if let Some(c) = client.as_deref() {
+        keys.push((Limiter::ClientAuthFailuresPerClient, c));
+    }
+    if let Some(ip) = ip.as_deref() {
+        keys.push((Limiter::ClientAuthFailuresPerIp, ip));
+    }
+    ratelimit::check(ctx.p, &keys)?;
+    match authenticate_unlimited(ctx, req, form).await {
+        Err(e) if is_failure(&e) => Err(ratelimit::fail(ctx.p, &keys).await.unwrap_or(e)),
+        other => other,
+    }
+}
+
+async fn authenticate_unlimited<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> ApiResult<StoredClient> {
     let dup = |e: crate::http::form::FormError| ApiError::invalid_request().with_hint(e.to_string());
     let form_id = form.get("client_id").map_err(dup)?.map(str::to_string);
     let form_secret = form.get("client_secret").map_err(dup)?.map(str::to_string);
@@ -117,7 +184,7 @@ pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &F
             return Err(ApiError::invalid_request()
                 .with_hint("The client_id in the body does not match the HTTP authorization header."));
         }
-        let client = load(ctx, &id).await?;
+        let client = load_for_secret(ctx, &id, &secret).await?;
         if client.client.token_endpoint_auth_method != "client_secret_basic" {
             return Err(method_mismatch(&client.client.token_endpoint_auth_method, "client_secret_basic"));
         }
@@ -126,14 +193,15 @@ pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &F
     }
     let id = form_id
         .ok_or_else(|| invalid_client("Client credentials are missing: no client_id and no authorization header."))?;
-    let client = load(ctx, &id).await?;
     if let Some(secret) = form_secret {
+        let client = load_for_secret(ctx, &id, &secret).await?;
         if client.client.token_endpoint_auth_method != "client_secret_post" {
             return Err(method_mismatch(&client.client.token_endpoint_auth_method, "client_secret_post"));
         }
         check_secret(ctx, &client, &secret).await?;
         return Ok(client);
     }
+    let client = load_or_unknown(ctx, &id).await?;
     if client.client.token_endpoint_auth_method != "none" {
         return Err(method_mismatch(&client.client.token_endpoint_auth_method, "none"));
     }
@@ -150,31 +218,44 @@ async fn client_keys<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient) -> Ap
         return Err(invalid_client("The OAuth 2.0 Client has no JSON Web Keys registered."));
     }
     let now = ctx.p.now_ms();
-    let cached = FETCHED_JWKS
-        .with(|f| f.borrow().get(&c.jwks_uri).filter(|(at, _)| now - at < JWKS_URI_CACHE_MS).map(|(_, v)| v.clone()));
+    let cached = FETCHED_JWKS.with(|f| {
+        f.borrow()
+            .get(&c.jwks_uri)
+            .filter(|(at, doc)| now - at < if doc.is_ok() { JWKS_URI_CACHE_MS } else { JWKS_URI_FAILURE_CACHE_MS })
+            .map(|(_, doc)| doc.clone())
+    });
     let doc = match cached {
         Some(d) => d,
         None => {
-            let (status, body) =
-                ctx.p.http_get(&c.jwks_uri).await.map_err(|e| {
-                    invalid_client("The OAuth 2.0 Client's jwks_uri could not be fetched.").with_debug(e.0)
-                })?;
-            if status != 200 {
-                return Err(invalid_client(format!("The OAuth 2.0 Client's jwks_uri answered HTTP {status}.")));
-            }
-            let doc: Value = serde_json::from_slice(&body)
-                .map_err(|_| invalid_client("The OAuth 2.0 Client's jwks_uri is not a JSON Web Key Set."))?;
+            let fetched = fetch_jwks(ctx, &c.jwks_uri).await;
             FETCHED_JWKS.with(|f| {
                 let mut f = f.borrow_mut();
-                if f.len() > 256 {
+                if f.len() >= JWKS_URI_CACHE_LIMIT {
                     f.clear();
                 }
-                f.insert(c.jwks_uri.clone(), (now, doc.clone()));
+                f.insert(c.jwks_uri.clone(), (now, fetched.clone()));
             });
-            doc
+            fetched
         }
     };
+    let doc = doc.map_err(invalid_client)?;
     Ok(doc.get("keys").and_then(Value::as_array).cloned().unwrap_or_default())
+}
+
+/// Fetch a `jwks_uri` (no redirects, time-boxed, capped: see the platform): the key set, or the
+/// hint explaining why it cannot be used.
+async fn fetch_jwks<P: Platform>(ctx: &Ctx<'_, P>, uri: &str) -> Result<Value, String> {
+    let (status, body) =
+        ctx.p.http_get(uri).await.map_err(|_| "The OAuth 2.0 Client's jwks_uri could not be fetched.".to_string())?;
+    if status != 200 {
+        return Err(format!("The OAuth 2.0 Client's jwks_uri answered HTTP {status}."));
+    }
+    let doc: Value = serde_json::from_slice(&body)
+        .map_err(|_| "The OAuth 2.0 Client's jwks_uri is not a JSON Web Key Set.".to_string())?;
+    if !doc.get("keys").map(Value::is_array).unwrap_or(false) {
+        return Err("The OAuth 2.0 Client's jwks_uri is not a JSON Web Key Set.".to_string());
+    }
+    Ok(doc)
 }
 
 fn aud_contains(aud: Option<&Value>, accepted: &[String]) -> bool {
@@ -200,7 +281,7 @@ async fn private_key_jwt<P: Platform>(ctx: &Ctx<'_, P>, jwt: &str, form_id: Opti
     if form_id.map(|f| f != sub).unwrap_or(false) {
         return Err(invalid_client("The client_id does not match the subject of the client_assertion."));
     }
-    let client = load(ctx, &sub).await?;
+    let client = load_or_unknown(ctx, &sub).await?;
     let c = &client.client;
     if c.token_endpoint_auth_method != "private_key_jwt" {
         return Err(method_mismatch(&c.token_endpoint_auth_method, "private_key_jwt"));

@@ -5,9 +5,11 @@
 //! * `admin.rs`: `/admin/clients` (create, list, get, replace, JSON Patch, delete, lifespans).
 //! * `registration.rs`: dynamic client registration, `/oauth2/register` (RFC 7591/7592).
 //! * `auth.rs`: client authentication at the token endpoint.
+//! * `cors.rs`: the client a public request acts for, and whether its origins may read it.
 
 pub mod admin;
 pub mod auth;
+pub mod cors;
 pub mod model;
 pub mod registration;
 pub mod validate;

@@ -76,6 +76,24 @@ impl Lifespans {
         Ok(())
     }
 
+    /// Refuse a lifespan above `max` seconds (refresh-token lifespans: above `max_refresh`).
+    pub fn check_bounds(&self, max: i64, max_refresh: i64) -> ApiResult<()> {
+        let mut copy = self.clone();
+        for (name, value) in copy.fields_mut() {
+            let bound = if name.ends_with("_refresh_token_lifespan") { max_refresh } else { max };
+            if let Some(secs) = Lifespans::secs(value) {
+                if secs > bound {
+                    return Err(ApiError::invalid_client_metadata().with_hint(format!(
+                        "Field {name} may be at most {} for dynamically registered clients, got \"{}\".",
+                        duration::format(duration::from_secs(bound)),
+                        value.as_deref().unwrap_or("")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A lifespan in seconds, if set.
     pub fn secs(value: &Option<String>) -> Option<i64> {
         value.as_deref().and_then(duration::parse).map(duration::to_secs)

@@ -40,6 +40,9 @@ pub async fn register<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult
     if !ctx.cfg.dcr_enabled {
         return Err(disabled());
     }
+    if let Some(ip) = crate::ratelimit::client_ip(req) {
+        crate::ratelimit::attempt(ctx.p, crate::ratelimit::Limiter::RegistrationPerIp, &format!("ip:{ip}")).await?;
+    }
     let input = Client::from_json(parse_json(req)?)?;
     if input.client_secret.as_deref().map(|s| !s.is_empty()).unwrap_or(false) {
         return Err(ApiError::bad_request("It is not allowed to choose your own OAuth2 Client secret."));

@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use super::model::Client;
+use crate::authorize::scope::is_scope_token;
 use crate::config::{is_loopback_host, Config};
 use crate::discovery::CLIENT_ASSERTION_ALGS;
 use crate::error::{ApiError, ApiResult};
@@ -73,17 +74,18 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
         )));
     }
 
-    // Keys.
+    // Keys. A key set is "set" as soon as it has a `keys` member, even an empty or null one (as
+    // Hydra decodes it); `{}` is no key set.
     if c.jwks.is_null() {
         c.jwks = json!({});
     }
     let has_jwks = c.jwks.get("keys").and_then(Value::as_array).map(|k| !k.is_empty()).unwrap_or(false);
-    if has_jwks && !c.jwks_uri.is_empty() {
-        return Err(meta("Fields jwks and jwks_uri are mutually exclusive: set only one of them."));
+    if c.jwks.get("keys").is_some() && !c.jwks_uri.is_empty() {
+        return Err(meta("Fields jwks and jwks_uri can not both be set, you must choose one."));
     }
     check_jwks(&c.jwks)?;
     if !c.jwks_uri.is_empty() {
-        check_fetch_url("jwks_uri", &c.jwks_uri)?;
+        check_fetch_url(cfg, "jwks_uri", &c.jwks_uri)?;
     }
     if c.token_endpoint_auth_method == "private_key_jwt" && !has_jwks && c.jwks_uri.is_empty() {
         return Err(meta("Token endpoint authentication method private_key_jwt requires field jwks or jwks_uri."));
@@ -145,15 +147,14 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     if let Some(request_uris) = &c.request_uris {
         check_uri_count("request_uris", request_uris.len())?;
         for uri in request_uris {
-            check_fetch_url("request_uris", uri)?;
+            check_fetch_url(cfg, "request_uris", uri)?;
         }
     }
-    for (name, value) in
-        [("frontchannel_logout_uri", &c.frontchannel_logout_uri), ("backchannel_logout_uri", &c.backchannel_logout_uri)]
-    {
-        if !value.is_empty() {
-            check_web_url(name, value)?;
-        }
+    if !c.frontchannel_logout_uri.is_empty() {
+        check_web_url("frontchannel_logout_uri", &c.frontchannel_logout_uri)?;
+    }
+    if !c.backchannel_logout_uri.is_empty() {
+        check_fetch_url(cfg, "backchannel_logout_uri", &c.backchannel_logout_uri)?;
     }
 
     // Grant and response types: each value must be known; combinations are checked at use.
@@ -183,10 +184,7 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
         )));
     }
     if !c.sector_identifier_uri.is_empty() {
-        let u = parse_absolute("sector_identifier_uri", &c.sector_identifier_uri)?;
-        if u.scheme() != "https" {
-            return Err(meta("Field sector_identifier_uri must use https."));
-        }
+        check_fetch_url(cfg, "sector_identifier_uri", &c.sector_identifier_uri)?;
     }
 
     if c.userinfo_signed_response_alg.is_empty() {
@@ -216,7 +214,7 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     if c.scope.trim().is_empty() {
         c.scope = cfg.default_client_scope.clone();
     }
-    if let Some(bad) = c.scope.split(' ').find(|s| !s.bytes().all(is_scope_char)) {
+    if let Some(bad) = c.scope.split(' ').filter(|s| !s.is_empty()).find(|s| !is_scope_token(s)) {
         return Err(meta(format!("Field scope contains an invalid scope token \"{bad}\" (RFC 6749 §3.3).")));
     }
     for (name, list) in [("audience", &c.audience), ("contacts", c.contacts.as_ref().unwrap_or(&Vec::new()))] {
@@ -242,8 +240,33 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
             return Err(ApiError::invalid_request()
                 .with_hint("Fields skip_consent and skip_logout_consent can only be set through the admin API."));
         }
+        check_registration_bounds(cfg, c)?;
     }
     Ok(())
+}
+
+/// What a registrant may choose (`OIDC_DYNAMIC_CLIENT_REGISTRATION_*`): scope tokens and
+/// audiences from the configured sets, exactly (a registered `*` or `foo.*` would grant
+/// everything below it), and bounded lifespans.
+fn check_registration_bounds(cfg: &Config, c: &Client) -> ApiResult<()> {
+    let policy = &cfg.registration;
+    if let Some(bad) = c.scopes().into_iter().find(|s| !policy.allowed_scope.iter().any(|a| a == s)) {
+        return Err(meta(format!(
+            "Field scope holds \"{bad}\", which dynamically registered clients may not request; allowed: {}.",
+            policy.allowed_scope.join(" ")
+        )));
+    }
+    if let Some(bad) = c.audience.iter().find(|a| !policy.allowed_audience.contains(a)) {
+        return Err(meta(if policy.allowed_audience.is_empty() {
+            format!("Field audience holds \"{bad}\", but dynamically registered clients may not set an audience.")
+        } else {
+            format!(
+                "Field audience holds \"{bad}\", which dynamically registered clients may not request; allowed: {}.",
+                policy.allowed_audience.join(" ")
+            )
+        }));
+    }
+    c.lifespans.check_bounds(policy.max_lifespan, policy.max_refresh_lifespan)
 }
 
 /// A supplied secret: at least 6 characters, and only for clients that authenticate with one.
@@ -260,10 +283,6 @@ pub fn check_secret(c: &Client, secret: &str) -> ApiResult<()> {
         return Err(meta("Field client_secret must not be longer than 512 bytes."));
     }
     Ok(())
-}
-
-fn is_scope_char(b: u8) -> bool {
-    b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
 }
 
 fn check_uri_count(name: &str, n: usize) -> ApiResult<()> {
@@ -289,14 +308,12 @@ fn check_web_url(name: &str, value: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// URLs this server fetches: https, or http on loopback for local development.
-fn check_fetch_url(name: &str, value: &str) -> ApiResult<()> {
+/// URLs this server fetches: public https (loopback only in local development), see
+/// [`crate::http::outbound`].
+fn check_fetch_url(cfg: &Config, name: &str, value: &str) -> ApiResult<()> {
     let u = parse_absolute(name, value)?;
-    let ok = u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(u.host_str().unwrap_or("")));
-    if !ok {
-        return Err(meta(format!("Field {name} must be an https URL, got \"{value}\".")));
-    }
-    Ok(())
+    crate::http::outbound::check(&u, cfg.local_development)
+        .map_err(|why| meta(format!("Field {name} {why}, got \"{value}\" (this server fetches it).")))
 }
 
 /// Redirect URIs are later compared byte for byte, so what is registered must be unambiguous:
@@ -412,8 +429,19 @@ mod tests {
                     c.jwks =
                         json!({"keys": [crate::keys::public_part(&crate::keys::generate_es256("k", "sig")).unwrap()]});
                 }),
-                "mutually exclusive",
+                "can not both be set",
             ),
+            (
+                Box::new(|c| {
+                    c.jwks_uri = "https://k.example/jwks".into();
+                    c.jwks = json!({"keys": []});
+                }),
+                "can not both be set",
+            ),
+            (Box::new(|c| c.jwks_uri = "https://10.0.0.1/jwks".into()), "jwks_uri"),
+            (Box::new(|c| c.backchannel_logout_uri = "http://rp.example/logout".into()), "backchannel_logout_uri"),
+            (Box::new(|c| c.sector_identifier_uri = "https://169.254.169.254/".into()), "sector_identifier_uri"),
+            (Box::new(|c| c.request_uris = Some(vec!["https://[fd00::1]/r".into()])), "request_uris"),
             (Box::new(|c| c.jwks = json!({"keys": [crate::keys::generate_es256("k", "sig")]})), "private key"),
             (Box::new(|c| c.jwks = json!({"keys": [{"kty": "EC"}]})), "jwks.keys[0]"),
             (Box::new(|c| c.token_endpoint_auth_method = "private_key_jwt".into()), "requires field jwks"),
@@ -453,6 +481,40 @@ mod tests {
         let mut c = valid();
         c.skip_consent = true;
         assert!(validate(&cfg, &mut c, Origin::Admin).is_ok());
+    }
+
+    #[test]
+    fn registration_is_bounded() {
+        let cfg = test_config();
+        let ok = |f: &dyn Fn(&mut Client)| {
+            let mut c = valid();
+            f(&mut c);
+            validate(&cfg, &mut c, Origin::Registration)
+        };
+        assert!(ok(&|c| c.scope = "openid offline_access".into()).is_ok());
+        assert!(ok(&|c| c.lifespans.authorization_code_grant_access_token_lifespan = Some("24h".into())).is_ok());
+        assert!(ok(&|c| c.lifespans.refresh_token_grant_refresh_token_lifespan = Some("720h".into())).is_ok());
+        for (bad, field) in [
+            (&(|c: &mut Client| c.scope = "openid *".into()) as &dyn Fn(&mut Client), "scope"),
+            (&|c: &mut Client| c.scope = "photos.*".into(), "scope"),
+            (&|c: &mut Client| c.audience = vec!["https://api.example".into()], "audience"),
+            (
+                &|c: &mut Client| c.lifespans.implicit_grant_access_token_lifespan = Some("24h1s".into()),
+                "implicit_grant",
+            ),
+            (
+                &|c: &mut Client| c.lifespans.refresh_token_grant_refresh_token_lifespan = Some("721h".into()),
+                "refresh_token_grant",
+            ),
+        ] {
+            let e = ok(bad).unwrap_err();
+            assert_eq!(e.error, "invalid_client_metadata");
+            assert!(e.hint.contains(field), "{field}: {}", e.hint);
+        }
+        let mut c = valid();
+        c.scope = "openid *".into();
+        c.lifespans.implicit_grant_access_token_lifespan = Some("8760h".into());
+        assert!(validate(&cfg, &mut c, Origin::Admin).is_ok(), "the admin API is not bound");
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub async fn start<P: Platform>(
         skip,
         requested_at: now,
     };
-    let csrf = (cookies::consent_csrf_name(&client.client_id), state.csrf.as_str());
+    let csrf = (cookies::consent_csrf_name(ctx.cfg, &client.client_id), state.csrf.as_str());
     to_ui(
         ctx,
         &ctx.cfg.urls.consent,
@@ -91,7 +91,7 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
         Err(r) => return r,
     };
     let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
-    let csrf_name = cookies::consent_csrf_name(&client.client_id);
+    let csrf_name = cookies::consent_csrf_name(ctx.cfg, &client.client_id);
     if !cookies::csrf_matches(req, &csrf_name, &c.csrf) {
         return to_client(ApiError::request_forbidden().with_hint(
             "The consent CSRF cookie is missing or does not match: the flow must finish in the browser that started it.",

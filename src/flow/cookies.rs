@@ -7,10 +7,14 @@
 //!   a verifier stolen or planted in another browser is useless (Hydra #753).
 //!
 //! All are HttpOnly, `Secure` unless the issuer is plain-http loopback, SameSite per
-//! `SERVE_COOKIES_SAME_SITE_MODE` (Hydra's default `None`; `Lax` on plain http).
+//! `SERVE_COOKIES_SAME_SITE_MODE` (Hydra's default `None`; `Lax` on plain http). Where the issuer
+//! is https their names carry the `__Host-` prefix, which browsers only accept from a secure
+//! origin, for `Path=/` and without `Domain`: a sibling subdomain cannot plant or overwrite
+//! them (a planted session cookie is the start of a session fixation).
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Config;
 use crate::crypto::seal::{self, Purpose};
 use crate::crypto::{hex, sha256};
 use crate::ctx::Ctx;
@@ -18,19 +22,33 @@ use crate::http::cookies;
 use crate::http::Request;
 use crate::platform::Platform;
 
+/// Hydra's name of the session cookie (before the `__Host-` prefix).
 pub const SESSION_COOKIE: &str = "ory_hydra_session";
+
+/// A cookie's name on this deployment: `__Host-{base}` on https, `base` on plain http.
+pub fn cookie_name(cfg: &Config, base: &str) -> String {
+    if cfg.cookies.secure {
+        format!("__Host-{base}")
+    } else {
+        base.to_string()
+    }
+}
+
+pub fn session_cookie_name(cfg: &Config) -> String {
+    cookie_name(cfg, SESSION_COOKIE)
+}
 
 /// Per-client suffix so concurrent flows of different clients do not overwrite each other.
 fn suffix(client_id: &str) -> String {
     hex(&sha256(client_id.as_bytes())[..4])
 }
 
-pub fn login_csrf_name(client_id: &str) -> String {
-    format!("ory_hydra_login_csrf_{}", suffix(client_id))
+pub fn login_csrf_name(cfg: &Config, client_id: &str) -> String {
+    cookie_name(cfg, &format!("ory_hydra_login_csrf_{}", suffix(client_id)))
 }
 
-pub fn consent_csrf_name(client_id: &str) -> String {
-    format!("ory_hydra_consent_csrf_{}", suffix(client_id))
+pub fn consent_csrf_name(cfg: &Config, client_id: &str) -> String {
+    cookie_name(cfg, &format!("ory_hydra_consent_csrf_{}", suffix(client_id)))
 }
 
 pub fn set_csrf<P: Platform>(ctx: &Ctx<'_, P>, name: &str, value: &str) -> String {
@@ -53,7 +71,7 @@ struct SessionCookie {
 
 /// The login session id from the session cookie, if it is one of ours and not expired.
 pub fn session_id<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Option<String> {
-    let raw = cookies::get(req, SESSION_COOKIE)?;
+    let raw = cookies::get(req, &session_cookie_name(ctx.cfg))?;
     seal::open::<SessionCookie>(&ctx.cfg.system_secrets, Purpose::SessionCookie, ctx.p.now(), &raw).ok().map(|c| c.sid)
 }
 
@@ -65,5 +83,27 @@ pub fn set_session<P: Platform>(ctx: &Ctx<'_, P>, sid: &str, max_age: i64) -> St
         ctx.p.now() + max_age,
         &SessionCookie { sid: sid.to_string() },
     );
-    cookies::set(SESSION_COOKIE, &value, Some(max_age), ctx.cfg.cookies)
+    cookies::set(&session_cookie_name(ctx.cfg), &value, Some(max_age), ctx.cfg.cookies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::{lookup, test_config};
+
+    #[test]
+    fn host_prefix_only_on_https() {
+        let plain = test_config();
+        assert_eq!(session_cookie_name(&plain), "ory_hydra_session");
+        assert!(login_csrf_name(&plain, "c").starts_with("ory_hydra_login_csrf_"));
+        let https = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "https://auth.example.com"),
+            ("SECRETS_SYSTEM", "0123456789abcdef0123"),
+        ]))
+        .unwrap();
+        assert_eq!(session_cookie_name(&https), "__Host-ory_hydra_session");
+        assert!(consent_csrf_name(&https, "c").starts_with("__Host-ory_hydra_consent_csrf_"));
+        let set = cookies::set(&session_cookie_name(&https), "v", Some(60), https.cookies);
+        assert!(set.contains("; Secure") && set.contains("Path=/") && !set.contains("Domain"), "{set}");
+    }
 }

@@ -40,11 +40,15 @@ async fn verify_id_token_hint<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> ApiR
     if key.get("alg").and_then(Value::as_str).map(|a| a != alg).unwrap_or(false) {
         return Err(bad("names an algorithm that does not match its key"));
     }
-    if !ctx.p.verify(key, alg, parsed.signing_input.as_bytes(), &parsed.signature).await? {
+    // A signature WebCrypto cannot even read (wrong length, junk) is an invalid one.
+    if !ctx.p.verify(key, alg, parsed.signing_input.as_bytes(), &parsed.signature).await.unwrap_or(false) {
         return Err(bad("has an invalid signature"));
     }
     if parsed.claims.get("iss").and_then(Value::as_str) != Some(ctx.cfg.issuer.as_str()) {
         return Err(bad("was issued by another issuer"));
+    }
+    if parsed.claims.get("sub").and_then(Value::as_str).unwrap_or("").is_empty() {
+        return Err(bad("does not have a subject"));
     }
     Ok(parsed.claims)
 }
@@ -107,11 +111,13 @@ pub async fn start<P: Platform>(
         skip,
         subject: session.as_ref().filter(|_| skip).map(|s| s.subject.clone()).unwrap_or_default(),
         authenticated_at: session.as_ref().filter(|_| skip).map(|s| s.authenticated_at).unwrap_or(0),
-        session_id: session.as_ref().map(|s| s.id.clone()).unwrap_or_else(uuid_v4),
+        // Only a skipped login continues the browser's session. Any other login gets a new id,
+        // so a session cookie planted in the browser never ends up naming whoever logs in next.
+        session_id: session.as_ref().filter(|_| skip).map(|s| s.id.clone()).unwrap_or_else(uuid_v4),
         csrf: random_hex128(),
         id_token_hint_claims: hint_claims,
     };
-    let csrf = (cookies::login_csrf_name(&ar.client_id), state.csrf.as_str());
+    let csrf = (cookies::login_csrf_name(ctx.cfg, &ar.client_id), state.csrf.as_str());
     to_ui(ctx, &ctx.cfg.urls.login, "login", Purpose::LoginChallenge, expires_at(ctx, now), &state, csrf)
 }
 
@@ -127,7 +133,7 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
         Err(r) => return r,
     };
     let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
-    let csrf_name = cookies::login_csrf_name(&client.client_id);
+    let csrf_name = cookies::login_csrf_name(ctx.cfg, &client.client_id);
     if !cookies::csrf_matches(req, &csrf_name, &v.login.csrf) {
         return to_client(ApiError::request_forbidden().with_hint(
             "The login CSRF cookie is missing or does not match: the flow must finish in the browser that started it.",
@@ -143,6 +149,22 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
             Ok(false) => to_client(ApiError::access_denied().with_hint("The login verifier has already been used.")),
             Err(e) => to_client(e.into()),
         };
+    }
+
+    // An id_token_hint names who the client expects; a login as anyone else is login_required
+    // (OIDC Core §3.1.2.1), also when the login was not skipped. As Hydra does, the verifier is
+    // spent, no session is written and the browser's session cookie is dropped.
+    let hint_sub = v.login.id_token_hint_claims.get("sub").and_then(Value::as_str).unwrap_or("");
+    if !hint_sub.is_empty() && hint_sub != v.result.subject {
+        let error = match store::flows::redeem_marker(ctx.p, &claim, &v.login.request_url, now, marker_expiry).await {
+            Ok(true) => ApiError::login_required().with_hint(
+                "Failed to validate OpenID Connect request because the subject from provided id token from id_token_hint does not match the current session's subject.",
+            ),
+            Ok(false) => ApiError::access_denied().with_hint("The login verifier has already been used."),
+            Err(e) => e.into(),
+        };
+        return to_client(error)
+            .with_header("set-cookie", &cookies::clear(ctx, &cookies::session_cookie_name(ctx.cfg)));
     }
 
     let r = &v.result;
@@ -169,7 +191,7 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     if r.remember && session.is_some() {
         set_cookies.push(cookies::set_session(ctx, &v.login.session_id, lifetime));
     } else if !r.remember && !v.login.skip {
-        set_cookies.push(cookies::clear(ctx, cookies::SESSION_COOKIE));
+        set_cookies.push(cookies::clear(ctx, &cookies::session_cookie_name(ctx.cfg)));
     }
     let mut response = super::consent::start(ctx, &client, &ar, v.login, v.result).await;
     for c in set_cookies {

@@ -1,10 +1,10 @@
 //! `application/x-www-form-urlencoded` parsing for OAuth parameters (query strings and bodies).
 //!
-//! Stricter than `form_urlencoded::parse`: invalid UTF-8 after percent-decoding is an error rather
-//! than a replacement character, and single-valued parameters sent twice are rejected
-//! (RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once").
-
-use percent_encoding::percent_decode;
+//! Stricter than `form_urlencoded::parse`, which passes malformed input through: a `%` not
+//! followed by two hex digits, invalid UTF-8 after decoding, and control characters (NUL, CR,
+//! LF, any C0 or C1 control, DEL) in a name or value are errors (`invalid_request` at the OAuth
+//! endpoints), and single-valued parameters sent twice are rejected (RFC 6749 §3.1: "Request and
+//! response parameters MUST NOT be included more than once").
 
 #[derive(Debug, Clone, Default)]
 pub struct Form {
@@ -15,6 +15,10 @@ pub struct Form {
 pub enum FormError {
     /// A name or value is not valid UTF-8 once percent-decoded.
     InvalidEncoding,
+    /// A `%` that is not followed by two hexadecimal digits.
+    MalformedEscape,
+    /// A name or value holds a control character once decoded.
+    ControlCharacter,
     /// A parameter that must appear once appeared more than once.
     Duplicate(String),
 }
@@ -25,6 +29,15 @@ impl std::fmt::Display for FormError {
             FormError::InvalidEncoding => {
                 write!(f, "The request contains a parameter that is not valid UTF-8 once percent-decoded.")
             }
+            FormError::MalformedEscape => {
+                write!(
+                    f,
+                    "The request contains a malformed percent-escape: '%' must be followed by two hexadecimal digits."
+                )
+            }
+            FormError::ControlCharacter => {
+                write!(f, "The request contains a parameter with a control character (such as NUL, CR or LF).")
+            }
             FormError::Duplicate(name) => {
                 write!(f, "The parameter '{name}' must not be included more than once.")
             }
@@ -32,9 +45,41 @@ impl std::fmt::Display for FormError {
     }
 }
 
-fn decode(raw: &[u8]) -> Result<String, FormError> {
-    let plus_as_space: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
-    percent_decode(&plus_as_space).decode_utf8().map(|s| s.into_owned()).map_err(|_| FormError::InvalidEncoding)
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decode one `application/x-www-form-urlencoded` name or value: `+` is a space, `%XX` a byte;
+/// anything malformed, not UTF-8 or holding a control character is an error.
+pub fn decode(raw: &[u8]) -> Result<String, FormError> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hi = raw.get(i + 1).copied().and_then(hex_value);
+                let lo = raw.get(i + 2).copied().and_then(hex_value);
+                match (hi, lo) {
+                    (Some(h), Some(l)) => bytes.push(h << 4 | l),
+                    _ => return Err(FormError::MalformedEscape),
+                }
+                i += 2;
+            }
+            b => bytes.push(b),
+        }
+        i += 1;
+    }
+    let text = String::from_utf8(bytes).map_err(|_| FormError::InvalidEncoding)?;
+    if text.chars().any(char::is_control) {
+        return Err(FormError::ControlCharacter);
+    }
+    Ok(text)
 }
 
 impl Form {
@@ -121,6 +166,22 @@ mod tests {
         assert_eq!(f.get("a"), Err(FormError::Duplicate("a".into())));
         assert_eq!(f.get_all("a"), vec!["1", "2"]);
         assert_eq!(Form::parse(b"a=%FF").unwrap_err(), FormError::InvalidEncoding);
+    }
+
+    #[test]
+    fn rejects_malformed_escapes_and_control_characters() {
+        for bad in [&b"a=%ZZ"[..], b"a=%", b"a=%4", b"a=b%4g", b"%zz=1", b"a=%G1"] {
+            assert_eq!(Form::parse(bad).unwrap_err(), FormError::MalformedEscape, "{}", String::from_utf8_lossy(bad));
+        }
+        for bad in [&b"a=%00"[..], b"a=x%0Ay", b"a=%0D%0A", b"a=%09", b"a=%7F", b"a=%C2%85", b"a\x01=1", b"a=\n"] {
+            assert_eq!(
+                Form::parse(bad).unwrap_err(),
+                FormError::ControlCharacter,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert_eq!(Form::parse(b"a=%25%2B%20+%7E").unwrap().get("a").unwrap(), Some("%+  ~"));
     }
 
     #[test]

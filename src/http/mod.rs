@@ -6,6 +6,7 @@
 
 pub mod cookies;
 pub mod form;
+pub mod outbound;
 
 use serde::Serialize;
 

@@ -104,6 +104,14 @@ pub async fn get_cached<P: Platform>(p: &P, ttl: u64, id: &str) -> PResult<Optio
     Ok(found)
 }
 
+/// The storage work of looking up a client that does not exist (a KV miss, then a D1 miss),
+/// done when a known client fails authentication, so the two failures take alike long.
+pub async fn lookup_like_a_miss<P: Platform>(p: &P) {
+    let absent = format!("absent-{}", crate::crypto::random_hex128());
+    let _ = p.kv_get(&cache_key(&absent)).await;
+    let _ = get(p, &absent).await;
+}
+
 /// Bind ?1..?7 of the insert and update statements: the row's columns and the write time.
 fn with_columns(q: Query, c: &StoredClient, now: i64) -> Query {
     q.bind(&c.client.client_id)

@@ -63,6 +63,9 @@ pub async fn remembered_session<P: Platform>(p: &P, sid: &str, now: i64) -> PRes
 
 /// Redeem a login verifier: insert its marker and, if this request won, write the login
 /// session. One transaction. Returns false when the verifier had been used already.
+///
+/// A session row never changes its subject: an existing row is only refreshed (a skipped login
+/// extending its lifespan) when the subject is the same.
 pub async fn redeem_login<P: Platform>(
     p: &P,
     claim: &Claim,
@@ -77,9 +80,9 @@ pub async fn redeem_login<P: Platform>(
             Query::new(
                 "INSERT INTO login_sessions (id, subject, authenticated_at, remember, identity_provider_session_id, expires_at) \
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM flow_markers WHERE id = ?7 AND claim = ?8) \
-                 ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, authenticated_at = excluded.authenticated_at, \
+                 ON CONFLICT (id) DO UPDATE SET authenticated_at = excluded.authenticated_at, \
                  remember = excluded.remember, identity_provider_session_id = excluded.identity_provider_session_id, \
-                 expires_at = excluded.expires_at",
+                 expires_at = excluded.expires_at WHERE login_sessions.subject = excluded.subject",
             )
             .bind(&s.id)
             .bind(&s.subject)

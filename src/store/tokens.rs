@@ -359,3 +359,19 @@ pub async fn remember_jti<P: Platform>(p: &P, id: &str, expires_at: i64, now: i6
     .bind(now);
     Ok(p.sql(q).await?.changes == 1)
 }
+
+/// The client of an unexpired access token, by signature (CORS: whose origins may read the
+/// answer to a bearer request).
+pub async fn access_token_client<P: Platform>(p: &P, signature: &str, now: i64) -> PResult<Option<String>> {
+    let r = p
+        .sql(
+            Query::new(
+                "SELECT client_id FROM tokens WHERE signature = ?1 AND kind = 'access_token' \
+                 AND (expires_at IS NULL OR expires_at > ?2)",
+            )
+            .bind(signature)
+            .bind(now),
+        )
+        .await?;
+    Ok(r.rows.first().map(|row| col_str(row, "client_id")))
+}

@@ -49,12 +49,32 @@ fn install_panic_hook() {
     });
 }
 
+/// With test routes on: `x-hydra-edge-test-storage: down` makes every D1 and KV call fail.
+const TEST_OUTAGE_HEADER: &str = "x-hydra-edge-test-storage";
+
+/// Say once per isolate which rate limiters the Worker runs without (no `[[ratelimits]]`
+/// binding, e.g. under plain miniflare): those limits are then not enforced.
+fn report_missing_rate_limiters(env: &Env) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let names: Vec<&str> = crate::ratelimit::Limiter::ALL.iter().map(|l| l.binding()).collect();
+        let missing = platform::missing_ratelimit_bindings(env, &names);
+        if !missing.is_empty() {
+            worker::console_warn!(
+                "hydra-edge: rate limiting is off for {}: no such [[ratelimits]] binding (see wrangler.toml)",
+                missing.join(", ")
+            );
+        }
+    });
+}
+
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
     install_panic_hook();
     let cfg = config(&env);
     let (request, too_large) = read_request(req).await;
-    let platform = match platform::WorkerPlatform::new(env, Some(ctx)) {
+    report_missing_rate_limiters(&env);
+    let mut platform = match platform::WorkerPlatform::new(env, Some(ctx)) {
         Ok(p) => p,
         Err(e) => {
             let err = crate::error::ApiError::internal(e)
@@ -62,6 +82,9 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
             return to_worker_response(err.admin_response(false));
         }
     };
+    let test_routes = cfg.as_ref().as_ref().map(|c| c.test_routes).unwrap_or(false);
+    // Test routes only: a request can ask for a storage outage, to test how the server degrades.
+    platform.storage_down = test_routes && request.header(TEST_OUTAGE_HEADER) == Some("down");
     let head = request.method == Method::Head;
     let method = request.method.as_str();
     let log = crate::log::RequestLog::new();
@@ -70,7 +93,7 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     // One line per request (Workers Logs, `wrangler tail`). The clock only advances across I/O
     // in a Worker, so the duration is the time spent waiting on storage and the network.
     worker::console_log!("{}", log.line(method, &response, (js_sys::Date::now() - started).max(0.0) as u64));
-    if cfg.as_ref().as_ref().map(|c| c.test_routes).unwrap_or(false) {
+    if test_routes {
         // What this request cost in storage operations (end-to-end tests report it).
         response = response.with_header("x-hydra-edge-storage", &platform.ops.summary());
     }

@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 
+use futures_util::StreamExt;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 use worker::{Context, D1Database, D1PreparedStatement, Env, KvStore};
@@ -12,11 +13,18 @@ use crate::platform::{PResult, Platform, PlatformError, Query, QueryResult, Row,
 pub struct WorkerPlatform {
     db: D1Database,
     kv: KvStore,
+    env: Env,
     /// The request's context; `None` in the scheduled job.
     ctx: Option<Context>,
     /// Storage operations of this request, reported to the end-to-end tests.
     pub ops: OpCounts,
+    /// Test routes only: every D1 and KV call of this request fails (an outage, on demand).
+    pub storage_down: bool,
 }
+
+/// Outbound fetches (a client's `jwks_uri`): the longest wait, and the most body read.
+const FETCH_TIMEOUT_MS: u64 = 5_000;
+const FETCH_MAX_BODY: usize = 64 * 1024;
 
 #[derive(Default)]
 pub struct OpCounts {
@@ -47,11 +55,41 @@ fn err(e: impl std::fmt::Display) -> PlatformError {
     PlatformError(e.to_string())
 }
 
+/// The rate-limiting binding named `binding`, if `wrangler.toml` declares it.
+fn ratelimit_binding(env: &Env, binding: &str) -> Option<JsValue> {
+    let value = js_sys::Reflect::get(env, &JsValue::from_str(binding)).ok()?;
+    let limit = js_sys::Reflect::get(&value, &JsValue::from_str("limit")).ok()?;
+    limit.is_function().then_some(value)
+}
+
+/// `await binding.limit({ key })` → `success`.
+async fn limit(binding: &JsValue, key: &str) -> PResult<bool> {
+    let js = |e: JsValue| PlatformError(format!("rate limiter: {e:?}"));
+    let f: js_sys::Function = js_sys::Reflect::get(binding, &JsValue::from_str("limit")).map_err(js)?.into();
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(key)).map_err(js)?;
+    let promise: js_sys::Promise = f.call1(binding, &options).map_err(js)?.into();
+    let outcome = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(js)?;
+    Ok(js_sys::Reflect::get(&outcome, &JsValue::from_str("success")).map_err(js)?.as_bool().unwrap_or(true))
+}
+
+/// Which of `bindings` this Worker lacks (reported once per isolate).
+pub fn missing_ratelimit_bindings(env: &Env, bindings: &[&str]) -> Vec<String> {
+    bindings.iter().filter(|b| ratelimit_binding(env, b).is_none()).map(|b| b.to_string()).collect()
+}
+
 impl WorkerPlatform {
     pub fn new(env: Env, ctx: Option<Context>) -> Result<WorkerPlatform, String> {
         let db = env.d1("DB").map_err(|e| format!("D1 binding DB: {e}"))?;
         let kv = env.kv("KV").map_err(|e| format!("KV binding KV: {e}"))?;
-        Ok(WorkerPlatform { db, kv, ctx, ops: OpCounts::default() })
+        Ok(WorkerPlatform { db, kv, env, ctx, ops: OpCounts::default(), storage_down: false })
+    }
+
+    fn up(&self) -> PResult<()> {
+        if self.storage_down {
+            return Err(PlatformError("simulated storage outage (test header)".into()));
+        }
+        Ok(())
     }
 
     fn prepare(&self, q: &Query) -> PResult<D1PreparedStatement> {
@@ -97,6 +135,7 @@ impl Platform for WorkerPlatform {
     async fn sql(&self, query: Query) -> PResult<QueryResult> {
         OpCounts::add(&self.ops.d1_round_trips, 1);
         OpCounts::add(&self.ops.d1_statements, 1);
+        self.up()?;
         let stmt = self.prepare(&query)?;
         let result = stmt.all().await.map_err(|e| PlatformError(format!("D1: {e} (in: {})", query.sql)))?;
         to_result(&result)
@@ -105,6 +144,7 @@ impl Platform for WorkerPlatform {
     async fn sql_batch(&self, queries: Vec<Query>) -> PResult<Vec<QueryResult>> {
         OpCounts::add(&self.ops.d1_round_trips, 1);
         OpCounts::add(&self.ops.d1_statements, queries.len() as u32);
+        self.up()?;
         let stmts = queries.iter().map(|q| self.prepare(q)).collect::<PResult<Vec<_>>>()?;
         let results = self.db.batch(stmts).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
         results.iter().map(to_result).collect()
@@ -112,16 +152,19 @@ impl Platform for WorkerPlatform {
 
     async fn kv_get(&self, key: &str) -> PResult<Option<String>> {
         OpCounts::add(&self.ops.kv_reads, 1);
+        self.up()?;
         self.kv.get(key).text().await.map_err(err)
     }
 
     async fn kv_put(&self, key: &str, value: &str, ttl_secs: u64) -> PResult<()> {
         OpCounts::add(&self.ops.kv_writes, 1);
+        self.up()?;
         self.kv.put(key, value).map_err(err)?.expiration_ttl(ttl_secs.max(60)).execute().await.map_err(err)
     }
 
     async fn kv_delete(&self, key: &str) -> PResult<()> {
         OpCounts::add(&self.ops.kv_writes, 1);
+        self.up()?;
         self.kv.delete(key).await.map_err(err)
     }
 
@@ -151,16 +194,51 @@ impl Platform for WorkerPlatform {
         crypto::generate_jwk(alg).await.map_err(PlatformError)
     }
 
+    /// GET without following redirects, within [`FETCH_TIMEOUT_MS`] for headers and body
+    /// together, reading at most [`FETCH_MAX_BODY`] bytes of a 200 (and none of anything else);
+    /// whatever is cut short is aborted, so the connection goes too.
     async fn http_get(&self, url: &str) -> PResult<(u16, Vec<u8>)> {
-        const MAX: usize = 64 * 1024;
-        let req = worker::Request::new(url, worker::Method::Get).map_err(err)?;
-        let mut resp = worker::Fetch::Request(req).send().await.map_err(err)?;
-        let status = resp.status_code();
-        let body = resp.bytes().await.map_err(err)?;
-        if body.len() > MAX {
-            return Err(PlatformError(format!("response from {url} is larger than {MAX} bytes")));
+        use futures_util::future::{select, Either};
+        let controller = worker::AbortController::default();
+        let signal = controller.signal();
+        let mut init = worker::RequestInit::new();
+        init.with_method(worker::Method::Get).with_redirect(worker::RequestRedirect::Manual);
+        let req = worker::Request::new_with_init(url, &init).map_err(err)?;
+        let work = async {
+            let mut resp = worker::Fetch::Request(req).send_with_signal(&signal).await.map_err(err)?;
+            let status = resp.status_code();
+            if status != 200 {
+                return Ok((status, Vec::new()));
+            }
+            let mut stream = resp.stream().map_err(err)?;
+            let mut body = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(err)?;
+                if body.len() + chunk.len() > FETCH_MAX_BODY {
+                    return Err(PlatformError(format!("response from {url} is larger than {FETCH_MAX_BODY} bytes")));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((status, body))
+        };
+        let timeout = worker::Delay::from(std::time::Duration::from_millis(FETCH_TIMEOUT_MS));
+        let outcome = match select(std::pin::pin!(work), timeout).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => {
+                Err(PlatformError(format!("no complete answer from {url} within {FETCH_TIMEOUT_MS} ms")))
+            }
+        };
+        if !matches!(outcome, Ok((200, _))) {
+            controller.abort();
         }
-        Ok((status, body))
+        outcome
+    }
+
+    async fn rate_limit(&self, binding: &'static str, key: &str) -> PResult<bool> {
+        match ratelimit_binding(&self.env, binding) {
+            Some(limiter) => limit(&limiter, key).await,
+            None => Ok(true),
+        }
     }
 
     async fn http_post(

@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod jose;
 pub mod oauth;
+pub mod stub;
 pub mod tokens;
 
 use std::io::Read;
@@ -17,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+/// At least 32 characters: the Worker refuses shorter admin tokens.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789abcdefghij";
 pub const SYSTEM_SECRET: &str = "e2e-system-secret-0123456789";
 
 pub fn root() -> PathBuf {
@@ -193,20 +196,40 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
-    /// An HTTP client that does not follow redirects (tests inspect them).
+    /// An HTTP client that does not follow redirects (tests inspect them). Each client comes
+    /// from its own address (`CF-Connecting-IP`, which `wrangler dev` passes through), as
+    /// distinct users do, so per-address rate limits of one test do not reach the next.
     pub fn client(&self) -> reqwest::blocking::Client {
+        self.client_from(&unique_ip())
+    }
+
+    /// A client whose requests come from `ip`.
+    pub fn client_from(&self, ip: &str) -> reqwest::blocking::Client {
         reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(from_ip(ip))
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap()
     }
 
-    /// A browser: keeps cookies, does not follow redirects.
+    /// A browser: keeps cookies, does not follow redirects, has its own address.
     pub fn browser(&self) -> reqwest::blocking::Client {
         reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(from_ip(&unique_ip()))
             .cookie_store(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    /// A browser whose cookie jar the test can read and plant cookies in.
+    pub fn browser_with_jar(&self, jar: std::sync::Arc<reqwest::cookie::Jar>) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(from_ip(&unique_ip()))
+            .cookie_provider(jar)
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap()
@@ -236,6 +259,32 @@ impl Server {
         let (status, body) = json_of(r);
         assert_eq!(status, 200, "SQL failed: {body}");
         body.as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Server {
+    /// The application's D1 tables (every migration's, none of D1's own).
+    pub fn d1_tables(&self) -> Vec<String> {
+        self.d1("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name != 'd1_migrations' ORDER BY name")
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Every row of every application table, table by table: to show that a request changed
+    /// nothing.
+    pub fn d1_snapshot(&self) -> Vec<(String, Value)> {
+        let tables = self.d1_tables();
+        let statements: Vec<String> = tables.iter().map(|t| format!("SELECT * FROM \"{t}\" ORDER BY rowid")).collect();
+        let r = self
+            .admin(reqwest::Method::POST, "/admin/_test/sql")
+            .json(&serde_json::json!({ "statements": statements, "all": true }))
+            .send()
+            .expect("test SQL route");
+        let (status, body) = json_of(r);
+        assert_eq!(status, 200, "snapshot failed: {body}");
+        tables.into_iter().zip(body.as_array().cloned().unwrap_or_default()).collect()
     }
 }
 
@@ -277,6 +326,20 @@ pub fn assert_admin_error(body: &Value, status: u16) {
     assert_eq!(body["status_code"], status, "{body}");
     assert!(body["message"].as_str().map(|m| !m.is_empty()).unwrap_or(false), "{body}");
     assert!(body["error"].is_string(), "{body}");
+}
+
+/// A fresh client address from 198.18.0.0/15 (the benchmarking range), one per call.
+pub fn unique_ip() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst) + (std::process::id() % 512) * 256;
+    format!("198.{}.{}.{}", 18 + (n >> 16) % 2, (n >> 8) % 256, n % 256)
+}
+
+fn from_ip(ip: &str) -> reqwest::header::HeaderMap {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("cf-connecting-ip", ip.parse().unwrap());
+    h
 }
 
 pub fn unique(prefix: &str) -> String {

@@ -9,6 +9,8 @@ import http from "node:http";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 
+// The admin API refuses tokens shorter than 32 characters.
+const ADMIN = "body-limit-admin-token-0123456789abcdef";
 const dir = path.resolve(process.argv[2] ?? "build/bundle");
 const mf = new Miniflare({
   modules: true,
@@ -18,7 +20,7 @@ const mf = new Miniflare({
   compatibilityDate: "2026-04-20",
   kvNamespaces: ["KV"],
   d1Databases: ["DB"],
-  bindings: { URLS_SELF_ISSUER: "http://127.0.0.1:8700", SECRETS_SYSTEM: "body-limit-secret-0123456789", ADMIN_API_TOKEN: "t" },
+  bindings: { URLS_SELF_ISSUER: "http://127.0.0.1:8700", SECRETS_SYSTEM: "body-limit-secret-0123456789", ADMIN_API_TOKEN: ADMIN },
   host: "127.0.0.1",
   port: 0,
 });
@@ -27,7 +29,7 @@ const mf = new Miniflare({
 function oversized(origin, chunked) {
   return new Promise((resolve) => {
     const u = new URL(origin + "/admin/keys/big");
-    const headers = { authorization: "Bearer t" };
+    const headers = { authorization: `Bearer ${ADMIN}` };
     if (!chunked) headers["content-length"] = String(17 * 65536);
     const r = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: "POST", headers }, (res) => {
       res.resume();
