@@ -39,7 +39,7 @@ pub struct Conn {
     #[arg(short = 'e', long, global = true)]
     pub endpoint: Option<String>,
     /// The admin API token (ADMIN_API_TOKEN of the Worker). Alternatively HYDRA_EDGE_ADMIN_TOKEN.
-    #[arg(long, global = true, hide_default_value = true)]
+    #[arg(long, global = true, hide_default_value = true, allow_hyphen_values = true)]
     pub token: Option<String>,
     /// Extra HTTP header, `Name: value` (repeatable), e.g. for Cloudflare Access.
     #[arg(short = 'H', long = "http-header", global = true)]
@@ -215,10 +215,11 @@ pub enum PerformWhat {
 #[derive(Args, Clone)]
 pub struct ClientCredentials {
     /// The OAuth 2.0 client id. Alternatively OAUTH2_CLIENT_ID.
-    #[arg(long = "client-id")]
+    #[arg(long = "client-id", allow_hyphen_values = true)]
     pub client_id: Option<String>,
     /// The OAuth 2.0 client secret. Alternatively OAUTH2_CLIENT_SECRET.
-    #[arg(long = "client-secret", hide_default_value = true)]
+    // Generated secrets may begin with `-` (Hydra's alphabet has it): take the next word as is.
+    #[arg(long = "client-secret", hide_default_value = true, allow_hyphen_values = true)]
     pub client_secret: Option<String>,
 }
 
@@ -428,6 +429,29 @@ mod tests {
                 _ => unreachable!(),
             };
             assert_eq!(subject, "subject");
+        }
+    }
+
+    #[test]
+    fn secrets_may_begin_with_a_hyphen() {
+        let cli = Cli::try_parse_from([
+            "hydra-edge",
+            "--token",
+            "-admin",
+            "perform",
+            "client-credentials",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "-lsecret",
+        ])
+        .unwrap();
+        assert_eq!(cli.conn.token.as_deref(), Some("-admin"));
+        match cli.command {
+            Verb::Perform { what: PerformWhat::ClientCredentials(a) } => {
+                assert_eq!(a.client.client_secret.as_deref(), Some("-lsecret"))
+            }
+            _ => unreachable!(),
         }
     }
 
