@@ -96,7 +96,11 @@ fn rp_initiated_logout_with_front_and_back_channel() {
     assert!(csp.contains(&format!("frame-src {}", rp_site.base)) && csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     let page = r.text().unwrap();
-    let iframe = format!("{}?iss={}&sid={sid}", rp_site.url("/frontchannel"), form_urlencoded::byte_serialize(s.base.as_bytes()).collect::<String>());
+    let iframe = format!(
+        "{}?iss={}&sid={sid}",
+        rp_site.url("/frontchannel"),
+        form_urlencoded::byte_serialize(s.base.as_bytes()).collect::<String>()
+    );
     assert!(page.contains(&iframe.replace('&', "&amp;")) || page.contains(&iframe), "{page}");
     assert!(page.contains("https://rp.example/bye?state=st-1"), "{page}");
 
@@ -239,7 +243,8 @@ fn headless_logout_by_sid_notifies_once() {
     let (_, id_token) = logged_in(&rp, &unique("u"));
     let sid = decode_part(&id_token, 1)["sid"].as_str().unwrap().to_string();
     for _ in 0..2 {
-        let r = s.admin(reqwest::Method::DELETE, &format!("/admin/oauth2/auth/sessions/login?sid={sid}")).send().unwrap();
+        let r =
+            s.admin(reqwest::Method::DELETE, &format!("/admin/oauth2/auth/sessions/login?sid={sid}")).send().unwrap();
         assert_eq!(r.status(), 204);
     }
     let got = rp_site.wait_for("/bc", 1, Duration::from_secs(15));

@@ -122,9 +122,11 @@ async fn initiate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, params: &Form) -
     let iat = claims.get("iat").and_then(Value::as_i64);
     match iat {
         Some(iat) if iat <= now + IAT_LEEWAY => {}
-        Some(iat) => return Err(invalid(format!(
+        Some(iat) => {
+            return Err(invalid(format!(
             "Logout failed because iat claim value '{iat}' from query parameter id_token_hint is before now ('{now}')."
-        ))),
+        )))
+        }
         None => return Err(invalid("Logout failed because query parameter id_token_hint is missing the iat claim.")),
     }
     let sid = claims.get("sid").and_then(Value::as_str).unwrap_or("").to_string();
