@@ -231,11 +231,8 @@ async fn complete<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, verifier: &str) 
         return go_on();
     }
     let clear = cookies::clear(ctx, &cookies::session_cookie_name(ctx.cfg));
-    let clients = match store::sessions::logout_clients(ctx.p, &lr.sid, &lr.subject).await {
-        Ok(c) => c,
-        // The session is gone; only the notifications are lost.
-        Err(_) => Vec::new(),
-    };
+    // The session is gone either way; a failed read only loses the notifications.
+    let clients: Vec<_> = store::sessions::logout_clients(ctx.p, &lr.sid, &lr.subject).await.unwrap_or_default();
     // Signing failures must not keep the user logged in on screen: they are the notifications'.
     let _ = super::backchannel::notify(ctx, &clients, &lr.sid).await;
     let urls = super::backchannel::frontchannel_urls(&ctx.cfg.issuer, &clients, &lr.sid);

@@ -162,6 +162,7 @@ pub async fn slow_down<P: Platform>(p: &P, signature: &str, now_ms: i64) -> PRes
 /// The end of a device flow's consent leg, one transaction: redeem the consent verifier's
 /// marker, accept the device request (only while pending and unexpired) with the grant, and
 /// store the consent session only if both happened. Returns (won the marker, accepted).
+#[allow(clippy::too_many_arguments)]
 pub async fn redeem_consent<P: Platform>(
     p: &P,
     claim: &Claim,
