@@ -237,3 +237,61 @@ fn an_expired_device_code_is_expired_token() {
     );
     assert_eq!((status, b["error"].as_str()), (400, Some("invalid_request")), "{b}");
 }
+
+/// D1 round trips of each device-flow request (the test-mode storage-cost header), printed for
+/// the report and bounded here.
+#[test]
+fn device_flow_storage_cost() {
+    let s = shared();
+    let rp = device_client(s, json!({}));
+    let d1 = |r: &reqwest::blocking::Response| -> u32 {
+        let ops = storage_ops(r);
+        ops.strip_prefix("d1=").and_then(|x| x.split('/').next()).and_then(|n| n.parse().ok()).unwrap_or(99)
+    };
+    let auth = |rp: &Rp| {
+        rp.s.client()
+            .post(rp.s.url("/oauth2/device/auth"))
+            .basic_auth(&rp.id, Some(&rp.secret))
+            .form(&[("client_id", rp.id.as_str()), ("scope", "openid")])
+            .send()
+            .unwrap()
+    };
+    // Warm the client caches, then measure.
+    let _ = auth(&rp);
+    let r = auth(&rp);
+    let auth_ops = storage_ops(&r);
+    let auth_d1 = d1(&r);
+    let (_, d) = json_of(r);
+    let poll_once = || {
+        s.client()
+            .post(s.url("/oauth2/token"))
+            .basic_auth(&rp.id, Some(&rp.secret))
+            .form(&[("grant_type", DEVICE_GRANT), ("device_code", d["device_code"].as_str().unwrap())])
+            .send()
+            .unwrap()
+    };
+    let r = poll_once();
+    let pending = (storage_ops(&r), d1(&r));
+    let r = poll_once();
+    let slow = (storage_ops(&r), d1(&r));
+    let browser = s.browser();
+    let r = browser.get(s.url("/oauth2/device/verify")).send().unwrap();
+    let start = (storage_ops(&r), d1(&r));
+    let challenge = param(&location(&r), "device_challenge").unwrap();
+    let r = s
+        .admin(reqwest::Method::PUT, &format!("/admin/oauth2/auth/requests/device/accept?device_challenge={challenge}"))
+        .json(&json!({"user_code": d["user_code"]}))
+        .send()
+        .unwrap();
+    let accept = (storage_ops(&r), d1(&r));
+    println!("device auth: {auth_ops}");
+    println!("poll (pending): {}", pending.0);
+    println!("poll (too fast): {}", slow.0);
+    println!("verify (start): {}", start.0);
+    println!("accept user code: {}", accept.0);
+    assert!(auth_d1 <= 1, "device auth: {auth_ops}");
+    assert!(pending.1 <= 2, "pending poll: {}", pending.0);
+    assert!(slow.1 <= 2, "slow_down: {}", slow.0);
+    assert_eq!(start.1, 0, "starting a verification writes nothing: {}", start.0);
+    assert!(accept.1 <= 2, "accept: {}", accept.0);
+}

@@ -161,34 +161,37 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         return Err(ApiError::invalid_request().with_hint("Field 'user_code' must not be empty."));
     }
     let state: DeviceState = flow::open_challenge(ctx, Purpose::DeviceChallenge, "device", &challenge)?;
-    if store::flows::marker(ctx.p, &device_marker(&state.id)).await?.is_some() {
-        return Err(flow::already_used("device"));
-    }
     let device = &ctx.cfg.device;
     let typed = user_code::normalize(&body.user_code, device.user_code_length, device.user_code_alphabet)
         .unwrap_or_else(|| body.user_code.clone());
     let signatures = user_code::signatures(&ctx.cfg.system_secrets, &typed);
     let attempts_expire = state.requested_at + ctx.cfg.ttl.login_consent_request;
-    let (attempts, mut row) =
-        store::devices::attempt_user_code(ctx.p, &device_marker(&state.id), attempts_expire, &signatures[0]).await?;
-    if attempts > MAX_USER_CODE_ATTEMPTS {
+    let marker = device_marker(&state.id);
+    let found = store::devices::attempt_user_code(ctx.p, &marker, &marker, attempts_expire, &signatures[0]).await?;
+    if found.verification_used {
+        return Err(flow::already_used("device"));
+    }
+    if found.attempts > MAX_USER_CODE_ATTEMPTS {
         return Err(ApiError::invalid_request().with_hint(format!(
             "Too many user codes were tried in this verification (at most {MAX_USER_CODE_ATTEMPTS}); start again at the verification URI."
         )));
     }
+    let (mut row, mut client_exists) = (found.row, found.client_exists);
     for older in signatures.iter().skip(1) {
         if row.is_some() {
             break;
         }
         row = store::devices::by_user_code_signature(ctx.p, older).await?;
+        client_exists = row.is_some();
     }
     let now = ctx.p.now();
     let row = row.filter(|r| r.state == "pending" && r.expires_at > now).ok_or_else(|| {
         ApiError::invalid_request()
             .with_hint("The 'user_code' session could not be found or has expired or is otherwise malformed.")
     })?;
-    // The client must still exist.
-    flow::login::client_view(ctx, &row.client_id).await?;
+    if !client_exists {
+        return Err(ApiError::new(404, "Not Found", "The OAuth 2.0 Client of this device request no longer exists."));
+    }
     let verifier = DeviceVerifier {
         device: state.clone(),
         client_id: row.client_id.clone(),

@@ -93,17 +93,31 @@ pub async fn by_request_id<P: Platform>(p: &P, request_id: &str) -> PResult<Opti
     .await
 }
 
-/// Count one user-code attempt of verification `attempt_key` (atomically, before the lookup)
-/// and look the code up by its signature, in one round trip. Returns the attempts made so far
-/// (this one included) and the device request the code belongs to, if any.
+/// What one user-code attempt found.
+#[derive(Debug, Clone)]
+pub struct UserCodeAttempt {
+    /// The verification's marker exists: its verifier was redeemed already.
+    pub verification_used: bool,
+    /// Attempts made in this verification so far, this one included.
+    pub attempts: i64,
+    /// The device request the code belongs to, if any, and whether its client still exists.
+    pub row: Option<DeviceRow>,
+    pub client_exists: bool,
+}
+
+/// Count one user-code attempt of verification `attempt_key` (atomically, before the lookup),
+/// look the code up by its signature, and see whether the verification (`marker`) was used, in
+/// one round trip.
 pub async fn attempt_user_code<P: Platform>(
     p: &P,
+    marker: &str,
     attempt_key: &str,
     attempts_expire_at: i64,
     user_code_signature: &str,
-) -> PResult<(i64, Option<DeviceRow>)> {
+) -> PResult<UserCodeAttempt> {
     let results = p
         .sql_batch(vec![
+            Query::new("SELECT 1 AS used FROM flow_markers WHERE id = ?1").bind(marker),
             Query::new(
                 "INSERT INTO device_user_code_attempts (id, attempts, expires_at) VALUES (?1, 1, ?2) \
                  ON CONFLICT (id) DO UPDATE SET attempts = attempts + 1 RETURNING attempts",
@@ -112,14 +126,20 @@ pub async fn attempt_user_code<P: Platform>(
             .bind(attempts_expire_at),
             Query::new(
                 "SELECT signature, user_code_signature, request_id, client_id, scope, audience, requested_at, expires_at, \
-                 state, consent_request_id, grant_data, last_polled_at, poll_interval FROM device_codes WHERE user_code_signature = ?1",
+                 state, consent_request_id, grant_data, last_polled_at, poll_interval, \
+                 EXISTS (SELECT 1 FROM clients WHERE clients.id = device_codes.client_id) AS client_exists \
+                 FROM device_codes WHERE user_code_signature = ?1",
             )
             .bind(user_code_signature),
         ])
         .await?;
-    let attempts = results.first().and_then(|r| r.rows.first()).map(|r| col_i64(r, "attempts")).unwrap_or(i64::MAX);
-    let row = results.get(1).and_then(|r| r.rows.first()).map(device_row);
-    Ok((attempts, row))
+    let first = |i: usize| results.get(i).and_then(|r| r.rows.first());
+    Ok(UserCodeAttempt {
+        verification_used: first(0).is_some(),
+        attempts: first(1).map(|r| col_i64(r, "attempts")).unwrap_or(i64::MAX),
+        row: first(2).map(device_row),
+        client_exists: first(2).map(|r| col_i64(r, "client_exists") == 1).unwrap_or(false),
+    })
 }
 
 /// Another lookup by user-code signature (codes issued under an older system secret).
