@@ -30,7 +30,7 @@ const CSRF_SECRET = process.env.CSRF_SECRET || randomBytes(32).toString('hex');
 const REMEMBER_FOR = 3600; // seconds a remembered login or consent lasts
 // Logout notifications for the demo client: front-channel defaults to this app's own page;
 // back-channel is off unless set (a relying party that ends its own sessions listens there).
-const FRONTCHANNEL_LOGOUT_URI = process.env.EXAMPLE_FRONTCHANNEL_LOGOUT_URI || `${trimSlash(process.env.APP_URL || `http://127.0.0.1:${PORT}`)}/frontchannel-logout`;
+const FRONTCHANNEL_LOGOUT_URI = process.env.EXAMPLE_FRONTCHANNEL_LOGOUT_URI || `${APP_URL}/frontchannel-logout`;
 const BACKCHANNEL_LOGOUT_URI = process.env.EXAMPLE_BACKCHANNEL_LOGOUT_URI || '';
 const SECURE_COOKIES = APP_URL.startsWith('https://');
 
