@@ -39,7 +39,27 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $BINDGEN_V
   cargo install wasm-bindgen-cli --version "$BINDGEN_VERSION" --locked
 fi
 
-# npm packages: wrangler (workerd, local D1/KV), esbuild, binaryen's wasm-opt, miniflare.
+# The browser tests (tests/browser.rs) drive Debian's chromium with npm playwright-core, which
+# downloads nothing. Installed through apt when missing (about 150 MB, a minute or two, once).
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing chromium for the browser tests (apt-get, once)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || die "apt-get install chromium failed: the browser tests need it"
+  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
+    say "installing chromium for the browser tests (sudo apt-get, once)"
+    sudo apt-get update -qq >/dev/null
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || die "apt-get install chromium failed: the browser tests need it"
+  else
+    say "chromium is missing and cannot be installed here: install it (Debian: apt-get install chromium)" \
+      "or set CHROMIUM to a Chromium binary; the browser tests fail without it"
+  fi
+fi
+
+# npm packages: wrangler (workerd, local D1/KV), esbuild, binaryen's wasm-opt, miniflare,
+# playwright-core (drives the browser tests' chromium).
 # Reinstalled only when package-lock.json changed since the last install.
 if ! cmp -s package-lock.json node_modules/.hydra-edge-lock 2>/dev/null; then
   say "installing npm packages"

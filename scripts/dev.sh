@@ -16,7 +16,10 @@ if [ "${EXAMPLE:-1}" != "0" ]; then
     node examples/login-consent/server.mjs &
   app=$!
   trap 'kill "$app" 2>/dev/null || true' EXIT INT TERM
-  vars+=(--var "URLS_LOGIN:http://127.0.0.1:${EXAMPLE_PORT}/login" --var "URLS_CONSENT:http://127.0.0.1:${EXAMPLE_PORT}/consent")
+  app_url="http://127.0.0.1:${EXAMPLE_PORT}"
+  vars+=(--var "URLS_LOGIN:${app_url}/login" --var "URLS_CONSENT:${app_url}/consent"
+    --var "URLS_LOGOUT:${app_url}/logout" --var "URLS_POST_LOGOUT_REDIRECT:${app_url}/logged-out"
+    --var "URLS_DEVICE_VERIFICATION:${app_url}/device" --var "URLS_DEVICE_SUCCESS:${app_url}/device/done")
   echo "dev: example login & consent app on http://127.0.0.1:${EXAMPLE_PORT}/ (start a demo flow there)"
 fi
 echo "dev: hydra-edge on ${ISSUER} (admin token: ADMIN_API_TOKEN in .dev.vars)"

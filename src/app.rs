@@ -11,7 +11,8 @@ use crate::platform::Platform;
 use crate::ratelimit::{self, Limiter};
 use crate::router::{self, Route, RouteError};
 use crate::{
-    authorize, clients, cors, discovery, fallbacks, flow, health, introspect, keys, revoke, token, trust, userinfo,
+    authorize, clients, cors, device, discovery, fallbacks, flow, health, introspect, keys, revoke, token, trust,
+    userinfo,
 };
 
 /// Is this the admin token? Compared as SHA-256 digests so the comparison is constant-time
@@ -88,6 +89,9 @@ fn renders_oauth_errors(route: &Route) -> bool {
             | Route::Revoke
             | Route::Userinfo
             | Route::Introspect
+            | Route::Logout
+            | Route::DeviceAuth
+            | Route::DeviceVerify
     )
 }
 
@@ -267,6 +271,16 @@ async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) ->
         (Route::TrustIssuers, Post) => trust::create(ctx, req).await,
         (Route::TrustIssuer(id), Get) => trust::get(ctx, &id).await,
         (Route::TrustIssuer(id), Delete) => trust::delete(ctx, &id).await,
+        (Route::Logout, _) => Ok(flow::logout::handle(ctx, req).await),
+        (Route::LogoutRequest, _) => flow::logout::get_request(ctx, req).await,
+        (Route::LogoutAccept, _) => flow::logout::accept(ctx, req).await,
+        (Route::LogoutReject, _) => flow::logout::reject(ctx, req).await,
+        (Route::ConsentSessions, Get) => flow::sessions::list_consents(ctx, req).await,
+        (Route::ConsentSessions, Delete) => flow::sessions::revoke_consents(ctx, req).await,
+        (Route::LoginSessions, _) => flow::sessions::revoke_login_sessions(ctx, req).await,
+        (Route::DeviceAuth, _) => device::auth::handle(ctx, req).await,
+        (Route::DeviceVerify, _) => device::verify::handle(ctx, req).await,
+        (Route::DeviceAccept, _) => device::verify::accept(ctx, req).await,
         // The router only lets through the methods listed above.
         _ => Err(ApiError::not_found()),
     }

@@ -39,6 +39,20 @@ pub struct UiUrls {
     pub logout: String,
     pub error: String,
     pub post_logout_redirect: String,
+    /// `URLS_DEVICE_VERIFICATION`: the page where users type a device's user code.
+    pub device_verification: String,
+    /// `URLS_DEVICE_SUCCESS`: where users land after authorizing a device.
+    pub device_success: String,
+}
+
+/// `OAUTH2_DEVICE_AUTHORIZATION_*`: the device authorization grant (RFC 8628).
+#[derive(Clone, Debug)]
+pub struct DeviceSettings {
+    /// Seconds a client must wait between polls (`interval`).
+    pub polling_interval: i64,
+    /// User codes: length and alphabet (Hydra's entropy presets).
+    pub user_code_length: usize,
+    pub user_code_alphabet: &'static str,
 }
 
 /// `OAUTH2_TOKEN_HOOK_*`: the webhook called before tokens are issued.
@@ -88,6 +102,8 @@ pub struct Ttls {
     pub auth_code: i64,
     pub login_consent_request: i64,
     pub authentication_session: i64,
+    /// Lifetime of device codes and user codes.
+    pub device_user_code: i64,
 }
 
 #[derive(Clone)]
@@ -130,6 +146,7 @@ pub struct Config {
     pub jwt_grant: JwtGrant,
     /// client_credentials without `scope` is granted every scope of the client.
     pub client_credentials_default_scope: bool,
+    pub device: DeviceSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -205,6 +222,8 @@ impl Config {
             logout: url("URLS_LOGOUT", "logout"),
             error: url("URLS_ERROR", "error"),
             post_logout_redirect: url("URLS_POST_LOGOUT_REDIRECT", "logout/callback"),
+            device_verification: url("URLS_DEVICE_VERIFICATION", "device"),
+            device_success: url("URLS_DEVICE_SUCCESS", "device/done"),
         };
 
         let mut ttl = |name: &str, default: &str, allow_never: bool| -> i64 {
@@ -227,6 +246,7 @@ impl Config {
             auth_code: ttl("TTL_AUTH_CODE", "10m", false),
             login_consent_request: ttl("TTL_LOGIN_CONSENT_REQUEST", "30m", false),
             authentication_session: ttl("TTL_AUTHENTICATION_SESSION", "720h", false),
+            device_user_code: ttl("TTL_DEVICE_USER_CODE", "10m", false),
         };
 
         let access_token_strategy = match get("STRATEGIES_ACCESS_TOKEN") {
@@ -464,6 +484,30 @@ impl Config {
         let jwt_grant =
             JwtGrant { jti_optional: jwt_jti_optional, iat_optional: jwt_iat_optional, max_ttl: jwt_max_ttl };
 
+        let polling_interval = match get("OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL") {
+            None => 5,
+            Some(v) => match duration::parse(&v).map(duration::to_secs) {
+                Some(s) if (1..=300).contains(&s) => s,
+                _ => {
+                    errors.push(format!(
+                        "OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL must be a duration from 1s to 5m, got {v:?}"
+                    ));
+                    5
+                }
+            },
+        };
+        let preset = get("OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_ENTROPY_PRESET").unwrap_or_else(|| "high".into());
+        let (user_code_length, user_code_alphabet) = match crate::device::user_code::preset(&preset) {
+            Some(p) => p,
+            None => {
+                errors.push(format!(
+                    "OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_ENTROPY_PRESET must be \"high\", \"medium\" or \"low\", got {preset:?}"
+                ));
+                crate::device::user_code::preset("high").expect("preset")
+            }
+        };
+        let device = DeviceSettings { polling_interval, user_code_length, user_code_alphabet };
+
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
@@ -493,6 +537,7 @@ impl Config {
             token_hook,
             jwt_grant,
             client_credentials_default_scope,
+            device,
         })
     }
 

@@ -45,9 +45,11 @@ pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
     let mut doc = json!({
         "issuer": cfg.issuer,
         "authorization_endpoint": cfg.public("/oauth2/auth"),
+        "device_authorization_endpoint": cfg.public("/oauth2/device/auth"),
         "token_endpoint": cfg.public("/oauth2/token"),
         "userinfo_endpoint": cfg.public("/userinfo"),
         "revocation_endpoint": cfg.under_issuer("/oauth2/revoke"),
+        "end_session_endpoint": cfg.under_issuer("/oauth2/sessions/logout"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
         "jwks_uri": cfg.under_issuer("/.well-known/jwks.json"),
         "subject_types_supported": ["public"],
@@ -68,6 +70,10 @@ pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
         "require_request_uri_registration": false,
         "claims_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
     });
     if cfg.dcr_enabled {
         doc["registration_endpoint"] = json!(cfg.public("/oauth2/register"));
@@ -103,9 +109,14 @@ mod tests {
                 "implicit",
                 "refresh_token",
                 "client_credentials",
-                "urn:ietf:params:oauth:grant-type:jwt-bearer"
+                "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "urn:ietf:params:oauth:grant-type:device_code"
             ])
         );
+        assert_eq!(doc["device_authorization_endpoint"], "http://127.0.0.1:8787/oauth2/device/auth");
+        assert_eq!(doc["end_session_endpoint"], "http://127.0.0.1:8787/oauth2/sessions/logout");
+        assert_eq!(doc["backchannel_logout_supported"], true);
+        assert_eq!(doc["frontchannel_logout_session_supported"], true);
         assert!(doc.get("introspection_endpoint").is_none(), "introspection is an admin route, as in Hydra");
         assert_eq!(id_token_algs("RS256"), vec!["RS256"]);
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));

@@ -69,6 +69,9 @@ oauth_errors! {
     registration_not_supported => ("registration_not_supported", 400, "The OP does not support use of the registration parameter."),
     request_not_supported => ("request_not_supported", 400, "The OP does not support use of the request parameter."),
     request_uri_not_supported => ("request_uri_not_supported", 400, "The OP does not support use of the request_uri parameter."),
+    authorization_pending => ("authorization_pending", 400, "The authorization request is still pending as the end user hasn't yet completed the user-interaction steps."),
+    slow_down => ("slow_down", 400, "The authorization request was rate-limited to prevent system overload."),
+    expired_token => ("expired_token", 400, "The device_code has expired, and the device authorization session has concluded."),
 }
 
 impl ApiError {

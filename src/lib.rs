@@ -18,7 +18,8 @@
 //! | [`store`] | every SQL statement and KV key |
 //! | [`crypto`] | encodings, sealing, opaque tokens, secret hashes, JWS |
 //! | [`authorize`] | `/oauth2/auth`: request validation, response modes, the end of a flow |
-//! | [`flow`] | login and consent challenges, `/admin/oauth2/auth/requests/*`, cookies |
+//! | [`flow`] | login, consent and logout challenges, `/admin/oauth2/auth/requests/*`, sessions, cookies |
+//! | [`device`] | the device authorization grant: `/oauth2/device/*`, user codes |
 //! | [`token`] | `/oauth2/token`: grants and token minting |
 //! | [`introspect`] | `/admin/oauth2/introspect`; what a presented token stands for |
 //! | [`revoke`] | `/oauth2/revoke`, `DELETE /admin/oauth2/tokens` |
@@ -38,6 +39,7 @@ pub mod config;
 pub mod cors;
 pub mod crypto;
 pub mod ctx;
+pub mod device;
 pub mod discovery;
 pub mod duration;
 pub mod error;
@@ -49,8 +51,8 @@ pub mod introspect;
 pub mod keys;
 pub mod log;
 pub mod platform;
-pub mod revoke;
 pub mod ratelimit;
+pub mod revoke;
 pub mod router;
 pub mod store;
 pub mod token;

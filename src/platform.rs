@@ -103,6 +103,17 @@ pub struct SigningKey {
     pub jwk: Value,
 }
 
+/// A POST sent after the response (`waitUntil`), e.g. a back-channel logout notification.
+pub struct BackgroundPost {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Gives up after this long, answer included.
+    pub timeout_ms: u64,
+    /// Called with the answer's status (or why there was none); returns the line to log.
+    pub report: Box<dyn FnOnce(Result<u16, String>) -> String>,
+}
+
 #[allow(async_fn_in_trait)]
 pub trait Platform {
     /// Milliseconds since the Unix epoch.
@@ -163,6 +174,13 @@ pub trait Platform {
 
     /// Run `fut` after the response is sent (`ctx.waitUntil`).
     fn after_response(&self, fut: impl std::future::Future<Output = ()> + 'static);
+
+    /// Send `post` after the response is sent (through [`Platform::after_response`], bounded as
+    /// [`Platform::http_post`] is) and log the line its `report` makes of the outcome. A
+    /// platform that cannot work after a response reports the POST as not sent.
+    fn post_after_response(&self, post: BackgroundPost) {
+        let _ = (post.report)(Err("this platform sends nothing after the response".into()));
+    }
 
     // --- Rate limiting (Workers rate-limiting binding). ---
 

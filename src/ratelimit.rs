@@ -8,7 +8,7 @@
 //! | [`Limiter::ClientAuthFailuresPerIp`] | failed client authentications | client address |
 //! | [`Limiter::RegistrationPerIp`] | dynamic registrations (`POST /oauth2/register`) | client address |
 //! | [`Limiter::AdminFailuresPerIp`] | wrong admin tokens | client address |
-//! | [`Limiter::DeviceUserCode`] | device user-code attempts ([`user_code_attempt`]) | caller's choice |
+//! | [`Limiter::DeviceUserCode`] | device verifications started ([`user_code_attempt`]; each may try 5 user codes, counted in D1) | client address |
 //!
 //! The binding only counts; it cannot be asked whether a key is over its limit without counting
 //! one more. Failures are therefore counted when they happen, and a key the binding refused is
@@ -149,8 +149,9 @@ pub async fn attempt<P: Platform>(p: &P, limiter: Limiter, key: &str) -> ApiResu
 }
 
 /// For the device flow: count one user-code attempt from this request's address (and, when
-/// given, against the device code being guessed). Call it before looking the user code up;
-/// answer its error as it is (429 with `Retry-After`).
+/// given, against a further key). `GET /oauth2/device/verify` counts every verification it
+/// starts, since each may then try a bounded number of user codes (`device::verify`); answer
+/// its error as it is (429 with `Retry-After`).
 pub async fn user_code_attempt<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,

@@ -41,6 +41,21 @@ pub enum Route {
     TrustIssuers,
     /// `/admin/trust/grants/jwt-bearer/issuers/{id}`
     TrustIssuer(String),
+    /// `GET|POST /oauth2/sessions/logout`
+    Logout,
+    LogoutRequest,
+    LogoutAccept,
+    LogoutReject,
+    /// `GET|DELETE /admin/oauth2/auth/sessions/consent`
+    ConsentSessions,
+    /// `DELETE /admin/oauth2/auth/sessions/login`
+    LoginSessions,
+    /// `POST /oauth2/device/auth`
+    DeviceAuth,
+    /// `GET /oauth2/device/verify`
+    DeviceVerify,
+    /// `PUT /admin/oauth2/auth/requests/device/accept`
+    DeviceAccept,
     /// Only with `HYDRA_EDGE_TEST_ROUTES`: a handler that panics, to test panic handling.
     TestPanic,
     /// Only with `HYDRA_EDGE_TEST_ROUTES`: run SQL through the Worker's own D1 binding, so tests
@@ -118,6 +133,17 @@ pub fn route(method: Method, raw_path: &str) -> Result<Routed, RouteError> {
         ["oauth2", "auth", "requests", "consent", "accept"] => Some((Route::ConsentAccept, &[Put], "PUT", true)),
         ["oauth2", "auth", "requests", "consent", "reject"] => Some((Route::ConsentReject, &[Put], "PUT", true)),
         ["oauth2", "introspect"] => Some((Route::Introspect, &[Post], "POST", true)),
+        ["oauth2", "sessions", "logout"] if !admin_prefixed => Some((Route::Logout, &[Get, Post], "GET, POST", false)),
+        ["oauth2", "device", "auth"] if !admin_prefixed => Some((Route::DeviceAuth, &[Post], "POST", false)),
+        ["oauth2", "device", "verify"] if !admin_prefixed => Some((Route::DeviceVerify, &[Get], "GET", false)),
+        ["oauth2", "auth", "requests", "logout"] => Some((Route::LogoutRequest, &[Get], "GET", true)),
+        ["oauth2", "auth", "requests", "logout", "accept"] => Some((Route::LogoutAccept, &[Put], "PUT", true)),
+        ["oauth2", "auth", "requests", "logout", "reject"] => Some((Route::LogoutReject, &[Put], "PUT", true)),
+        ["oauth2", "auth", "requests", "device", "accept"] => Some((Route::DeviceAccept, &[Put], "PUT", true)),
+        ["oauth2", "auth", "sessions", "consent"] => {
+            Some((Route::ConsentSessions, &[Get, Delete], "GET, DELETE", true))
+        }
+        ["oauth2", "auth", "sessions", "login"] => Some((Route::LoginSessions, &[Delete], "DELETE", true)),
         ["oauth2", "tokens"] => Some((Route::DeleteTokens, &[Delete], "DELETE", true)),
         ["trust", "grants", "jwt-bearer", "issuers"] => Some((Route::TrustIssuers, &[Get, Post], "GET, POST", true)),
         ["trust", "grants", "jwt-bearer", "issuers", id] => {
@@ -184,6 +210,36 @@ mod tests {
         );
         assert_eq!(route(Method::Get, "/admin/userinfo"), Err(RouteError::NotFound { admin: true }));
         assert!(matches!(route(Method::Get, "/oauth2/revoke"), Err(RouteError::MethodNotAllowed { .. })));
+    }
+
+    #[test]
+    fn sessions_logout_and_device_routes() {
+        assert_eq!(ok(Method::Get, "/oauth2/sessions/logout"), Routed { route: Route::Logout, admin: false });
+        assert_eq!(ok(Method::Post, "/oauth2/sessions/logout").route, Route::Logout);
+        assert_eq!(ok(Method::Post, "/oauth2/device/auth"), Routed { route: Route::DeviceAuth, admin: false });
+        assert_eq!(ok(Method::Get, "/oauth2/device/verify"), Routed { route: Route::DeviceVerify, admin: false });
+        assert_eq!(
+            ok(Method::Put, "/admin/oauth2/auth/requests/device/accept"),
+            Routed { route: Route::DeviceAccept, admin: true }
+        );
+        assert_eq!(ok(Method::Get, "/admin/oauth2/auth/requests/logout").route, Route::LogoutRequest);
+        assert_eq!(ok(Method::Put, "/oauth2/auth/requests/logout/accept").route, Route::LogoutAccept);
+        assert_eq!(ok(Method::Put, "/admin/oauth2/auth/requests/logout/reject").route, Route::LogoutReject);
+        assert_eq!(
+            ok(Method::Delete, "/admin/oauth2/auth/sessions/consent"),
+            Routed { route: Route::ConsentSessions, admin: true }
+        );
+        assert_eq!(
+            ok(Method::Get, "/oauth2/auth/sessions/consent"),
+            Routed { route: Route::ConsentSessions, admin: true }
+        );
+        assert_eq!(ok(Method::Delete, "/admin/oauth2/auth/sessions/login").route, Route::LoginSessions);
+        assert!(matches!(
+            route(Method::Get, "/admin/oauth2/auth/sessions/login"),
+            Err(RouteError::MethodNotAllowed { .. })
+        ));
+        assert_eq!(route(Method::Get, "/admin/oauth2/sessions/logout"), Err(RouteError::NotFound { admin: true }));
+        assert_eq!(route(Method::Post, "/admin/oauth2/device/auth"), Err(RouteError::NotFound { admin: true }));
     }
 
     #[test]

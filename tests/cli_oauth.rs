@@ -2,10 +2,6 @@
 //! authorization-code` (the CLI's callback server, a browser, the login and consent app),
 //! `perform client-credentials`, `introspect token`, `revoke token`, `delete access-tokens` and
 //! `list|delete consent-sessions`.
-//!
-//! The endpoints behind the last ones arrive with other issues (grants, introspection and
-//! revocation with issue 9, consent sessions with issue 10); their tests are written against
-//! Hydra's contract and ignored until then.
 
 mod common;
 
@@ -324,7 +320,6 @@ fn tokens_from_perform_authorization_code_can_be_introspected_and_revoked() {
 }
 
 #[test]
-#[ignore = "needs issue 10"]
 fn consent_sessions_are_listed_and_revoked() {
     let s = server();
     let subject = unique("cli-subject");

@@ -56,29 +56,24 @@ async fn version_and_auth(s: &Server, admin: &Configuration) {
     assert_eq!(status(o_auth2_api::list_o_auth2_clients(&wrong, None, None, None, None).await.unwrap_err()), 401);
 }
 
-async fn discovery(s: &Server) -> Option<String> {
+async fn discovery(s: &Server) {
     let public = config(s, None);
     let jwks = wellknown_api::discover_json_web_keys(&public).await.expect("discover_json_web_keys");
     let keys = jwks.keys.unwrap_or_default();
     assert!(!keys.is_empty());
     assert!(keys.iter().all(|k| k.d.is_none() && k.p.is_none() && k.k.is_none()), "public keys only");
-    match oidc_api::discover_oidc_configuration(&public).await {
-        Ok(doc) => {
-            assert_eq!(doc.issuer, s.base);
-            assert_eq!(doc.token_endpoint, format!("{}/oauth2/token", s.base));
-            None
-        }
-        // The model requires device_authorization_endpoint; the server advertises only what it
-        // implements and the device flow has not landed (docs/compatibility.md). Any other
-        // decoding failure is a bug.
-        Err(Error::Serde(e)) if e.to_string().contains("device_authorization_endpoint") => {
-            let raw: serde_json::Value =
-                reqwest::get(s.url("/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
-            assert!(raw.get("device_authorization_endpoint").is_none(), "{e}");
-            Some("KNOWN GAP: the SDK's OidcConfiguration requires device_authorization_endpoint".into())
-        }
-        Err(e) => panic!("discover_oidc_configuration: {e:?}"),
-    }
+    // The whole document decodes into the SDK's strict model (every required field present).
+    let doc = oidc_api::discover_oidc_configuration(&public).await.expect("discover_oidc_configuration");
+    assert_eq!(doc.issuer, s.base);
+    assert_eq!(doc.token_endpoint, format!("{}/oauth2/token", s.base));
+    assert_eq!(doc.device_authorization_endpoint, format!("{}/oauth2/device/auth", s.base));
+    assert_eq!(doc.end_session_endpoint.as_deref(), Some(format!("{}/oauth2/sessions/logout", s.base).as_str()));
+    assert_eq!(doc.backchannel_logout_supported, Some(true));
+    assert!(doc
+        .grant_types_supported
+        .unwrap_or_default()
+        .iter()
+        .any(|g| g == "urn:ietf:params:oauth:grant-type:device_code"));
 }
 
 async fn clients(admin: &Configuration) {
@@ -264,9 +259,7 @@ fn official_rust_sdk_works_unchanged() {
     rt.block_on(async {
         let admin = config(&s, Some(TOKEN));
         version_and_auth(&s, &admin).await;
-        if let Some(note) = discovery(&s).await {
-            eprintln!("{note}");
-        }
+        discovery(&s).await;
         clients(&admin).await;
         keys(&admin).await;
         flow(&s, &admin).await;

@@ -28,6 +28,10 @@ const DEMO_SCOPE = 'openid offline_access profile email';
 // invalidates forms that are open at that moment.
 const CSRF_SECRET = process.env.CSRF_SECRET || randomBytes(32).toString('hex');
 const REMEMBER_FOR = 3600; // seconds a remembered login or consent lasts
+// Logout notifications for the demo client: front-channel defaults to this app's own page;
+// back-channel is off unless set (a relying party that ends its own sessions listens there).
+const FRONTCHANNEL_LOGOUT_URI = process.env.EXAMPLE_FRONTCHANNEL_LOGOUT_URI || `${APP_URL}/frontchannel-logout`;
+const BACKCHANNEL_LOGOUT_URI = process.env.EXAMPLE_BACKCHANNEL_LOGOUT_URI || '';
 const SECURE_COOKIES = APP_URL.startsWith('https://');
 
 if (!HYDRA_ADMIN_TOKEN) {
@@ -107,6 +111,8 @@ function errorPage(res, status, title, message) {
 // (and anything else local), hence the prefixed names.
 const CSRF_COOKIE = 'example_csrf';
 const STATE_COOKIE = 'example_state';
+// Who signed in through the demo client (signed): the grants page and "sign out" use it.
+const USER_COOKIE = 'example_user';
 
 function parseCookies(req) {
   const out = {};
@@ -144,6 +150,28 @@ function csrfValid(req, purpose, challenge, token) {
   const expected = Buffer.from(csrfToken(purpose, challenge, cookieValue));
   const given = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The demo client's signed-in user: `{ sub, id_token }` from a signed cookie, or null. */
+function currentUser(req) {
+  const raw = parseCookies(req)[USER_COOKIE] || '';
+  const dot = raw.lastIndexOf('.');
+  if (dot <= 0) return null;
+  const payload = raw.slice(0, dot);
+  const expected = Buffer.from(createHmac('sha256', CSRF_SECRET).update(`user|${payload}`).digest('base64url'));
+  const given = Buffer.from(raw.slice(dot + 1));
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  try {
+    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function userCookie(user) {
+  const payload = Buffer.from(JSON.stringify(user)).toString('base64url');
+  const mac = createHmac('sha256', CSRF_SECRET).update(`user|${payload}`).digest('base64url');
+  return cookie(USER_COOKIE, `${payload}.${mac}`, REMEMBER_FOR);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,6 +381,160 @@ async function postConsent(req, res) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Logout: the server sends the browser here with a logout_challenge (URLS_LOGOUT).
+
+async function getLogout(req, res, url) {
+  const challenge = url.searchParams.get('logout_challenge');
+  if (!challenge) return errorPage(res, 400, 'Missing challenge', 'Expected a logout_challenge parameter: this page is reached through the authorization server.');
+  let logoutReq;
+  try {
+    ({ data: logoutReq } = await hydra.getOAuth2LogoutRequest({ logoutChallenge: challenge }));
+  } catch (err) {
+    return sdkFailure(res, err, 'logout');
+  }
+  const csrf = csrfCookie(req);
+  const who = logoutReq.client ? `<strong>${esc(logoutReq.client.client_name || logoutReq.client.client_id)}</strong> asks to sign you out.` : 'You asked to sign out.';
+  send(res, 200, page('Sign out?', `
+<p>${who} Signing out ends your session <strong>${esc(logoutReq.subject)}</strong> at every application that used it.</p>
+<form method="post" action="/logout">
+  <input type="hidden" name="challenge" value="${esc(challenge)}">
+  <input type="hidden" name="csrf" value="${esc(csrfToken('logout', challenge, csrf.value))}">
+  <button type="submit" name="action" value="accept">Yes, sign me out</button>
+  <button type="submit" name="action" value="reject">No, stay signed in</button>
+</form>`), csrf.header);
+}
+
+async function postLogout(req, res) {
+  const form = await readForm(req);
+  const challenge = form.get('challenge') || '';
+  if (!challenge || !csrfValid(req, 'logout', challenge, form.get('csrf'))) {
+    return errorPage(res, 403, 'Invalid form', 'The form expired or was not sent from this site. Go back and try again.');
+  }
+  try {
+    if (form.get('action') === 'accept') {
+      const { data } = await hydra.acceptOAuth2LogoutRequest({ logoutChallenge: challenge });
+      // The demo client forgets its user too.
+      return redirect(res, data.redirect_to, 303, { 'set-cookie': cookie(USER_COOKIE, '', 0) });
+    }
+    // Rejected: the server answers 204 and the user stays signed in; where to go is ours to say.
+    await hydra.rejectOAuth2LogoutRequest({ logoutChallenge: challenge });
+    return send(res, 200, page('Still signed in', '<p>You stayed signed in.</p><p><a href="/">Back to the start page</a></p>'));
+  } catch (err) {
+    return sdkFailure(res, err, 'logout');
+  }
+}
+
+function loggedOut(req, res, url) {
+  const state = url.searchParams.get('state');
+  send(res, 200, page('Signed out', `
+<p>You are signed out.</p>${state ? `<p class="muted">state: <code>${esc(state)}</code></p>` : ''}
+<p><a href="/">Back to the start page</a></p>`), { 'set-cookie': cookie(USER_COOKIE, '', 0) });
+}
+
+/** The demo client's front-channel logout page (loaded in an invisible iframe at logout). */
+function frontchannelLogout(req, res, url) {
+  // A real client ends its own session for `sid` here. Framing by the authorization server is
+  // what this page is for, so it allows exactly that origin.
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': `default-src 'none'; frame-ancestors ${new URL(HYDRA_PUBLIC_URL).origin}`,
+    'set-cookie': cookie(USER_COOKIE, '', 0),
+  });
+  res.end(`<!doctype html><title>signed out</title><p>Signed out of session ${esc(url.searchParams.get('sid'))}.</p>`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device verification: the server sends the browser here with a device_challenge
+// (URLS_DEVICE_VERIFICATION); the user types the code the device shows.
+
+function deviceForm(res, csrf, challenge, { userCode = '', error = '', status = 200 } = {}) {
+  send(res, status, page('Connect a device', `
+<p>Enter the code shown on your device.</p>
+${error ? `<p class="error">${esc(error)}</p>` : ''}
+<form method="post" action="/device">
+  <input type="hidden" name="challenge" value="${esc(challenge)}">
+  <input type="hidden" name="csrf" value="${esc(csrfToken('device', challenge, csrf.value))}">
+  <label>Code <input type="text" name="user_code" value="${esc(userCode)}" autocomplete="one-time-code" required maxlength="32" autofocus></label>
+  <button type="submit">Continue</button>
+</form>`), csrf.header);
+}
+
+function getDevice(req, res, url) {
+  const challenge = url.searchParams.get('device_challenge');
+  if (!challenge) return errorPage(res, 400, 'Missing challenge', 'Open the address your device shows: this page is reached through the authorization server.');
+  deviceForm(res, csrfCookie(req), challenge, { userCode: url.searchParams.get('user_code') || '' });
+}
+
+async function postDevice(req, res) {
+  const form = await readForm(req);
+  const challenge = form.get('challenge') || '';
+  if (!challenge || !csrfValid(req, 'device', challenge, form.get('csrf'))) {
+    return errorPage(res, 403, 'Invalid form', 'The form expired or was not sent from this site. Go back and try again.');
+  }
+  const userCode = (form.get('user_code') || '').trim();
+  try {
+    const { data } = await hydra.acceptUserCodeRequest({ deviceChallenge: challenge, acceptDeviceUserCodeRequest: { user_code: userCode } });
+    return redirect(res, data.redirect_to, 303);
+  } catch (err) {
+    if (err?.response?.status === 400) {
+      const why = err.response.data?.error_description || 'That code is not valid.';
+      return deviceForm(res, csrfCookie(req), challenge, { userCode, error: why.includes('Too many') ? why : 'That code is not valid or has expired. Check your device and try again.', status: 400 });
+    }
+    return sdkFailure(res, err, 'device');
+  }
+}
+
+function deviceDone(req, res) {
+  send(res, 200, page('Device connected', '<p>Your device is signed in. You can close this window and go back to it.</p>'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// "Your grants": the consent sessions of the signed-in user, each revocable.
+
+async function grants(req, res) {
+  const user = currentUser(req);
+  if (!user) return errorPage(res, 401, 'Not signed in', 'Sign in through the demo flow first.');
+  let sessions;
+  try {
+    ({ data: sessions } = await hydra.listOAuth2ConsentSessions({ subject: user.sub, pageSize: 100 }));
+  } catch (err) {
+    return sdkFailure(res, err, 'consent session');
+  }
+  const csrf = csrfCookie(req);
+  const token = esc(csrfToken('grants', user.sub, csrf.value));
+  const rows = (sessions || []).map((s) => {
+    const client = s.consent_request?.client || {};
+    return `<tr><td>${esc(client.client_name || client.client_id)}</td><td><code>${esc((s.grant_scope || []).join(' '))}</code></td>
+<td class="muted">${esc(s.handled_at)}</td>
+<td><form method="post" action="/grants/revoke"><input type="hidden" name="csrf" value="${token}">
+<input type="hidden" name="client" value="${esc(client.client_id)}"><button type="submit">Revoke</button></form></td></tr>`;
+  }).join('');
+  send(res, 200, page('Your grants', `
+<p>Applications <strong>${esc(user.sub)}</strong> has allowed to act on their behalf. Revoking one ends its
+access at once (its tokens stop working) and it asks again next time.</p>
+${rows ? `<table><tr><th>Application</th><th>Scopes</th><th>Granted</th><th></th></tr>${rows}</table>` : '<p class="muted">No grants.</p>'}
+<p><a href="/">Back to the start page</a></p>`), csrf.header);
+}
+
+async function revokeGrant(req, res) {
+  const user = currentUser(req);
+  const form = await readForm(req);
+  if (!user || !csrfValid(req, 'grants', user.sub, form.get('csrf'))) {
+    return errorPage(res, 403, 'Invalid form', 'The form expired or was not sent from this site. Go back and try again.');
+  }
+  const client = form.get('client') || '';
+  if (!client) return errorPage(res, 400, 'Bad request', 'No application named.');
+  try {
+    // Only the signed-in user's own grants: subject and client, never a bare consent id.
+    await hydra.revokeOAuth2ConsentSessions({ subject: user.sub, client });
+  } catch (err) {
+    return sdkFailure(res, err, 'consent session');
+  }
+  return redirect(res, '/grants', 303);
+}
+
+// ---------------------------------------------------------------------------------------------
 // The demo client: a start page that begins a flow, and /callback that redeems the code.
 
 let demoClient = { ready: false, problem: 'not checked yet' };
@@ -364,7 +546,7 @@ async function ensureDemoClient() {
     const { data: existing } = await hydra.getOAuth2Client({ id: DEMO_CLIENT_ID });
     // The secret is only shown at creation: set ours again, so a restart with another
     // EXAMPLE_CLIENT_SECRET (or a client made elsewhere) still works.
-    const patch = [{ op: 'replace', path: '/client_secret', value: DEMO_CLIENT_SECRET }];
+    const patch = [{ op: 'replace', path: '/client_secret', value: DEMO_CLIENT_SECRET }, ...logoutSettings()];
     const uris = existing.redirect_uris || [];
     if (!uris.includes(callback)) patch.push({ op: 'add', path: '/redirect_uris', value: [...uris, callback] });
     await hydra.patchOAuth2Client({ id: DEMO_CLIENT_ID, jsonPatch: patch });
@@ -382,9 +564,22 @@ async function ensureDemoClient() {
       response_types: ['code'],
       scope: DEMO_SCOPE,
       token_endpoint_auth_method: 'client_secret_basic',
+      post_logout_redirect_uris: [`${APP_URL}/logged-out`],
+      frontchannel_logout_uri: FRONTCHANNEL_LOGOUT_URI,
+      ...(BACKCHANNEL_LOGOUT_URI ? { backchannel_logout_uri: BACKCHANNEL_LOGOUT_URI } : {}),
     },
   });
   return 'created';
+}
+
+/** JSON Patch operations that set the demo client's logout URIs. */
+function logoutSettings() {
+  const ops = [
+    { op: 'add', path: '/post_logout_redirect_uris', value: [`${APP_URL}/logged-out`] },
+    { op: 'add', path: '/frontchannel_logout_uri', value: FRONTCHANNEL_LOGOUT_URI },
+  ];
+  if (BACKCHANNEL_LOGOUT_URI) ops.push({ op: 'add', path: '/backchannel_logout_uri', value: BACKCHANNEL_LOGOUT_URI });
+  return ops;
 }
 
 /** `make dev` may start this app before the Worker listens: retry for a while. */
@@ -444,10 +639,22 @@ function home(req, res) {
   send(res, 200, page('hydra-edge example', `
 <p>This app is both the login &amp; consent app of hydra-edge and a small OAuth 2.0 client
 (<code>${esc(DEMO_CLIENT_ID)}</code>) to try it with.</p>
-<p><a href="${esc(auth.href)}"><strong>Start a demo flow &rarr;</strong></a></p>
+<p><a href="${esc(auth.href)}" id="start"><strong>Start a demo flow &rarr;</strong></a></p>
+${currentUser(req) ? `<p>Signed in as <strong>${esc(currentUser(req).sub)}</strong>: <a href="/grants">your grants</a> &middot; <a href="${esc(logoutHref(currentUser(req)))}">sign out</a></p>` : ''}
 <p class="muted">Sign in with any username and the password <code>password</code>. The flow goes
 ${esc(HYDRA_PUBLIC_URL)}/oauth2/auth &rarr; /login &rarr; /consent &rarr; /callback, which exchanges the code for tokens.</p>`),
   { 'set-cookie': cookie(STATE_COOKIE, state, PENDING_TTL_MS / 1000) });
+}
+
+/** RP-initiated logout of the demo client (OpenID Connect RP-Initiated Logout 1.0). */
+function logoutHref(user) {
+  const u = new URL(`${HYDRA_PUBLIC_URL}/oauth2/sessions/logout`);
+  u.search = new URLSearchParams({
+    id_token_hint: user.id_token,
+    post_logout_redirect_uri: `${APP_URL}/logged-out`,
+    state: randomBytes(12).toString('base64url'),
+  }).toString();
+  return u.href;
 }
 
 async function callback(req, res, url) {
@@ -494,6 +701,7 @@ async function callback(req, res, url) {
     claims = null;
   }
   const nonceOk = claims ? claims.nonce === flow.nonce : false;
+  const user = claims?.sub ? { sub: claims.sub, id_token: tokens.id_token } : null;
   send(res, 200, page('Signed in', `
 <p>The authorization code <code>${esc(code)}</code> was exchanged for tokens.</p>
 <h2>Token response</h2>
@@ -501,7 +709,8 @@ async function callback(req, res, url) {
 ${claims ? `<h2>ID token claims</h2>
 <p class="muted">Decoded, not verified here (a real client verifies the signature with ${esc(HYDRA_PUBLIC_URL)}/.well-known/jwks.json). Nonce ${nonceOk ? 'matches' : '<strong class="error">does not match</strong>'}.</p>
 <pre>${esc(JSON.stringify(claims, null, 2))}</pre>` : ''}
-<p><a href="/">Start another flow</a></p>`), clear);
+<p><a href="/">Start another flow</a>${user ? ` &middot; <a href="/grants">Your grants</a> &middot; <a href="${esc(logoutHref(user))}" id="logout">Sign out</a>` : ''}</p>`),
+  user ? { 'set-cookie': [clear['set-cookie'], userCookie(user)] } : clear);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -514,6 +723,15 @@ const routes = {
   'GET /consent': getConsent,
   'POST /consent': postConsent,
   'GET /callback': callback,
+  'GET /logout': getLogout,
+  'POST /logout': postLogout,
+  'GET /logged-out': loggedOut,
+  'GET /frontchannel-logout': frontchannelLogout,
+  'GET /device': getDevice,
+  'POST /device': postDevice,
+  'GET /device/done': deviceDone,
+  'GET /grants': grants,
+  'POST /grants/revoke': revokeGrant,
 };
 
 const server = createServer(async (req, res) => {
@@ -535,7 +753,8 @@ const server = createServer(async (req, res) => {
 
 server.listen(PORT, HOST, () => {
   console.log(`example login & consent app on ${APP_URL} (hydra-edge admin ${HYDRA_ADMIN_URL}, public ${HYDRA_PUBLIC_URL})`);
-  console.log(`Worker vars: URLS_LOGIN=${APP_URL}/login URLS_CONSENT=${APP_URL}/consent`);
+  console.log(`Worker vars: URLS_LOGIN=${APP_URL}/login URLS_CONSENT=${APP_URL}/consent URLS_LOGOUT=${APP_URL}/logout`
+    + ` URLS_POST_LOGOUT_REDIRECT=${APP_URL}/logged-out URLS_DEVICE_VERIFICATION=${APP_URL}/device URLS_DEVICE_SUCCESS=${APP_URL}/device/done`);
   ensureDemoClientWithRetries();
 });
 

@@ -15,7 +15,6 @@ pub mod response;
 pub mod scope;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::clients::model::Client;
 use crate::crypto::opaque::{self, TokenKind};
@@ -26,7 +25,7 @@ use crate::http::form::Form;
 use crate::http::{Method, Request, Response};
 use crate::platform::Platform;
 use crate::store;
-use crate::store::flows::{Claim, ConsentSessionRow};
+use crate::store::flows::Claim;
 use crate::store::tokens::{insert_code_after_marker, insert_token_after_marker, CodeRow};
 use crate::token::issue::{self, lifetimes, Grant, GrantKind};
 use request::{AuthorizeRequest, Rejection};
@@ -97,10 +96,11 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> Res
     };
     // Later legs re-read the request from this URL; a POSTed request becomes a GET URL here.
     let request_url = format!("{}?{}", ctx.cfg.public("/oauth2/auth"), form.encode());
-    flow::login::start(ctx, req, &ar, request_url).await
+    flow::login::start(ctx, req, &ar, request_url, None).await
 }
 
-async fn load_client<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> ApiResult<Client> {
+/// The client of a flow, through the KV cache; `invalid_client` when it does not exist.
+pub async fn load_client<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> ApiResult<Client> {
     if crate::clients::validate::check_client_id(client_id).is_err() {
         return Err(ApiError::invalid_client().with_hint("The requested OAuth 2.0 Client does not exist."));
     }
@@ -176,26 +176,8 @@ pub async fn complete<P: Platform>(
     marker_expiry: i64,
 ) -> ApiResult<Response> {
     let c = &v.consent;
-    let r = &v.result;
     let now = ctx.p.now();
-    let object_or_empty = |v: &serde_json::Value| if v.is_object() { v.clone() } else { json!({}) };
-    let grant = Grant {
-        request_id: c.consent_request_id.clone(),
-        client_id: client.client_id.clone(),
-        subject: c.login_result.subject.clone(),
-        scopes: r.grant_scope.clone(),
-        audience: r.grant_audience.clone(),
-        requested_at: c.login.requested_at,
-        auth_time: c.login_result.authenticated_at,
-        acr: c.login_result.acr.clone(),
-        amr: c.login_result.amr.clone(),
-        sid: c.login.session_id.clone(),
-        nonce: ar.nonce.clone(),
-        acr_requested: !ar.acr_values.is_empty(),
-        access_token_ext: object_or_empty(&r.session.access_token),
-        id_token_ext: object_or_empty(&r.session.id_token),
-    };
-
+    let grant = flow::consent::grant_of(v, &client.client_id, &ar.nonce, !ar.acr_values.is_empty());
     let mut params: Vec<(String, String)> = Vec::new();
     let mut writes = Vec::new();
     let mut code_token = None;
@@ -242,28 +224,7 @@ pub async fn complete<P: Platform>(
     params.push(("scope".into(), grant.scopes.join(" ")));
     params.push(("iss".into(), ctx.cfg.issuer.clone()));
 
-    let consent = ConsentSessionRow {
-        id: c.consent_request_id.clone(),
-        client_id: client.client_id.clone(),
-        subject: grant.subject.clone(),
-        login_session_id: c.login.session_id.clone(),
-        grant_scope: r.grant_scope.clone(),
-        remember: r.remember,
-        remember_for: r.remember_for,
-        skipped: c.skip,
-        handled_at: r.handled_at,
-        data: json!({
-            "grant_access_token_audience": r.grant_audience,
-            "session": r.session,
-            "context": r.context,
-            "requested_scope": ar.scopes,
-            "requested_access_token_audience": ar.audience,
-            "login_challenge": c.login.id,
-            "request_url": c.login.request_url,
-            "acr": c.login_result.acr,
-            "amr": c.login_result.amr,
-        }),
-    };
+    let consent = flow::consent::session_row(v, &client.client_id, &ar.scopes, &ar.audience);
     let redeemed =
         store::flows::redeem_consent(ctx.p, claim, &c.login.request_url, now, marker_expiry, &consent, writes).await?;
     if !redeemed {

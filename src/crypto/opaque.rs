@@ -15,6 +15,7 @@ pub enum TokenKind {
     AccessToken,
     RefreshToken,
     AuthorizeCode,
+    DeviceCode,
 }
 
 impl TokenKind {
@@ -23,6 +24,7 @@ impl TokenKind {
             TokenKind::AccessToken => "ory_at_",
             TokenKind::RefreshToken => "ory_rt_",
             TokenKind::AuthorizeCode => "ory_ac_",
+            TokenKind::DeviceCode => "ory_dc_",
         }
     }
 }

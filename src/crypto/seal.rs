@@ -21,6 +21,10 @@ pub enum Purpose {
     ConsentVerifier,
     SessionCookie,
     PageToken,
+    LogoutChallenge,
+    LogoutVerifier,
+    DeviceChallenge,
+    DeviceVerifier,
 }
 
 impl Purpose {
@@ -32,6 +36,10 @@ impl Purpose {
             Purpose::ConsentVerifier => "consent_verifier",
             Purpose::SessionCookie => "session_cookie",
             Purpose::PageToken => "page_token",
+            Purpose::LogoutChallenge => "logout_challenge",
+            Purpose::LogoutVerifier => "logout_verifier",
+            Purpose::DeviceChallenge => "device_challenge",
+            Purpose::DeviceVerifier => "device_verifier",
         }
     }
 }

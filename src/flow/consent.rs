@@ -6,12 +6,12 @@ use serde_json::{json, Value};
 
 use super::cookies;
 use super::{
-    already_used, challenge_param, consent_marker, gone, oidc_context, open_challenge, open_verifier, to_ui,
+    already_used, challenge_param, consent_marker, fail, gone, oidc_context, open_challenge, open_verifier, to_ui,
     ConsentResult, ConsentSession, ConsentState, ConsentVerifier, Denial, LoginResult, LoginState,
 };
+use crate::authorize;
 use crate::authorize::request::AuthorizeRequest;
 use crate::authorize::scope::{audience_allowed, covers, scope_allowed};
-use crate::authorize::{self, response};
 use crate::clients::model::Client;
 use crate::config::is_loopback_host;
 use crate::crypto::random_hex128;
@@ -22,7 +22,8 @@ use crate::http::form::Form;
 use crate::http::{add_query, Request, Response};
 use crate::platform::Platform;
 use crate::store;
-use crate::store::flows::Claim;
+use crate::store::flows::{Claim, ConsentSessionRow};
+use crate::token::issue::Grant;
 
 /// Public clients on a redirect URI that is not https (or http on localhost) cannot prove
 /// who they are, so their consent is never skipped (Hydra does the same).
@@ -42,8 +43,9 @@ pub async fn start<P: Platform>(
     login: LoginState,
     login_result: LoginResult,
 ) -> Response {
-    let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
+    let to_client = |e: ApiError| fail(ctx.cfg, ar, &e);
     let now = ctx.p.now();
+    // A device flow has no redirect URI to verify, so a public client never skips there.
     let skip = if ar.has_prompt("consent") || (client.is_public() && !redirect_is_verifiable(&ar.redirect_uri)) {
         false
     } else {
@@ -85,12 +87,15 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
         Ok(v) => v,
         Err(page) => return page,
     };
+    if let Some(wrong) = super::wrong_endpoint(ctx, req, &v.consent.login) {
+        return wrong;
+    }
     let c = &v.consent;
-    let (client, ar) = match authorize::reload(ctx, &c.login.client_id, &c.login.request_url, form).await {
+    let (client, ar) = match super::reload(ctx, &c.login, form).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
+    let to_client = |e: ApiError| fail(ctx.cfg, &ar, &e);
     let csrf_name = cookies::consent_csrf_name(ctx.cfg, &client.client_id);
     if !cookies::csrf_matches(req, &csrf_name, &c.csrf) {
         return to_client(ApiError::request_forbidden().with_hint(
@@ -102,25 +107,89 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     let marker_expiry = c.requested_at + ctx.cfg.ttl.login_consent_request;
 
     if let Some(denial) = &v.result.error {
-        return match store::flows::redeem_marker(ctx.p, &claim, &c.login.request_url, now, marker_expiry).await {
+        return match super::redeem_denial(ctx, &c.login, &claim, now, marker_expiry).await {
             Ok(true) => to_client(denial.to_error()),
             Ok(false) => to_client(ApiError::access_denied().with_hint("The consent verifier has already been used.")),
             Err(e) => to_client(e.into()),
         };
     }
-    authorize::complete(ctx, &client, &ar, &v, &claim, marker_expiry).await.unwrap_or_else(to_client)
+    let done = match &c.login.device {
+        Some(link) => crate::device::verify::complete(ctx, &client, link, &v, &claim, marker_expiry).await,
+        None => authorize::complete(ctx, &client, &ar, &v, &claim, marker_expiry).await,
+    };
+    done.unwrap_or_else(to_client)
+}
+
+/// The grant a handled consent yields (what codes and tokens carry).
+pub fn grant_of(v: &ConsentVerifier, client_id: &str, nonce: &str, acr_requested: bool) -> Grant {
+    let c = &v.consent;
+    let r = &v.result;
+    let object_or_empty = |v: &Value| if v.is_object() { v.clone() } else { json!({}) };
+    Grant {
+        request_id: c.consent_request_id.clone(),
+        client_id: client_id.to_string(),
+        subject: c.login_result.subject.clone(),
+        scopes: r.grant_scope.clone(),
+        audience: r.grant_audience.clone(),
+        requested_at: c.login.requested_at,
+        auth_time: c.login_result.authenticated_at,
+        acr: c.login_result.acr.clone(),
+        amr: c.login_result.amr.clone(),
+        sid: c.login.session_id.clone(),
+        nonce: nonce.to_string(),
+        acr_requested,
+        access_token_ext: object_or_empty(&r.session.access_token),
+        id_token_ext: object_or_empty(&r.session.id_token),
+    }
+}
+
+/// The consent session a handled consent stores (remembered grant, basis of the tokens, and
+/// what the consent-session list shows).
+pub fn session_row(
+    v: &ConsentVerifier,
+    client_id: &str,
+    requested_scope: &[String],
+    requested_audience: &[String],
+) -> ConsentSessionRow {
+    let c = &v.consent;
+    let r = &v.result;
+    ConsentSessionRow {
+        id: c.consent_request_id.clone(),
+        client_id: client_id.to_string(),
+        subject: c.login_result.subject.clone(),
+        login_session_id: c.login.session_id.clone(),
+        grant_scope: r.grant_scope.clone(),
+        remember: r.remember,
+        remember_for: r.remember_for,
+        skipped: c.skip,
+        handled_at: r.handled_at,
+        data: json!({
+            "grant_access_token_audience": r.grant_audience,
+            "session": r.session,
+            "context": r.context,
+            "requested_scope": requested_scope,
+            "requested_access_token_audience": requested_audience,
+            "login_challenge": c.login.id,
+            "request_url": c.login.request_url,
+            "acr": c.login_result.acr,
+            "amr": c.login_result.amr,
+            "skip": c.skip,
+            "login_context": c.login_result.context,
+        }),
+    }
 }
 
 // --- Admin API -----------------------------------------------------------------------------
 
 /// The consent request as the consent app sees it (`OAuth2ConsentRequest`).
-fn request_view(challenge: &str, c: &ConsentState, client: &Client) -> Value {
+pub fn request_view(challenge: &str, c: &ConsentState, client: &Client) -> Value {
     let ar = authorize::parse_loose(&c.login.request_url);
+    let (scopes, audience) = super::requested(&c.login);
     let mut v = json!({
         "challenge": challenge,
         "consent_request_id": c.consent_request_id,
-        "requested_scope": ar.scopes,
-        "requested_access_token_audience": ar.audience,
+        "requested_scope": scopes,
+        "requested_access_token_audience": audience,
         "skip": c.skip,
         "subject": c.login_result.subject,
         "oidc_context": oidc_context(&ar, &c.login.id_token_hint_claims),

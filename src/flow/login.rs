@@ -6,63 +6,33 @@ use serde_json::{json, Value};
 
 use super::cookies;
 use super::{
-    already_used, challenge_param, expires_at, gone, login_marker, oidc_context, open_challenge, open_verifier, to_ui,
-    Denial, LoginResult, LoginState, LoginVerifier,
+    already_used, challenge_param, expires_at, fail, gone, login_marker, oidc_context, open_challenge, open_verifier,
+    to_ui, Denial, DeviceLink, LoginResult, LoginState, LoginVerifier,
 };
+use crate::authorize;
 use crate::authorize::request::AuthorizeRequest;
-use crate::authorize::{self, response};
 use crate::clients::model::Client;
 use crate::crypto::seal::{self, Purpose};
-use crate::crypto::{jws, random_hex128, uuid_v4};
+use crate::crypto::{random_hex128, uuid_v4};
 use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::{add_query, Request, Response};
-use crate::keys::signing::ID_TOKEN_SET;
 use crate::platform::Platform;
 use crate::store;
 use crate::store::flows::{Claim, LoginSession};
 
-/// Verify an `id_token_hint` issued by this server (expired ones are fine: OIDC Core §3.1.2.1).
-async fn verify_id_token_hint<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> ApiResult<Value> {
-    let bad = |why: &str| ApiError::invalid_request().with_hint(format!("The id_token_hint {why}."));
-    let parsed = jws::parse(hint).ok_or_else(|| bad("is not a signed JWT"))?;
-    let kid = parsed.header.get("kid").and_then(Value::as_str).unwrap_or("");
-    let alg = parsed.header.get("alg").and_then(Value::as_str).unwrap_or("");
-    if !crate::keys::SIGNING_ALGS.contains(&alg) {
-        return Err(bad("uses an algorithm this server does not sign with"));
-    }
-    let keys = store::keys::public_keys(ctx.p, &[ID_TOKEN_SET]).await?;
-    let key = keys
-        .iter()
-        .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
-        .ok_or_else(|| bad("was not signed by this server"))?;
-    if key.get("alg").and_then(Value::as_str).map(|a| a != alg).unwrap_or(false) {
-        return Err(bad("names an algorithm that does not match its key"));
-    }
-    // A signature WebCrypto cannot even read (wrong length, junk) is an invalid one.
-    if !ctx.p.verify(key, alg, parsed.signing_input.as_bytes(), &parsed.signature).await.unwrap_or(false) {
-        return Err(bad("has an invalid signature"));
-    }
-    if parsed.claims.get("iss").and_then(Value::as_str) != Some(ctx.cfg.issuer.as_str()) {
-        return Err(bad("was issued by another issuer"));
-    }
-    if parsed.claims.get("sub").and_then(Value::as_str).unwrap_or("").is_empty() {
-        return Err(bad("does not have a subject"));
-    }
-    Ok(parsed.claims)
-}
-
-/// Start the login leg of a validated authorization request: decide whether a remembered
-/// session lets the login app skip, seal the flow into a challenge and send the browser to
-/// the login app.
+/// Start the login leg of a validated authorization request (or of a device request, `device`):
+/// decide whether a remembered session lets the login app skip, seal the flow into a challenge
+/// and send the browser to the login app.
 pub async fn start<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
     ar: &AuthorizeRequest,
     request_url: String,
+    device: Option<DeviceLink>,
 ) -> Response {
-    let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
+    let to_client = |e: ApiError| fail(ctx.cfg, ar, &e);
     let now = ctx.p.now();
     let session = match cookies::session_id(ctx, req) {
         Some(sid) => match store::flows::remembered_session(ctx.p, &sid, now).await {
@@ -74,7 +44,7 @@ pub async fn start<P: Platform>(
     let hint_claims = if ar.id_token_hint.is_empty() {
         json!({})
     } else {
-        match verify_id_token_hint(ctx, &ar.id_token_hint).await {
+        match super::id_token_hint::verify(ctx, &ar.id_token_hint).await {
             Ok(c) => c,
             Err(e) => return to_client(e),
         }
@@ -116,6 +86,7 @@ pub async fn start<P: Platform>(
         session_id: session.as_ref().filter(|_| skip).map(|s| s.id.clone()).unwrap_or_else(uuid_v4),
         csrf: random_hex128(),
         id_token_hint_claims: hint_claims,
+        device,
     };
     let csrf = (cookies::login_csrf_name(ctx.cfg, &ar.client_id), state.csrf.as_str());
     to_ui(ctx, &ctx.cfg.urls.login, "login", Purpose::LoginChallenge, expires_at(ctx, now), &state, csrf)
@@ -128,11 +99,14 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
         Ok(v) => v,
         Err(page) => return page,
     };
-    let (client, ar) = match authorize::reload(ctx, &v.login.client_id, &v.login.request_url, form).await {
+    if let Some(wrong) = super::wrong_endpoint(ctx, req, &v.login) {
+        return wrong;
+    }
+    let (client, ar) = match super::reload(ctx, &v.login, form).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let to_client = |e: ApiError| response::error_to_client(ctx.cfg, &ar.target(), &e);
+    let to_client = |e: ApiError| fail(ctx.cfg, &ar, &e);
     let csrf_name = cookies::login_csrf_name(ctx.cfg, &client.client_id);
     if !cookies::csrf_matches(req, &csrf_name, &v.login.csrf) {
         return to_client(ApiError::request_forbidden().with_hint(
@@ -144,7 +118,7 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     let marker_expiry = expires_at(ctx, v.login.requested_at);
 
     if let Some(denial) = &v.result.error {
-        return match store::flows::redeem_marker(ctx.p, &claim, &v.login.request_url, now, marker_expiry).await {
+        return match super::redeem_denial(ctx, &v.login, &claim, now, marker_expiry).await {
             Ok(true) => to_client(denial.to_error()),
             Ok(false) => to_client(ApiError::access_denied().with_hint("The login verifier has already been used.")),
             Err(e) => to_client(e.into()),
@@ -202,16 +176,6 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
 
 // --- Admin API -----------------------------------------------------------------------------
 
-/// The requested scope and audience as the request URL states them (for display).
-fn requested(request_url: &str) -> (Vec<String>, Vec<String>) {
-    let query = request_url.split_once('?').map(|(_, q)| q).unwrap_or("");
-    let form = Form::parse(query.as_bytes()).unwrap_or_default();
-    let split = |s: &str| s.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>();
-    let scope = split(form.get("scope").ok().flatten().unwrap_or(""));
-    let audience = form.get_all("audience").iter().flat_map(|a| split(a)).collect();
-    (scope, audience)
-}
-
 /// The client as the login and consent apps see it, or 404 when it was deleted meanwhile.
 pub async fn client_view<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> ApiResult<Client> {
     Ok(crate::clients::load(ctx, client_id).await?.client.public_view())
@@ -225,7 +189,7 @@ pub async fn get_request<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiRes
         return Ok(gone(&url));
     }
     let client = client_view(ctx, &state.client_id).await?;
-    let (scope, audience) = requested(&state.request_url);
+    let (scope, audience) = super::requested(&state);
     let ar = authorize::parse_loose(&state.request_url);
     Ok(Response::json(
         200,

@@ -9,10 +9,21 @@
 //! * `login.rs`: `/admin/oauth2/auth/requests/login*` and the browser's login leg.
 //! * `consent.rs`: `/admin/oauth2/auth/requests/consent*` and the browser's consent leg.
 //! * `cookies.rs`: the authentication session cookie and the per-client CSRF cookies.
+//! * `id_token_hint.rs`: verifying an `id_token_hint` (authorization and logout requests).
+//! * `logout.rs`: `/oauth2/sessions/logout` and `/admin/oauth2/auth/requests/logout*`.
+//! * `backchannel.rs`: front-channel logout pages and back-channel logout tokens.
+//! * `sessions.rs`: `/admin/oauth2/auth/sessions/*` (consent and login sessions).
+//!
+//! The device flow (`crate::device`) runs the same login and consent legs; its login state
+//! carries a [`DeviceLink`] instead of an authorization request URL.
 
+pub mod backchannel;
 pub mod consent;
 pub mod cookies;
+pub mod id_token_hint;
 pub mod login;
+pub mod logout;
+pub mod sessions;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -41,6 +52,18 @@ pub struct LoginState {
     pub csrf: String,
     /// Verified claims of `id_token_hint` (expiry ignored), `{}` when none.
     pub id_token_hint_claims: Value,
+    /// Set when the flow authorizes a device (RFC 8628) rather than answering `/oauth2/auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceLink>,
+}
+
+/// The device request a login/consent flow authorizes: what the device asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceLink {
+    /// The device request's id (`device_codes.request_id`).
+    pub request_id: String,
+    pub scopes: Vec<String>,
+    pub audience: Vec<String>,
 }
 
 /// What the login app decided (accept or reject).
@@ -127,12 +150,97 @@ pub struct ConsentVerifier {
     pub result: ConsentResult,
 }
 
+/// Deliver an error of a flow: to the client's redirect URI, or, for a device flow (which has
+/// none), to the error page.
+pub fn fail(cfg: &crate::config::Config, ar: &AuthorizeRequest, e: &ApiError) -> crate::http::Response {
+    if ar.redirect_uri.is_empty() {
+        crate::authorize::response::error_page(cfg, e)
+    } else {
+        crate::authorize::response::error_to_client(cfg, &ar.target(), e)
+    }
+}
+
+/// The client and the request a returning verifier continues: the authorization request
+/// re-read from the sealed URL, or the device request the flow authorizes.
+pub async fn reload<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    login: &LoginState,
+    returning: &crate::http::form::Form,
+) -> Result<(crate::clients::model::Client, AuthorizeRequest), crate::http::Response> {
+    let Some(link) = &login.device else {
+        return crate::authorize::reload(ctx, &login.client_id, &login.request_url, returning).await;
+    };
+    if let Ok(Some(id)) = returning.get("client_id") {
+        if id != login.client_id {
+            return Err(crate::authorize::response::error_page(
+                ctx.cfg,
+                &ApiError::invalid_client().with_hint("The flow client id does not match the request's client id."),
+            ));
+        }
+    }
+    let client = crate::authorize::load_client(ctx, &login.client_id)
+        .await
+        .map_err(|e| crate::authorize::response::error_page(ctx.cfg, &e))?;
+    Ok((client, crate::device::authorize_request(&login.client_id, link)))
+}
+
+/// A verifier of a device flow brought to `/oauth2/auth`, or of an authorization flow brought to
+/// `/oauth2/device/verify`: the error page (each flow ends only where it started).
+pub fn wrong_endpoint<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    req: &crate::http::Request,
+    login: &LoginState,
+) -> Option<crate::http::Response> {
+    (login.device.is_some() != crate::device::is_verification_endpoint(&req.path)).then(|| {
+        crate::authorize::response::error_page(
+            ctx.cfg,
+            &ApiError::invalid_request()
+                .with_hint("The verifier belongs to another flow; start the authorization again."),
+        )
+    })
+}
+
+/// The scope and audience a flow asks for (shown to the login and consent apps).
+pub fn requested(login: &LoginState) -> (Vec<String>, Vec<String>) {
+    match &login.device {
+        Some(link) => (link.scopes.clone(), link.audience.clone()),
+        None => {
+            let ar = crate::authorize::parse_loose(&login.request_url);
+            (ar.scopes, ar.audience)
+        }
+    }
+}
+
+/// Spend a verifier that carries a denial: its marker only, and for a device flow also the
+/// device request (polling then answers `access_denied`). False when it was used already.
+pub async fn redeem_denial<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    login: &LoginState,
+    claim: &crate::store::flows::Claim,
+    now: i64,
+    marker_expiry: i64,
+) -> Result<bool, crate::platform::PlatformError> {
+    match &login.device {
+        Some(link) => {
+            crate::store::devices::redeem_denial(ctx.p, claim, &login.request_url, now, marker_expiry, &link.request_id)
+                .await
+        }
+        None => crate::store::flows::redeem_marker(ctx.p, claim, &login.request_url, now, marker_expiry).await,
+    }
+}
+
 /// Marker keys of redeemed verifiers in D1.
 pub fn login_marker(flow_id: &str) -> String {
     format!("login:{flow_id}")
 }
 pub fn consent_marker(consent_request_id: &str) -> String {
     format!("consent:{consent_request_id}")
+}
+pub fn logout_marker(logout_id: &str) -> String {
+    format!("logout:{logout_id}")
+}
+pub fn device_marker(device_challenge_id: &str) -> String {
+    format!("device:{device_challenge_id}")
 }
 
 /// When a flow started at `requested_at` stops being usable.

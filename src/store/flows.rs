@@ -18,7 +18,7 @@ pub async fn marker<P: Platform>(p: &P, id: &str) -> PResult<Option<String>> {
     Ok(r.rows.first().map(|row| col_str(row, "request_url")))
 }
 
-fn insert_marker(claim: &Claim, request_url: &str, now: i64, expires_at: i64) -> Query {
+pub fn insert_marker(claim: &Claim, request_url: &str, now: i64, expires_at: i64) -> Query {
     Query::new(
         "INSERT INTO flow_markers (id, request_url, claim, used_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
     )

@@ -14,8 +14,10 @@
 //! Flow state itself (login/consent challenges) is sealed into the challenge, not stored.
 
 pub mod clients;
+pub mod devices;
 pub mod flows;
 pub mod keys;
+pub mod sessions;
 pub mod tokens;
 pub mod trust;
 
@@ -40,7 +42,8 @@ async fn claim_batch<P: Platform>(p: &P, batch: Vec<Query>) -> PResult<bool> {
 const CLEANUP_BATCH: i64 = 5_000;
 
 /// Delete what has expired: redeemed-verifier markers, codes, tokens, client-assertion jtis,
-/// login sessions and revoked-JWT entries (the scheduled job). Returns the rows deleted.
+/// login sessions, revoked-JWT entries, device codes and user-code attempt counters (the
+/// scheduled job). Returns the rows deleted.
 pub async fn delete_expired<P: Platform>(p: &P, now: i64) -> PResult<u64> {
     let q = |sql: &'static str| Query::new(sql).bind(now).bind(CLEANUP_BATCH);
     let results = p
@@ -51,6 +54,8 @@ pub async fn delete_expired<P: Platform>(p: &P, now: i64) -> PResult<u64> {
             q("DELETE FROM client_assertion_jtis WHERE rowid IN (SELECT rowid FROM client_assertion_jtis WHERE expires_at < ?1 LIMIT ?2)"),
             q("DELETE FROM login_sessions WHERE rowid IN (SELECT rowid FROM login_sessions WHERE expires_at < ?1 LIMIT ?2)"),
             q("DELETE FROM revoked_jtis WHERE rowid IN (SELECT rowid FROM revoked_jtis WHERE expires_at < ?1 LIMIT ?2)"),
+            q("DELETE FROM device_codes WHERE rowid IN (SELECT rowid FROM device_codes WHERE expires_at < ?1 LIMIT ?2)"),
+            q("DELETE FROM device_user_code_attempts WHERE rowid IN (SELECT rowid FROM device_user_code_attempts WHERE expires_at < ?1 LIMIT ?2)"),
         ])
         .await?;
     Ok(results.iter().map(|r| r.changes).sum())

@@ -61,6 +61,17 @@ fn insert_token_after_code(t: &TokenRow, code_signature: &str, claim_value: &str
     )
 }
 
+/// Insert a token if the device code `device_signature` was claimed by `claim_value`.
+pub fn insert_token_after_device(t: &TokenRow, device_signature: &str, claim_value: &str) -> Query {
+    token_query(
+        "INSERT INTO tokens (signature, kind, request_id, client_id, subject, data, issued_at, expires_at, jti, access_signature) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM device_codes WHERE signature = ?11 AND claim = ?12)",
+        t,
+        device_signature,
+        claim_value,
+    )
+}
+
 /// Bind ?1..?10: the token's columns.
 fn token_columns(sql: &'static str, t: &TokenRow) -> Query {
     Query::new(sql)
@@ -131,7 +142,8 @@ pub async fn redeem_code<P: Platform>(
 /// Revoke every access and refresh token of one grant chain: the consent's request id (or the
 /// request id of a client_credentials / jwt-bearer token). JWT access tokens of the chain go to
 /// `revoked_jtis`, then every row of the chain is deleted; one transaction. Used by code replay,
-/// refresh-token reuse, `/oauth2/revoke`, and (later) consent revocation and logout. Returns the
+/// refresh-token reuse, `/oauth2/revoke` and device-code reuse; consent revocation runs the same
+/// statements over several chains at once (`store::sessions::revoke_consents`). Returns the
 /// number of tokens removed.
 pub async fn revoke_chain<P: Platform>(p: &P, request_id: &str) -> PResult<u64> {
     let results = p

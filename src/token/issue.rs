@@ -64,6 +64,7 @@ pub enum GrantKind {
     RefreshToken,
     ClientCredentials,
     JwtBearer,
+    DeviceCode,
 }
 
 /// The `typ` header of JWT access tokens (RFC 9068 §2.1). Verifiers refuse any other JWT.
@@ -92,6 +93,11 @@ pub fn lifetimes(cfg: &Config, client: &Client, kind: GrantKind) -> Lifetimes {
         ),
         GrantKind::ClientCredentials => (&l.client_credentials_grant_access_token_lifespan, &None, &None),
         GrantKind::JwtBearer => (&l.jwt_bearer_grant_access_token_lifespan, &None, &None),
+        GrantKind::DeviceCode => (
+            &l.device_authorization_grant_access_token_lifespan,
+            &l.device_authorization_grant_id_token_lifespan,
+            &l.device_authorization_grant_refresh_token_lifespan,
+        ),
     };
     Lifetimes {
         access: Lifespans::secs(access).unwrap_or(cfg.ttl.access_token),

@@ -9,12 +9,13 @@
 //! * `refresh_token.rs`: the `refresh_token` grant (rotation, grace period, reuse detection).
 //! * `client_credentials.rs`: the `client_credentials` grant (write-free with JWT access tokens).
 //! * `jwt_bearer.rs`: `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523).
-//! * `device_code.rs` (to come): `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628); it
-//!   adds a [`Grant`] variant and one [`GRANTS`] row.
+//! * `device_code.rs`: `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628): polling,
+//!   `slow_down`, single-use device codes.
 //! * `issue.rs`: minting access, refresh and ID tokens; `hook.rs`: the token hook.
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod hook;
 pub mod issue;
 pub mod jwt_bearer;
@@ -37,6 +38,7 @@ pub enum Grant {
     RefreshToken,
     ClientCredentials,
     JwtBearer,
+    DeviceCode,
 }
 
 /// What a grant needs from the endpoint before it runs.
@@ -52,7 +54,7 @@ pub struct GrantSpec {
 
 /// Every grant, by `grant_type`.
 pub const GRANTS: &[GrantSpec] =
-    &[authorization_code::SPEC, refresh_token::SPEC, client_credentials::SPEC, jwt_bearer::SPEC];
+    &[authorization_code::SPEC, refresh_token::SPEC, client_credentials::SPEC, jwt_bearer::SPEC, device_code::SPEC];
 
 pub fn spec_of(grant_type: &str) -> Option<&'static GrantSpec> {
     GRANTS.iter().find(|g| g.grant_type == grant_type)
@@ -145,6 +147,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         Grant::RefreshToken => refresh_token::exchange(ctx, &client, &form).await?,
         Grant::ClientCredentials => client_credentials::exchange(ctx, &client, &form).await?,
         Grant::JwtBearer => jwt_bearer::exchange(ctx, &client, &form).await?,
+        Grant::DeviceCode => device_code::exchange(ctx, &client, &form).await?,
     };
     Ok(token_response(body))
 }

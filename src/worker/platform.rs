@@ -248,43 +248,68 @@ impl Platform for WorkerPlatform {
         body: &[u8],
         timeout_ms: u64,
     ) -> PResult<(u16, Vec<u8>)> {
-        use futures_util::future::{select, Either};
-        const MAX: usize = 5 << 20;
-        let h = worker::Headers::new();
-        for (k, v) in headers {
-            h.set(k, v).map_err(err)?;
-        }
-        let mut init = worker::RequestInit::new();
-        init.with_method(worker::Method::Post).with_headers(h).with_body(Some(js_sys::Uint8Array::from(body).into()));
-        let req = worker::Request::new_with_init(url, &init).map_err(err)?;
-        let controller = worker::AbortController::default();
-        let signal = controller.signal();
-        let exchange = async move {
-            let mut resp = worker::Fetch::Request(req).send_with_signal(&signal).await.map_err(err)?;
-            let status = resp.status_code();
-            let body = resp.bytes().await.map_err(err)?;
-            Ok::<_, PlatformError>((status, body))
-        };
-        let timer = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
-        match select(Box::pin(exchange), Box::pin(timer)).await {
-            Either::Left((result, _)) => {
-                let (status, body) = result?;
-                if body.len() > MAX {
-                    return Err(PlatformError(format!("response from {url} is larger than {MAX} bytes")));
-                }
-                Ok((status, body))
-            }
-            Either::Right(_) => {
-                controller.abort();
-                Err(PlatformError(format!("no answer from {url} within {timeout_ms} ms")))
-            }
-        }
+        bounded_post(url, headers, body, timeout_ms, true).await
+    }
+
+    fn post_after_response(&self, post: crate::platform::BackgroundPost) {
+        self.after_response(async move {
+            let headers: Vec<(&str, &str)> = post.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            // Relying parties' URLs: a redirect is an answer, never followed.
+            let outcome = bounded_post(&post.url, &headers, &post.body, post.timeout_ms, false).await;
+            worker::console_log!("{}", (post.report)(outcome.map(|(status, _)| status).map_err(|e| e.0)));
+        });
     }
 
     fn after_response(&self, fut: impl std::future::Future<Output = ()> + 'static) {
         match &self.ctx {
             Some(ctx) => ctx.wait_until(fut),
             None => wasm_bindgen_futures::spawn_local(fut),
+        }
+    }
+}
+
+/// POST `body` with `headers` to `url`, giving up after `timeout_ms` with the answer included
+/// and reading at most 5 MiB of it; redirects are followed only when `follow_redirects`.
+/// Borrows nothing of the platform, so it also runs after the response.
+async fn bounded_post(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout_ms: u64,
+    follow_redirects: bool,
+) -> PResult<(u16, Vec<u8>)> {
+    use futures_util::future::{select, Either};
+    const MAX: usize = 5 << 20;
+    let h = worker::Headers::new();
+    for (k, v) in headers {
+        h.set(k, v).map_err(err)?;
+    }
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post).with_headers(h).with_body(Some(js_sys::Uint8Array::from(body).into()));
+    if !follow_redirects {
+        init.with_redirect(worker::RequestRedirect::Manual);
+    }
+    let req = worker::Request::new_with_init(url, &init).map_err(err)?;
+    let controller = worker::AbortController::default();
+    let signal = controller.signal();
+    let exchange = async move {
+        let mut resp = worker::Fetch::Request(req).send_with_signal(&signal).await.map_err(err)?;
+        let status = resp.status_code();
+        let body = resp.bytes().await.map_err(err)?;
+        Ok::<_, PlatformError>((status, body))
+    };
+    let timer = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
+    match select(Box::pin(exchange), Box::pin(timer)).await {
+        Either::Left((result, _)) => {
+            let (status, body) = result?;
+            if body.len() > MAX {
+                return Err(PlatformError(format!("response from {url} is larger than {MAX} bytes")));
+            }
+            Ok((status, body))
+        }
+        Either::Right(_) => {
+            controller.abort();
+            Err(PlatformError(format!("no answer from {url} within {timeout_ms} ms")))
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod jose;
 pub mod oauth;
+pub mod receiver;
 pub mod stub;
 pub mod tokens;
 

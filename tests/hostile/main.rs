@@ -12,10 +12,13 @@ mod common;
 
 mod authorize;
 mod clients;
+mod device;
 mod flow;
 mod keys;
+mod logout;
 mod misc;
 mod registration;
+mod sessions;
 mod token;
 
 use std::sync::{Mutex, OnceLock};
@@ -158,6 +161,15 @@ pub struct Fixture {
     pub dcr_token: String,
     /// Another one's token.
     pub other_dcr_token: String,
+    /// An open (OP-initiated) logout challenge, a rejected one, and a spent logout verifier.
+    pub logout_challenge: String,
+    pub used_logout_challenge: String,
+    pub spent_logout_verifier: String,
+    /// A client with the device grant, one of its pending device codes, and an open device
+    /// verification (challenge).
+    pub device: Rp<'static>,
+    pub device_code: String,
+    pub device_challenge: String,
 }
 
 static POOL_NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -277,6 +289,45 @@ fn fixture() -> &'static Fixture {
         let (status, _) = s.admin_json(Method::POST, "/admin/keys/hostile-set", &json!({"alg": "ES256", "use": "sig"}));
         assert_eq!(status, 201);
 
+        // Logout: three requests of one logged-in browser; the second is rejected, the third
+        // completed (which ends the session).
+        let lb = s.browser();
+        assert_eq!(run_flow(&rp, &lb, &rp.auth_url(&[]), "hostile-logout").status(), 303);
+        let logout = || {
+            let r = lb.get(s.url("/oauth2/sessions/logout")).send().unwrap();
+            param(&location(&r), "logout_challenge").unwrap_or_else(|| panic!("no logout challenge: {}", location(&r)))
+        };
+        let logout_challenge = logout();
+        let used_logout_challenge = logout();
+        let r = s
+            .admin(Method::PUT, &format!("/admin/oauth2/auth/requests/logout/reject?logout_challenge={used_logout_challenge}"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let third = logout();
+        let (_, v) = admin_put(s, &format!("/admin/oauth2/auth/requests/logout/accept?logout_challenge={third}"), &json!({}));
+        let to = v["redirect_to"].as_str().unwrap().to_string();
+        assert_eq!(lb.get(&to).send().unwrap().status(), 302);
+        let spent_logout_verifier = param(&to, "logout_verifier").unwrap();
+
+        // Device: a pending device code and an open verification.
+        let device = Rp::register(
+            s,
+            json!({"grant_types": ["urn:ietf:params:oauth:grant-type:device_code"], "scope": "openid offline_access"}),
+        );
+        let (status, d) = json_of(
+            s.client()
+                .post(s.url("/oauth2/device/auth"))
+                .basic_auth(&device.id, Some(&device.secret))
+                .form(&[("client_id", device.id.as_str()), ("scope", "openid")])
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200, "{d}");
+        let device_code = d["device_code"].as_str().unwrap().to_string();
+        let r = s.browser().get(s.url("/oauth2/device/verify")).send().unwrap();
+        let device_challenge = param(&location(&r), "device_challenge").unwrap();
+
         Fixture {
             s,
             rp,
@@ -298,6 +349,12 @@ fn fixture() -> &'static Fixture {
             dcr_id,
             dcr_token,
             other_dcr_token,
+            logout_challenge,
+            used_logout_challenge,
+            spent_logout_verifier,
+            device,
+            device_code,
+            device_challenge,
         }
     })
 }
@@ -399,6 +456,9 @@ fn families() -> Vec<(&'static str, Family)> {
         ("keys", keys::cases),
         ("flow", flow::cases),
         ("registration", registration::cases),
+        ("sessions", sessions::cases),
+        ("logout", logout::cases),
+        ("device", device::cases),
         ("misc", misc::cases),
     ]
 }
@@ -451,6 +511,21 @@ fn hostile_login_and_consent_administration() {
 #[test]
 fn hostile_dynamic_registration() {
     run_family("registration");
+}
+
+#[test]
+fn hostile_session_administration() {
+    run_family("sessions");
+}
+
+#[test]
+fn hostile_logout_requests() {
+    run_family("logout");
+}
+
+#[test]
+fn hostile_device_flow_requests() {
+    run_family("device");
 }
 
 #[test]

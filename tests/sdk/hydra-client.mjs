@@ -115,10 +115,8 @@ function assertRequired(model, value, fields) {
 
 // The required (non-optional) members of the SDK 26.2.0 models these sections decode.
 const REQUIRED = {
-  // device_authorization_endpoint is required by the SDK model too, but the discovery document
-  // advertises only what the server implements, and the device flow has not landed yet
-  // (docs/compatibility.md). The JS SDK does not enforce required members; Go's does.
-  OidcConfiguration: ['authorization_endpoint', 'id_token_signed_response_alg',
+  // The JS SDK does not enforce required members; Go's, Python's and Rust's do.
+  OidcConfiguration: ['authorization_endpoint', 'device_authorization_endpoint', 'id_token_signed_response_alg',
     'id_token_signing_alg_values_supported', 'issuer', 'jwks_uri', 'response_types_supported',
     'subject_types_supported', 'token_endpoint', 'userinfo_signed_response_alg'],
   JsonWebKey: ['alg', 'kid', 'kty', 'use'],

@@ -25,7 +25,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-import pydantic
 import ory_hydra_client as hydra
 from ory_hydra_client.exceptions import ApiException
 
@@ -102,20 +101,15 @@ def discovery():
     for key in jwks.keys:
         for private in ("d", "p", "q", "dp", "dq", "qi", "k"):
             assert getattr(key, private, None) is None, f"public JWKS must not contain {private}"
-    raw = json.loads(urllib.request.urlopen(f"{BASE}/.well-known/openid-configuration").read())
-    try:
-        doc = sdk("OidcApi.discover_oidc_configuration", oidc.discover_oidc_configuration_with_http_info).data
-    except pydantic.ValidationError as e:
-        # The model requires device_authorization_endpoint; the server advertises only what it
-        # implements and the device flow has not landed (docs/compatibility.md). Any other
-        # validation failure is a bug.
-        refused = {err["loc"][0] for err in e.errors()}
-        if "device_authorization_endpoint" not in raw and refused == {"device_authorization_endpoint"}:
-            return "KNOWN GAP: the SDK's OidcConfiguration requires device_authorization_endpoint"
-        raise
+    # The whole document decodes into the SDK's strict model (every required field present).
+    doc = sdk("OidcApi.discover_oidc_configuration", oidc.discover_oidc_configuration_with_http_info).data
     assert doc.issuer == BASE
     assert doc.token_endpoint == f"{BASE}/oauth2/token"
     assert "code" in doc.response_types_supported
+    assert doc.device_authorization_endpoint == f"{BASE}/oauth2/device/auth"
+    assert doc.end_session_endpoint == f"{BASE}/oauth2/sessions/logout"
+    assert doc.backchannel_logout_supported and doc.frontchannel_logout_supported
+    assert "urn:ietf:params:oauth:grant-type:device_code" in doc.grant_types_supported
 
 
 def clients():
