@@ -79,7 +79,12 @@ impl Performing {
             std::thread::sleep(Duration::from_millis(50));
         }
         let out = self.child.wait_with_output().unwrap();
-        let stderr: Vec<String> = self.stderr.try_iter().collect();
+        // The reader thread forwards the last lines after the process ended: read until it hangs
+        // up at end of file (bounded, in case something else holds the pipe open).
+        let mut stderr = Vec::new();
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
+            stderr.push(line);
+        }
         Out {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
