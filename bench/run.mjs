@@ -28,6 +28,15 @@ const RESULTS_FILE = path.join(ROOT, "build", "bench-results.json");
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdefghij"; // >= 32 characters
 const REQUEST_TIMEOUT_MS = 10_000;
 
+/** A plain JavaScript Worker answering what `GET /health/alive` answers: the JS no-op baseline. */
+const JS_NOOP = `export default {
+  fetch() {
+    return new Response('{"status":"ok"}', {
+      headers: { "content-type": "application/json", "cache-control": "private, no-cache, no-store, must-revalidate" },
+    });
+  },
+};`;
+
 /** A failure with a message that says it all (printed without a stack trace). */
 class BenchError extends Error {}
 
@@ -59,6 +68,9 @@ class BenchError extends Error {}
 const SCENARIOS = [
   // No-op: routing and JSON serialisation only, no storage, no crypto.
   { name: "health-alive", method: "GET", path: "/health/alive" },
+  // The second baseline: a plain JavaScript Worker in the same workerd answering the same body,
+  // so that health-alive / js-noop is what the Rust shell itself costs per request.
+  { name: "js-noop", target: "noop", method: "GET", path: "/health/alive" },
   { name: "discovery", method: "GET", path: "/.well-known/openid-configuration" },
   // The first request creates the signing keys (D1); warm-up takes care of it.
   { name: "jwks", method: "GET", path: "/.well-known/jwks.json" },
@@ -108,7 +120,25 @@ const SCENARIOS = [
       ctx.req.headers.authorization = `Bearer ${tokens.access_token}`;
     },
   },
+  // The peer (bench/peer.mjs: node-oidc-provider, in-memory adapter, ES256), on what both serve.
+  { name: "peer-discovery", target: "peer", peerOf: "discovery", method: "GET", path: "/.well-known/openid-configuration" },
+  { name: "peer-jwks", target: "peer", peerOf: "jwks", method: "GET", path: "/jwks" },
+  {
+    name: "peer-cc-jwt",
+    target: "peer",
+    peerOf: "cc-jwt",
+    method: "POST",
+    path: "/token",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    setup: async (ctx) => {
+      ctx.req.headers.authorization = basic(ctx.peer);
+      ctx.req.body = new URLSearchParams({ grant_type: "client_credentials", scope: "read" }).toString();
+    },
+  },
 ];
+
+/** Scenarios that run in every selection: the baselines. */
+const BASELINES = ["health-alive", "js-noop"];
 
 const basic = (c) => "Basic " + Buffer.from(`${c.client_id}:${c.client_secret}`).toString("base64");
 
@@ -389,31 +419,21 @@ async function run(opts, cleanups) {
   const bundle = await buildBundle(cleanups);
   const sizes = wasmSizes(bundle);
 
-  // 2. miniflare serving that bundle, with fresh in-memory D1 and KV.
-  const { Miniflare } = await import("miniflare");
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: bundle.entry,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2026-04-20",
-    kvNamespaces: ["KV"],
-    d1Databases: ["DB"],
-    bindings: {
-      URLS_SELF_ISSUER: origin,
-      SECRETS_SYSTEM: "bench-system-secret-0123456789",
-      ADMIN_API_TOKEN: ADMIN_TOKEN,
-      // The storage-cost header (D1 round trips, KV operations) of every answer.
-      HYDRA_EDGE_TEST_ROUTES: "true",
-    },
-    host: "127.0.0.1",
-    port,
-  });
-  cleanups.push(() => mf.dispose());
-  await mf.ready;
-  const migrations = await applyMigrations(await mf.getD1Database("DB"));
-  console.log(`[${elapsed()}] miniflare on ${origin}; migrations applied: ${migrations.join(", ") || "(none)"}`);
+  // 2. miniflare serving that bundle, with fresh in-memory D1 and KV, reached through the
+  // Worker's own socket (unsafeDirectSockets): miniflare's default port goes through its entry
+  // worker, a dev-only hop that costs more than the no-op itself. The JS no-op Worker runs in the
+  // same workerd, behind its own direct socket.
+  const mf = await startMiniflare(bundle, cleanups);
+  const origin = mf.origins.hydra;
+  const migrations = await applyMigrations(await mf.db());
+  console.log(`[${elapsed()}] miniflare: hydra-edge on ${origin}, JS no-op on ${mf.origins.noop}; migrations applied: ${migrations.join(", ") || "(none)"}`);
+  const origins = { ...mf.origins };
+  let peer = null;
+  if (selected.some((s) => s.target === "peer")) {
+    peer = await startPeer(cleanups);
+    origins.peer = peer.origin;
+    console.log(`[${elapsed()}] peer: node-oidc-provider ${packageVersion("oidc-provider")} on ${peer.origin}`);
+  }
 
   const alive = await fetch(`${origin}/health/alive`);
   const aliveBody = await alive.text();
@@ -425,17 +445,18 @@ async function run(opts, cleanups) {
   const load = opts.inline ? (job) => generateLoad(job) : startLoadWorker(cleanups);
 
   // 4. Setup and warm-up, scenario by scenario.
-  const ctx0 = makeContext(origin);
+  const ctx0 = { ...makeContext(origin), peer };
   const requests = new Map();
   for (const s of selected) {
-    const req = { method: s.method, path: s.path, headers: { ...s.headers }, body: s.body ?? null, expect: s.expect ?? null };
+    const target = origins[s.target ?? "hydra"];
+    const req = { method: s.method, path: s.path, headers: { ...s.headers }, body: s.body ?? null, expect: s.expect ?? null, origin: target };
     if (s.setup) await s.setup({ ...ctx0, req, concurrency: opts.concurrency });
     // One checked request first: a benchmark of error responses would measure the wrong thing.
     const firstBody = req.chain ? req.body.replace(encodeURIComponent(req.chain.placeholder), encodeURIComponent(req.chain.values.pop())) : req.body;
-    const res = await fetch(origin + req.path, { method: req.method, headers: req.headers, body: firstBody ?? undefined });
+    const res = await fetch(target + req.path, { method: req.method, headers: req.headers, body: firstBody ?? undefined });
     const text = await res.text();
     if (req.expect ? res.status !== req.expect : !res.ok) throw new BenchError(`${s.name}: ${req.method} ${req.path} answered ${res.status} ${text.slice(0, 500)}`);
-    const warm = await load({ origin, req, concurrency: opts.concurrency, durationMs: opts.warmup * 1000 });
+    const warm = await load({ origin: target, req, concurrency: opts.concurrency, durationMs: opts.warmup * 1000 });
     if (req.chain) req.chain.values = warm.chainValues;
     delete warm.chainValues;
     requests.set(s.name, req);
@@ -451,7 +472,7 @@ async function run(opts, cleanups) {
     const line = [];
     for (const s of selected) {
       const req = requests.get(s.name);
-      const r = await load({ origin, req, concurrency: opts.concurrency, durationMs: opts.duration * 1000 });
+      const r = await load({ origin: req.origin, req, concurrency: opts.concurrency, durationMs: opts.duration * 1000 });
       if (req.chain) req.chain.values = r.chainValues;
       delete r.chainValues;
       perRound.get(s.name).push(r);
@@ -473,6 +494,8 @@ async function run(opts, cleanups) {
     const req = requests.get(s.name); // as sent: setup may have changed it
     return {
       name: s.name,
+      target: s.target ?? "hydra",
+      peerOf: s.peerOf ?? null,
       method: req.method,
       path: req.path,
       baseline: s === baseline,
@@ -493,13 +516,16 @@ async function run(opts, cleanups) {
     };
   });
 
-  printReport(results, sizes, opts);
+  const comparisons = compare(results);
+  printReport(results, comparisons, sizes, opts);
   const report = {
     generatedAt: new Date().toISOString(),
     environment: {
       node: process.version,
       miniflare: packageVersion("miniflare"),
       wrangler: packageVersion("wrangler"),
+      oidcProvider: packageVersion("oidc-provider"),
+      loadAverage: os.loadavg(),
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model,
     },
@@ -507,6 +533,7 @@ async function run(opts, cleanups) {
     options: { duration: opts.duration, concurrency: opts.concurrency, rounds: opts.rounds, warmup: opts.warmup, inline: opts.inline },
     baseline: baseline.name,
     wasm: sizes,
+    comparisons,
     routes: results,
   };
   writeFileSync(RESULTS_FILE, JSON.stringify(report, null, 2) + "\n");
@@ -542,12 +569,89 @@ function parseArgs(argv) {
 
 /** The named scenarios (all when none is named), always starting with the baseline. */
 function selectScenarios(names) {
+  // "peer": every scenario the peer shares, with ours.
+  names = names.flatMap((n) => (n === "peer" ? SCENARIOS.filter((s) => s.peerOf).flatMap((s) => [s.name, s.peerOf]) : [n]));
   const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
   if (unknown.length) {
     throw new BenchError(`unknown scenario ${unknown.join(", ")}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
   }
   if (names.length === 0) return SCENARIOS;
-  return SCENARIOS.filter((s, i) => i === 0 || names.includes(s.name));
+  return SCENARIOS.filter((s) => BASELINES.includes(s.name) || names.includes(s.name));
+}
+
+/** Settings of the bench's hydra-edge Worker. */
+function hydraBindings(origin) {
+  return {
+    URLS_SELF_ISSUER: origin,
+    SECRETS_SYSTEM: "bench-system-secret-0123456789",
+    ADMIN_API_TOKEN: ADMIN_TOKEN,
+    // The storage-cost header (D1 round trips, KV operations) of every answer.
+    HYDRA_EDGE_TEST_ROUTES: "true",
+  };
+}
+
+/** The hydra-edge Worker as a miniflare worker definition (scriptPath: the bundled entry). */
+function hydraWorker(scriptPath, origin, port) {
+  return {
+    name: "hydra-edge",
+    modules: true,
+    scriptPath,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2026-04-20",
+    kvNamespaces: ["KV"],
+    d1Databases: ["DB"],
+    bindings: hydraBindings(origin),
+    unsafeDirectSockets: [{ host: "127.0.0.1", port }],
+  };
+}
+
+function noopWorker(port) {
+  return { name: "js-noop", modules: true, script: JS_NOOP, compatibilityDate: "2026-04-20", unsafeDirectSockets: [{ host: "127.0.0.1", port }] };
+}
+
+/**
+ * One workerd (miniflare) serving the bundle and the JS no-op, each on its own direct socket.
+ * Returns their origins and the hydra-edge D1 database.
+ */
+async function startMiniflare(bundle, cleanups) {
+  const { Miniflare } = await import("miniflare");
+  const [entryPort, hydraPort, noopPort] = [await freePort(), await freePort(), await freePort()];
+  const origins = { hydra: `http://127.0.0.1:${hydraPort}`, noop: `http://127.0.0.1:${noopPort}` };
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: entryPort,
+    workers: [hydraWorker(bundle.entry, origins.hydra, hydraPort), noopWorker(noopPort)],
+  });
+  cleanups.push(() => mf.dispose());
+  await mf.ready;
+  return { origins, db: () => mf.getD1Database("DB", "hydra-edge") };
+}
+
+/** node-oidc-provider in a process of its own (bench/peer.mjs); resolves with its origin and client. */
+async function startPeer(cleanups) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, "bench", "peer.mjs"), String(port)], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  cleanups.push(async () => {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const line = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(out.split("\n")[0]);
+    });
+    child.once("exit", (code) => reject(new BenchError(`the peer (bench/peer.mjs) exited (${code}):\n${stderr}`)));
+    setTimeout(() => reject(new BenchError(`the peer did not start within 20 s:\n${stderr}`)), 20_000);
+  });
+  return JSON.parse(line);
 }
 
 /** Helpers given to scenario setup functions. */
@@ -802,7 +906,34 @@ function packageVersion(name) {
   }
 }
 
-function printReport(results, sizes, opts) {
+/**
+ * Ratios between routes of the same round, medians over rounds: hydra-edge's no-op against the
+ * JS no-op (what the Rust shell costs), and each shared scenario against the peer.
+ */
+function compare(results) {
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const ratio = (a, b) => median(a.rounds.map((r, i) => r.rps / b.rounds[i].rps));
+  const base = byName.get("health-alive");
+  const noop = byName.get("js-noop");
+  return {
+    shellVsJsNoop: base && noop ? ratio(base, noop) : null,
+    peer: results
+      .filter((r) => r.peerOf && byName.has(r.peerOf))
+      .map((p) => {
+        const ours = byName.get(p.peerOf);
+        return {
+          scenario: ours.name,
+          oursRps: ours.median.rps,
+          peerRps: p.median.rps,
+          oursVsPeer: ratio(ours, p),
+          oursVsOurNoop: ours.median.rpsRatio,
+          peerVsOurNoop: p.median.rpsRatio,
+        };
+      }),
+  };
+}
+
+function printReport(results, comparisons, sizes, opts) {
   const head = ["route", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs base", "p50 vs base", "req/s spread", "storage (warm)"];
   const rows = results.map((r) => [
     `${r.name}: ${r.method} ${r.path}${r.baseline ? " (baseline)" : ""}`,
@@ -824,6 +955,20 @@ function printReport(results, sizes, opts) {
   console.log(fmt(head));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const row of rows) console.log(fmt(row));
+
+  if (comparisons.shellVsJsNoop != null) {
+    console.log(`\nhealth-alive / js-noop (the Rust shell against a plain JS Worker): ${comparisons.shellVsJsNoop.toFixed(2)}`);
+  }
+  if (comparisons.peer.length) {
+    const ph = ["shared scenario", "ours req/s", "peer req/s", "ours / peer", "ours vs our no-op", "peer vs our no-op"];
+    const prow = comparisons.peer.map((c) => [c.scenario, c.oursRps.toFixed(0), c.peerRps.toFixed(0), c.oursVsPeer.toFixed(2), c.oursVsOurNoop.toFixed(2), c.peerVsOurNoop.toFixed(2)]);
+    const pw = ph.map((h, i) => Math.max(h.length, ...prow.map((row) => row[i].length)));
+    const pf = (row) => row.map((cell, i) => (i === 0 ? cell.padEnd(pw[i]) : cell.padStart(pw[i]))).join("  ");
+    console.log("\nAgainst the peer (node-oidc-provider), same rounds (ours / peer: median of per-round ratios):\n");
+    console.log(pf(ph));
+    console.log(pw.map((w) => "-".repeat(w)).join("  "));
+    for (const row of prow) console.log(pf(row));
+  }
 
   const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
   const line = (label, s) => console.log(`${label.padEnd(24)} ${kib(s.bytes).padStart(11)} raw  ${kib(s.gzipBytes).padStart(11)} gzip -9   ${s.file ?? ""}`);

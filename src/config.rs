@@ -147,6 +147,9 @@ pub struct Config {
     /// client_credentials without `scope` is granted every scope of the client.
     pub client_credentials_default_scope: bool,
     pub device: DeviceSettings,
+    /// `SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH` (Hydra's `serve.*.request_log.disable_for_health`):
+    /// successful `/health/*` requests write no log line.
+    pub request_log_disable_for_health: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -286,6 +289,9 @@ impl Config {
         let jwt_jti_optional = flag("OAUTH2_GRANT_JWT_JTI_OPTIONAL", false);
         let jwt_iat_optional = flag("OAUTH2_GRANT_JWT_IAT_OPTIONAL", false);
         let client_credentials_default_scope = flag("OAUTH2_CLIENT_CREDENTIALS_DEFAULT_GRANT_ALLOWED_SCOPE", false);
+        // Liveness probes every few seconds from many locations would fill Workers Logs (billed per
+        // line) with lines that say nothing, and the line is a large share of a probe's cost.
+        let request_log_disable_for_health = flag("SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH", true);
         let loopback_issuer = url::Url::parse(&issuer)
             .map(|u| u.scheme() == "http" && is_loopback_host(u.host_str().unwrap_or("")))
             .unwrap_or(false);
@@ -538,6 +544,7 @@ impl Config {
             jwt_grant,
             client_credentials_default_scope,
             device,
+            request_log_disable_for_health,
         })
     }
 

@@ -60,6 +60,12 @@ impl RequestLog {
         self.grant_type.set(Some(known));
     }
 
+    /// Whether this request writes a line at all: not a successful health probe when
+    /// `SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH` is on (`quiet_health`).
+    pub fn wanted(&self, response: &Response, quiet_health: bool) -> bool {
+        !(quiet_health && response.status < 400 && self.route.borrow().starts_with("Health"))
+    }
+
     /// The line for this request as it ended with `response` after `duration_ms`.
     pub fn line(&self, method: &'static str, response: &Response, duration_ms: u64) -> String {
         let route = self.route.borrow();

@@ -45,7 +45,8 @@ fn request_lines(s: &Server) -> Vec<Value> {
 
 #[test]
 fn every_request_logs_one_line_and_no_secret_reaches_the_log() {
-    let s = Server::start(&[("ADMIN_API_TOKEN", ADMIN)]);
+    // Health probes too (they are quiet by default, see the next test).
+    let s = Server::start(&[("ADMIN_API_TOKEN", ADMIN), ("SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH", "false")]);
     let mut secrets: Vec<(&str, String)> = vec![
         ("admin token", ADMIN.into()),
         ("wrong admin token", WRONG_ADMIN.into()),
@@ -193,4 +194,22 @@ fn every_request_logs_one_line_and_no_secret_reaches_the_log() {
         assert!(value.len() >= 8, "{what} is long enough to search for: {value}");
         assert!(!log.contains(value.as_str()), "the {what} reached the Worker's log");
     }
+}
+
+#[test]
+fn successful_health_probes_are_not_logged_by_default() {
+    let s = Server::start(&[("ADMIN_API_TOKEN", ADMIN)]);
+    for path in ["/health/alive", "/health/ready", "/.well-known/openid-configuration"] {
+        assert_eq!(s.client().get(s.url(path)).send().unwrap().status(), 200, "{path}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let lines = loop {
+        let lines = request_lines(&s);
+        if lines.iter().any(|l| l["route"] == "Discovery") || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(lines.iter().any(|l| l["route"] == "Discovery"), "other routes are logged: {lines:#?}");
+    assert!(!lines.iter().any(|l| l["route"].as_str().unwrap_or("").starts_with("Health")), "{lines:#?}");
 }

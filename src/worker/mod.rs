@@ -1,27 +1,35 @@
-//! The Worker shell (wasm only): the fetch entry point, conversion between `worker` types and
-//! [`crate::http`], and the [`crate::platform::Platform`] implementation over D1, KV and
-//! WebCrypto.
+//! The Worker shell (wasm only): the `respond` export that `entry.mjs` calls with each request,
+//! the scheduled job, and the [`crate::platform::Platform`] implementation over D1, KV and
+//! WebCrypto (through `glue.mjs`).
+//!
+//! Per-request cost is kept to what the request needs: the request arrives as plain values
+//! (method, URL, headers as one string, body bytes), the answer leaves as one array, the
+//! configuration is parsed once per isolate, bindings are looked up once per isolate, and a
+//! request that needs no I/O is answered synchronously (no Promise, no task queue).
 
-mod crypto;
 mod platform;
 
 use std::cell::OnceCell;
+use std::future::Future;
 use std::rc::Rc;
+use std::task::{Context as TaskContext, Poll, Waker};
 
-use futures_util::StreamExt;
-use worker::{event, Context, Env, Headers, ScheduleContext, ScheduledEvent};
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::prelude::*;
+use worker::{event, Env, ScheduleContext, ScheduledEvent};
 
 use crate::config::{Config, ConfigError};
-use crate::http::{Method, Request, Response, MAX_BODY_BYTES};
+use crate::http::{Method, Request, Response};
 
 thread_local! {
     /// Vars and secrets do not change within an isolate: parse and validate them once.
     static CONFIG: OnceCell<Rc<Result<Config, ConfigError>>> = const { OnceCell::new() };
 }
 
-fn config(env: &Env) -> Rc<Result<Config, ConfigError>> {
+fn config(env: &JsValue) -> Rc<Result<Config, ConfigError>> {
     CONFIG.with(|c| {
         c.get_or_init(|| {
+            let env: &Env = env.unchecked_ref();
             Rc::new(Config::from_lookup(|name| {
                 env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
             }))
@@ -41,7 +49,7 @@ fn install_panic_hook() {
             previous(info);
             let global = js_sys::global();
             if let Ok(f) = js_sys::Reflect::get(&global, &"__hydraEdgePanic".into()) {
-                if let Some(f) = wasm_bindgen::JsCast::dyn_ref::<js_sys::Function>(&f) {
+                if let Some(f) = f.dyn_ref::<js_sys::Function>() {
                     let _ = f.call0(&global);
                 }
             }
@@ -54,7 +62,7 @@ const TEST_OUTAGE_HEADER: &str = "x-hydra-edge-test-storage";
 
 /// Say once per isolate which rate limiters the Worker runs without (no `[[ratelimits]]`
 /// binding, e.g. under plain miniflare): those limits are then not enforced.
-fn report_missing_rate_limiters(env: &Env) {
+fn report_missing_rate_limiters(env: &JsValue) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let names: Vec<&str> = crate::ratelimit::Limiter::ALL.iter().map(|l| l.binding()).collect();
@@ -68,21 +76,70 @@ fn report_missing_rate_limiters(env: &Env) {
     });
 }
 
-#[event(fetch)]
-async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
-    install_panic_hook();
-    let cfg = config(&env);
-    let (request, too_large) = read_request(req).await;
-    report_missing_rate_limiters(&env);
-    let mut platform = match platform::WorkerPlatform::new(env, Some(ctx)) {
-        Ok(p) => p,
-        Err(e) => {
-            let err = crate::error::ApiError::internal(e)
-                .with_description("The D1 binding DB or the KV binding KV is missing; check wrangler.toml.");
-            return to_worker_response(err.admin_response(false));
+/// The request as `entry.mjs` hands it over: method, URL, headers as `name\nvalue\n...` (names
+/// lower-case, as the Headers API gives them), body (absent for GET and HEAD).
+fn to_request(method: &str, url: &str, headers: &str, body: Option<Vec<u8>>) -> Request {
+    // workerd gives the URL serialised (WHATWG): scheme, "//", authority, then the path.
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let target = url[after_scheme..].find('/').map(|i| &url[after_scheme + i..]).unwrap_or("/");
+    let target = target.split_once('#').map(|(t, _)| t).unwrap_or(target);
+    let mut request = Request::new(Method::parse(method), target);
+    let mut lines = headers.split('\n');
+    while let (Some(k), Some(v)) = (lines.next(), lines.next()) {
+        request.headers.push((k.to_string(), v.to_string()));
+    }
+    request.body = body.unwrap_or_default();
+    request
+}
+
+/// `[status, "name\nvalue\n...", body or null]` for `entry.mjs`.
+fn to_js(r: Response) -> JsValue {
+    let mut headers = String::new();
+    for (k, v) in &r.headers {
+        // Header values are built by us; one that could not be a header is dropped.
+        if !k.contains(['\n', '\r']) && !v.contains(['\n', '\r']) {
+            headers.push_str(k);
+            headers.push('\n');
+            headers.push_str(v);
+            headers.push('\n');
         }
-    };
+    }
+    let body = if r.body.is_empty() { JsValue::NULL } else { Uint8Array::from(&r.body[..]).into() };
+    Array::of3(&JsValue::from(r.status), &JsValue::from_str(&headers), &body).into()
+}
+
+/// Answer one request: the response array when it could be answered without waiting on I/O,
+/// else a Promise of it.
+#[wasm_bindgen]
+pub fn respond(
+    method: &str,
+    url: &str,
+    headers: &str,
+    body: Option<Vec<u8>>,
+    too_large: bool,
+    env: JsValue,
+    ctx: JsValue,
+) -> JsValue {
+    install_panic_hook();
+    let request = to_request(method, url, headers, body);
+    let mut work = Box::pin(serve(request, too_large, env, ctx));
+    // Poll once right away: a route that needs no I/O (health, cached discovery and JWKS) is
+    // done now. Anything pending continues under a Promise; its futures re-register their waker
+    // on every poll, so the first poll's no-op waker is never relied on.
+    match work.as_mut().poll(&mut TaskContext::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => wasm_bindgen_futures::future_to_promise(async move { Ok(work.await) }).into(),
+    }
+}
+
+async fn serve(request: Request, too_large: bool, env: JsValue, ctx: JsValue) -> JsValue {
+    let cfg = config(&env);
+    report_missing_rate_limiters(&env);
     let test_routes = cfg.as_ref().as_ref().map(|c| c.test_routes).unwrap_or(false);
+    let mut platform = platform::WorkerPlatform::new(env, Some(ctx));
+    if let Some(why) = platform.misconfigured() {
+        return to_js(crate::error::ApiError::internal(why).with_description(why).admin_response(false));
+    }
     // Test routes only: a request can ask for a storage outage, to test how the server degrades.
     platform.storage_down = test_routes && request.header(TEST_OUTAGE_HEADER) == Some("down");
     let head = request.method == Method::Head;
@@ -92,7 +149,10 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     let mut response = crate::app::handle(&platform, cfg.as_ref().as_ref(), request, too_large, &log).await;
     // One line per request (Workers Logs, `wrangler tail`). The clock only advances across I/O
     // in a Worker, so the duration is the time spent waiting on storage and the network.
-    worker::console_log!("{}", log.line(method, &response, (js_sys::Date::now() - started).max(0.0) as u64));
+    let quiet_health = cfg.as_ref().as_ref().map(|c| c.request_log_disable_for_health).unwrap_or(false);
+    if log.wanted(&response, quiet_health) {
+        worker::console_log!("{}", log.line(method, &response, (js_sys::Date::now() - started).max(0.0) as u64));
+    }
     if test_routes {
         // What this request cost in storage operations (end-to-end tests report it).
         response = response.with_header("x-hydra-edge-storage", &platform.ops.summary());
@@ -100,7 +160,7 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     if head {
         response.body.clear();
     }
-    to_worker_response(response)
+    to_js(response)
 }
 
 /// The cleanup job (cron trigger in wrangler.toml): delete expired markers, codes, tokens,
@@ -108,73 +168,10 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     install_panic_hook();
-    let platform = match platform::WorkerPlatform::new(env, None) {
-        Ok(p) => p,
-        Err(e) => {
-            worker::console_error!("cleanup: {e}");
-            return;
-        }
-    };
+    let platform = platform::WorkerPlatform::new(env.into(), None);
     let now = js_sys::Date::now() as i64 / 1000;
     match crate::store::delete_expired(&platform, now).await {
         Ok(n) => worker::console_log!("cleanup: deleted {n} expired rows"),
         Err(e) => worker::console_error!("cleanup failed: {e}"),
     }
-}
-
-/// How much of an oversized body is still read (and thrown away) before the 413 goes out. A
-/// response sent while the upload is unfinished leaves the client's connection mid-request,
-/// which stalls the connection `wrangler dev`'s proxy shares between requests; draining a
-/// moderately oversized body keeps that connection usable. Past this, nothing more is read.
-const DRAIN_LIMIT_BYTES: usize = 8 << 20;
-
-/// Convert the request, keeping at most [`MAX_BODY_BYTES`] of body. The second value is true
-/// when the body is larger (its rest is then drained up to [`DRAIN_LIMIT_BYTES`] and dropped).
-async fn read_request(mut req: worker::Request) -> (Request, bool) {
-    let method = Method::parse(req.method().as_ref());
-    let (path, query) = match req.url() {
-        Ok(u) => (u.path().to_string(), u.query().unwrap_or("").to_string()),
-        Err(_) => (req.path(), String::new()),
-    };
-    let headers: Vec<(String, String)> = req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-    let mut out = Request { method, path, query, headers, body: Vec::new() };
-    let declared: Option<usize> = out.header("content-length").and_then(|v| v.parse().ok());
-    if declared.map(|n| n > DRAIN_LIMIT_BYTES).unwrap_or(false) {
-        return (out, true);
-    }
-    if matches!(method, Method::Get | Method::Head) {
-        return (out, false);
-    }
-    // Content-Length may be absent or wrong: count what actually arrives.
-    let mut seen = 0usize;
-    if let Ok(mut stream) = req.stream() {
-        while let Some(Ok(bytes)) = stream.next().await {
-            seen += bytes.len();
-            if seen > DRAIN_LIMIT_BYTES {
-                break;
-            }
-            if seen <= MAX_BODY_BYTES {
-                out.body.extend_from_slice(&bytes);
-            }
-        }
-    }
-    if seen > MAX_BODY_BYTES {
-        out.body = Vec::new();
-        return (out, true);
-    }
-    (out, false)
-}
-
-fn to_worker_response(r: Response) -> worker::Result<worker::Response> {
-    let headers = Headers::new();
-    for (k, v) in &r.headers {
-        // Header values are built by us; a value the Headers API refuses is dropped, not a 500.
-        let _ = headers.append(k, v);
-    }
-    let body = if r.body.is_empty() { None } else { Some(r.body) };
-    let resp = match body {
-        Some(b) => worker::Response::from_bytes(b)?,
-        None => worker::Response::empty()?,
-    };
-    Ok(resp.with_status(r.status).with_headers(headers))
 }

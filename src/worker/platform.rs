@@ -1,21 +1,84 @@
-//! [`Platform`] over the Worker's bindings: D1 `DB`, KV `KV`, WebCrypto and `fetch`.
+//! [`Platform`] over the Worker's bindings: D1 `DB`, KV `KV`, WebCrypto and `fetch`, each
+//! operation one call into `glue.mjs`.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 
-use futures_util::StreamExt;
+use js_sys::{Promise, Uint8Array};
 use serde_json::Value;
-use wasm_bindgen::JsValue;
-use worker::{Context, D1Database, D1PreparedStatement, Env, KvStore};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
-use super::crypto;
 use crate::platform::{PResult, Platform, PlatformError, Query, QueryResult, Row, SigningKey, SqlValue};
 
+#[wasm_bindgen(module = "/src/worker/glue.mjs")]
+extern "C" {
+    #[wasm_bindgen(js_name = d1All)]
+    fn d1_all(db: &JsValue, sql: &str, params: &str) -> Promise;
+    #[wasm_bindgen(js_name = d1Batch)]
+    fn d1_batch(db: &JsValue, statements: &str) -> Promise;
+    #[wasm_bindgen(js_name = kvGet)]
+    fn kv_get(kv: &JsValue, key: &str) -> Promise;
+    #[wasm_bindgen(js_name = kvPut)]
+    fn kv_put(kv: &JsValue, key: &str, value: &str, ttl: f64) -> Promise;
+    #[wasm_bindgen(js_name = kvDelete)]
+    fn kv_delete(kv: &JsValue, key: &str) -> Promise;
+    #[wasm_bindgen(js_name = kvDeleteLater)]
+    fn kv_delete_later(ctx: &JsValue, kv: &JsValue, key: &str, delay_ms: f64);
+    #[wasm_bindgen(js_name = sign)]
+    fn js_sign(jwk: &str, alg: &str, input: &[u8]) -> Promise;
+    #[wasm_bindgen(js_name = verify)]
+    fn js_verify(jwk: &str, alg: &str, input: &[u8], signature: &[u8]) -> Promise;
+    #[wasm_bindgen(js_name = pbkdf2Sha256)]
+    fn js_pbkdf2(password: &[u8], salt: &[u8], iterations: u32) -> Promise;
+    #[wasm_bindgen(js_name = generateJwk)]
+    fn js_generate_jwk(alg: &str) -> Promise;
+    #[wasm_bindgen(js_name = http)]
+    #[allow(clippy::too_many_arguments)]
+    fn js_http(
+        method: &str,
+        url: &str,
+        headers: &str,
+        body: Option<Vec<u8>>,
+        timeout_ms: f64,
+        max_bytes: f64,
+        follow_redirects: bool,
+        ok_only: bool,
+    ) -> Promise;
+    #[wasm_bindgen(js_name = hasRateLimiter)]
+    fn has_rate_limiter(env: &JsValue, binding: &str) -> bool;
+    #[wasm_bindgen(js_name = rateLimit)]
+    fn js_rate_limit(env: &JsValue, binding: &str, key: &str) -> Promise;
+}
+
+/// The D1 and KV bindings, looked up once per isolate (`env` does not change within one).
+#[derive(Clone)]
+struct Bindings {
+    db: JsValue,
+    kv: JsValue,
+}
+
+thread_local! {
+    static BINDINGS: OnceCell<Result<Bindings, String>> = const { OnceCell::new() };
+}
+
+fn bindings(env: &JsValue) -> Result<Bindings, String> {
+    BINDINGS.with(|b| {
+        b.get_or_init(|| {
+            let get = |name: &str| js_sys::Reflect::get(env, &JsValue::from_str(name)).ok().filter(|v| v.is_object());
+            match (get("DB"), get("KV")) {
+                (Some(db), Some(kv)) => Ok(Bindings { db, kv }),
+                _ => Err("The D1 binding DB or the KV binding KV is missing; check wrangler.toml.".into()),
+            }
+        })
+        .clone()
+    })
+}
+
 pub struct WorkerPlatform {
-    db: D1Database,
-    kv: KvStore,
-    env: Env,
-    /// The request's context; `None` in the scheduled job.
-    ctx: Option<Context>,
+    env: JsValue,
+    /// The request's context (`waitUntil`); `None` in the scheduled job.
+    ctx: Option<JsValue>,
+    bindings: Result<Bindings, String>,
     /// Storage operations of this request, reported to the end-to-end tests.
     pub ops: OpCounts,
     /// Test routes only: every D1 and KV call of this request fails (an outage, on demand).
@@ -25,6 +88,8 @@ pub struct WorkerPlatform {
 /// Outbound fetches (a client's `jwks_uri`): the longest wait, and the most body read.
 const FETCH_TIMEOUT_MS: u64 = 5_000;
 const FETCH_MAX_BODY: usize = 64 * 1024;
+/// The most of a POST's answer (the token hook, back-channel logout) that is read.
+const POST_MAX_BODY: usize = 5 << 20;
 
 #[derive(Default)]
 pub struct OpCounts {
@@ -51,80 +116,75 @@ impl OpCounts {
     }
 }
 
-fn err(e: impl std::fmt::Display) -> PlatformError {
-    PlatformError(e.to_string())
+/// The message of a rejected promise or thrown error.
+fn js_err(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()))
+        .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// The rate-limiting binding named `binding`, if `wrangler.toml` declares it.
-fn ratelimit_binding(env: &Env, binding: &str) -> Option<JsValue> {
-    let value = js_sys::Reflect::get(env, &JsValue::from_str(binding)).ok()?;
-    let limit = js_sys::Reflect::get(&value, &JsValue::from_str("limit")).ok()?;
-    limit.is_function().then_some(value)
+/// Await a glue promise.
+async fn call(p: Promise) -> Result<JsValue, String> {
+    JsFuture::from(p).await.map_err(js_err)
 }
 
-/// `await binding.limit({ key })` → `success`.
-async fn limit(binding: &JsValue, key: &str) -> PResult<bool> {
-    let js = |e: JsValue| PlatformError(format!("rate limiter: {e:?}"));
-    let f: js_sys::Function = js_sys::Reflect::get(binding, &JsValue::from_str("limit")).map_err(js)?.into();
-    let options = js_sys::Object::new();
-    js_sys::Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(key)).map_err(js)?;
-    let promise: js_sys::Promise = f.call1(binding, &options).map_err(js)?.into();
-    let outcome = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(js)?;
-    Ok(js_sys::Reflect::get(&outcome, &JsValue::from_str("success")).map_err(js)?.as_bool().unwrap_or(true))
+fn bytes(v: JsValue) -> Vec<u8> {
+    v.dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default()
 }
 
 /// Which of `bindings` this Worker lacks (reported once per isolate).
-pub fn missing_ratelimit_bindings(env: &Env, bindings: &[&str]) -> Vec<String> {
-    bindings.iter().filter(|b| ratelimit_binding(env, b).is_none()).map(|b| b.to_string()).collect()
+pub fn missing_ratelimit_bindings(env: &JsValue, bindings: &[&str]) -> Vec<String> {
+    bindings.iter().filter(|b| !has_rate_limiter(env, b)).map(|b| b.to_string()).collect()
+}
+
+/// Bound parameters as the JSON array `glue.mjs` binds.
+fn params_json(q: &Query) -> String {
+    let values: Vec<Value> = q
+        .params
+        .iter()
+        .map(|v| match v {
+            SqlValue::Null => Value::Null,
+            SqlValue::Int(i) => Value::from(*i),
+            SqlValue::Text(s) => Value::from(s.as_str()),
+        })
+        .collect();
+    Value::Array(values).to_string()
+}
+
+#[derive(serde::Deserialize)]
+struct RawResult {
+    rows: Vec<Row>,
+    changes: u64,
+}
+
+impl From<RawResult> for QueryResult {
+    fn from(r: RawResult) -> QueryResult {
+        QueryResult { rows: r.rows, changes: r.changes }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: JsValue) -> PResult<T> {
+    let text = v.as_string().unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| PlatformError(format!("D1 answered something unexpected: {e}")))
 }
 
 impl WorkerPlatform {
-    pub fn new(env: Env, ctx: Option<Context>) -> Result<WorkerPlatform, String> {
-        let db = env.d1("DB").map_err(|e| format!("D1 binding DB: {e}"))?;
-        let kv = env.kv("KV").map_err(|e| format!("KV binding KV: {e}"))?;
-        Ok(WorkerPlatform { db, kv, env, ctx, ops: OpCounts::default(), storage_down: false })
+    pub fn new(env: JsValue, ctx: Option<JsValue>) -> WorkerPlatform {
+        let bindings = bindings(&env);
+        WorkerPlatform { env, ctx, bindings, ops: OpCounts::default(), storage_down: false }
     }
 
-    fn up(&self) -> PResult<()> {
+    /// Why the Worker cannot serve at all (a missing binding), if so.
+    pub fn misconfigured(&self) -> Option<&str> {
+        self.bindings.as_ref().err().map(String::as_str)
+    }
+
+    fn up(&self) -> PResult<&Bindings> {
         if self.storage_down {
             return Err(PlatformError("simulated storage outage (test header)".into()));
         }
-        Ok(())
+        self.bindings.as_ref().map_err(|e| PlatformError(e.clone()))
     }
-
-    fn prepare(&self, q: &Query) -> PResult<D1PreparedStatement> {
-        let params: Vec<JsValue> = q
-            .params
-            .iter()
-            .map(|v| match v {
-                SqlValue::Null => JsValue::NULL,
-                // Timestamps and counters stay far below 2^53.
-                SqlValue::Int(i) => JsValue::from_f64(*i as f64),
-                SqlValue::Text(s) => JsValue::from_str(s),
-            })
-            .collect();
-        self.db.prepare(q.sql).bind(&params).map_err(err)
-    }
-}
-
-/// Rows as JSON objects. Going through `JSON.stringify` keeps integers integral.
-fn rows_of(result: &worker::D1Result) -> PResult<Vec<Row>> {
-    let values: Vec<Value> = result.results::<Value>().map_err(err)?;
-    Ok(values
-        .into_iter()
-        .filter_map(|v| match v {
-            Value::Object(m) => Some(m),
-            _ => None,
-        })
-        .collect())
-}
-
-fn to_result(result: &worker::D1Result) -> PResult<QueryResult> {
-    if let Some(e) = result.error() {
-        return Err(PlatformError(e));
-    }
-    let changes = result.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0) as u64;
-    Ok(QueryResult { rows: rows_of(result)?, changes })
 }
 
 impl Platform for WorkerPlatform {
@@ -135,110 +195,91 @@ impl Platform for WorkerPlatform {
     async fn sql(&self, query: Query) -> PResult<QueryResult> {
         OpCounts::add(&self.ops.d1_round_trips, 1);
         OpCounts::add(&self.ops.d1_statements, 1);
-        self.up()?;
-        let stmt = self.prepare(&query)?;
-        let result = stmt.all().await.map_err(|e| PlatformError(format!("D1: {e} (in: {})", query.sql)))?;
-        to_result(&result)
+        let b = self.up()?;
+        let out = call(d1_all(&b.db, query.sql, &params_json(&query)))
+            .await
+            .map_err(|e| PlatformError(format!("D1: {e} (in: {})", query.sql)))?;
+        parse::<RawResult>(out).map(Into::into)
     }
 
     async fn sql_batch(&self, queries: Vec<Query>) -> PResult<Vec<QueryResult>> {
         OpCounts::add(&self.ops.d1_round_trips, 1);
         OpCounts::add(&self.ops.d1_statements, queries.len() as u32);
-        self.up()?;
-        let stmts = queries.iter().map(|q| self.prepare(q)).collect::<PResult<Vec<_>>>()?;
-        let results = self.db.batch(stmts).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
-        results.iter().map(to_result).collect()
+        let b = self.up()?;
+        let mut statements = String::from("[");
+        for (i, q) in queries.iter().enumerate() {
+            if i > 0 {
+                statements.push(',');
+            }
+            statements.push('[');
+            statements.push_str(&Value::from(q.sql).to_string());
+            statements.push(',');
+            statements.push_str(&params_json(q));
+            statements.push(']');
+        }
+        statements.push(']');
+        let out = call(d1_batch(&b.db, &statements)).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
+        Ok(parse::<Vec<RawResult>>(out)?.into_iter().map(Into::into).collect())
     }
 
     async fn kv_get(&self, key: &str) -> PResult<Option<String>> {
         OpCounts::add(&self.ops.kv_reads, 1);
-        self.up()?;
-        self.kv.get(key).text().await.map_err(err)
+        let b = self.up()?;
+        Ok(call(kv_get(&b.kv, key)).await.map_err(PlatformError)?.as_string())
     }
 
     async fn kv_put(&self, key: &str, value: &str, ttl_secs: u64) -> PResult<()> {
         OpCounts::add(&self.ops.kv_writes, 1);
-        self.up()?;
-        self.kv.put(key, value).map_err(err)?.expiration_ttl(ttl_secs.max(60)).execute().await.map_err(err)
+        let b = self.up()?;
+        call(kv_put(&b.kv, key, value, ttl_secs.max(60) as f64)).await.map_err(PlatformError)?;
+        Ok(())
     }
 
     async fn kv_delete(&self, key: &str) -> PResult<()> {
         OpCounts::add(&self.ops.kv_writes, 1);
-        self.up()?;
-        self.kv.delete(key).await.map_err(err)
+        let b = self.up()?;
+        call(kv_delete(&b.kv, key)).await.map_err(PlatformError)?;
+        Ok(())
     }
 
     fn kv_delete_later(&self, key: &str, delay_ms: u64) {
         OpCounts::add(&self.ops.kv_writes, 1);
-        let kv = self.kv.clone();
-        let key = key.to_string();
-        self.after_response(async move {
-            worker::Delay::from(std::time::Duration::from_millis(delay_ms)).await;
-            let _ = kv.delete(&key).await;
-        });
+        if let Ok(b) = &self.bindings {
+            kv_delete_later(self.ctx.as_ref().unwrap_or(&JsValue::UNDEFINED), &b.kv, key, delay_ms as f64);
+        }
     }
 
     async fn sign(&self, key: &SigningKey, input: &[u8]) -> PResult<Vec<u8>> {
-        crypto::sign(key, input).await.map_err(PlatformError)
+        Ok(bytes(call(js_sign(&key.jwk.to_string(), &key.alg, input)).await.map_err(PlatformError)?))
     }
 
     async fn verify(&self, jwk: &Value, alg: &str, input: &[u8], signature: &[u8]) -> PResult<bool> {
-        crypto::verify(jwk, alg, input, signature).await.map_err(PlatformError)
+        let public = crate::keys::public_part(jwk)
+            .ok_or_else(|| PlatformError("symmetric keys cannot verify signatures here".into()))?;
+        Ok(call(js_verify(&public.to_string(), alg, input, signature)).await.map_err(PlatformError)?.is_truthy())
     }
 
     async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> PResult<[u8; 32]> {
-        crypto::pbkdf2_sha256(password, salt, iterations).await.map_err(PlatformError)
+        let out = bytes(call(js_pbkdf2(password, salt, iterations)).await.map_err(PlatformError)?);
+        out.try_into().map_err(|_| PlatformError("PBKDF2 returned an unexpected length".into()))
     }
 
     async fn generate_jwk(&self, alg: &str) -> PResult<Value> {
-        crypto::generate_jwk(alg).await.map_err(PlatformError)
+        let text = call(js_generate_jwk(alg)).await.map_err(PlatformError)?.as_string().unwrap_or_default();
+        serde_json::from_str(&text).map_err(|e| PlatformError(e.to_string()))
     }
 
     /// GET without following redirects, within [`FETCH_TIMEOUT_MS`] for headers and body
-    /// together, reading at most [`FETCH_MAX_BODY`] bytes of a 200 (and none of anything else);
-    /// whatever is cut short is aborted, so the connection goes too.
+    /// together, reading at most [`FETCH_MAX_BODY`] bytes of a 200 (and none of anything else).
     async fn http_get(&self, url: &str) -> PResult<(u16, Vec<u8>)> {
-        use futures_util::future::{select, Either};
-        let controller = worker::AbortController::default();
-        let signal = controller.signal();
-        let mut init = worker::RequestInit::new();
-        init.with_method(worker::Method::Get).with_redirect(worker::RequestRedirect::Manual);
-        let req = worker::Request::new_with_init(url, &init).map_err(err)?;
-        let work = async {
-            let mut resp = worker::Fetch::Request(req).send_with_signal(&signal).await.map_err(err)?;
-            let status = resp.status_code();
-            if status != 200 {
-                return Ok((status, Vec::new()));
-            }
-            let mut stream = resp.stream().map_err(err)?;
-            let mut body = Vec::new();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(err)?;
-                if body.len() + chunk.len() > FETCH_MAX_BODY {
-                    return Err(PlatformError(format!("response from {url} is larger than {FETCH_MAX_BODY} bytes")));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok((status, body))
-        };
-        let timeout = worker::Delay::from(std::time::Duration::from_millis(FETCH_TIMEOUT_MS));
-        let outcome = match select(std::pin::pin!(work), timeout).await {
-            Either::Left((result, _)) => result,
-            Either::Right(_) => {
-                Err(PlatformError(format!("no complete answer from {url} within {FETCH_TIMEOUT_MS} ms")))
-            }
-        };
-        if !matches!(outcome, Ok((200, _))) {
-            controller.abort();
-        }
-        outcome
+        exchange("GET", url, "", None, FETCH_TIMEOUT_MS, FETCH_MAX_BODY, false, true).await
     }
 
     async fn rate_limit(&self, binding: &'static str, key: &str) -> PResult<bool> {
-        match ratelimit_binding(&self.env, binding) {
-            Some(limiter) => limit(&limiter, key).await,
-            None => Ok(true),
-        }
+        Ok(call(js_rate_limit(&self.env, binding, key))
+            .await
+            .map_err(|e| PlatformError(format!("rate limiter: {e}")))?
+            .is_truthy())
     }
 
     async fn http_post(
@@ -248,68 +289,63 @@ impl Platform for WorkerPlatform {
         body: &[u8],
         timeout_ms: u64,
     ) -> PResult<(u16, Vec<u8>)> {
-        bounded_post(url, headers, body, timeout_ms, true).await
+        exchange("POST", url, &flat(headers), Some(body.to_vec()), timeout_ms, POST_MAX_BODY, true, false).await
     }
 
     fn post_after_response(&self, post: crate::platform::BackgroundPost) {
         self.after_response(async move {
             let headers: Vec<(&str, &str)> = post.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             // Relying parties' URLs: a redirect is an answer, never followed.
-            let outcome = bounded_post(&post.url, &headers, &post.body, post.timeout_ms, false).await;
+            let outcome =
+                exchange("POST", &post.url, &flat(&headers), Some(post.body), post.timeout_ms, POST_MAX_BODY, false, false)
+                    .await;
             worker::console_log!("{}", (post.report)(outcome.map(|(status, _)| status).map_err(|e| e.0)));
         });
     }
 
     fn after_response(&self, fut: impl std::future::Future<Output = ()> + 'static) {
-        match &self.ctx {
-            Some(ctx) => ctx.wait_until(fut),
-            None => wasm_bindgen_futures::spawn_local(fut),
+        let promise = wasm_bindgen_futures::future_to_promise(async move {
+            fut.await;
+            Ok(JsValue::UNDEFINED)
+        });
+        if let Some(ctx) = &self.ctx {
+            let ctx: &worker::worker_sys::Context = ctx.unchecked_ref();
+            let _ = ctx.wait_until(&promise);
         }
     }
 }
 
-/// POST `body` with `headers` to `url`, giving up after `timeout_ms` with the answer included
-/// and reading at most 5 MiB of it; redirects are followed only when `follow_redirects`.
-/// Borrows nothing of the platform, so it also runs after the response.
-async fn bounded_post(
+/// Headers as the `name\nvalue\n...` text `glue.mjs` reads.
+fn flat(headers: &[(&str, &str)]) -> String {
+    headers.iter().map(|(k, v)| format!("{k}\n{v}\n")).collect()
+}
+
+/// One bounded HTTP exchange through `glue.mjs` (see `http` there). Borrows nothing of the
+/// platform, so it also runs after the response.
+#[allow(clippy::too_many_arguments)]
+async fn exchange(
+    method: &str,
     url: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
+    headers: &str,
+    body: Option<Vec<u8>>,
     timeout_ms: u64,
+    max_bytes: usize,
     follow_redirects: bool,
+    ok_only: bool,
 ) -> PResult<(u16, Vec<u8>)> {
-    use futures_util::future::{select, Either};
-    const MAX: usize = 5 << 20;
-    let h = worker::Headers::new();
-    for (k, v) in headers {
-        h.set(k, v).map_err(err)?;
-    }
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Post).with_headers(h).with_body(Some(js_sys::Uint8Array::from(body).into()));
-    if !follow_redirects {
-        init.with_redirect(worker::RequestRedirect::Manual);
-    }
-    let req = worker::Request::new_with_init(url, &init).map_err(err)?;
-    let controller = worker::AbortController::default();
-    let signal = controller.signal();
-    let exchange = async move {
-        let mut resp = worker::Fetch::Request(req).send_with_signal(&signal).await.map_err(err)?;
-        let status = resp.status_code();
-        let body = resp.bytes().await.map_err(err)?;
-        Ok::<_, PlatformError>((status, body))
-    };
-    let timer = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
-    match select(Box::pin(exchange), Box::pin(timer)).await {
-        Either::Left((result, _)) => {
-            let (status, body) = result?;
-            if body.len() > MAX {
-                return Err(PlatformError(format!("response from {url} is larger than {MAX} bytes")));
-            }
-            Ok((status, body))
-        }
-        Either::Right(_) => {
-            controller.abort();
-            Err(PlatformError(format!("no answer from {url} within {timeout_ms} ms")))
-        }
-    }
+    let out = call(js_http(
+        method,
+        url,
+        headers,
+        body,
+        timeout_ms as f64,
+        max_bytes as f64,
+        follow_redirects,
+        ok_only,
+    ))
+    .await
+    .map_err(PlatformError)?;
+    let pair: js_sys::Array = out.unchecked_into();
+    let status = pair.get(0).as_f64().unwrap_or(0.0) as u16;
+    Ok((status, bytes(pair.get(1))))
 }
