@@ -18,6 +18,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 
+import { applyMigrations } from "./migrations.mjs";
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = Object.fromEntries(process.argv.slice(2).filter((a) => a.startsWith("--")).map((a) => a.slice(2).split("=")));
 const route = process.argv.slice(2).find((a) => !a.startsWith("--")) ?? "/health/alive";
@@ -64,6 +66,7 @@ const mf = new Miniflare({
   ],
 });
 await mf.ready;
+await applyMigrations(await mf.getD1Database("DB", "hydra-edge"));
 
 const targets = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
 const target = targets.find((t) => t.title?.includes("hydra-edge") || t.id?.includes("hydra-edge")) ?? targets[0];

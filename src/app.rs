@@ -230,10 +230,11 @@ async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) ->
         (Route::HealthAlive, _) => Ok(health::alive()),
         (Route::HealthReady, _) => Ok(health::ready(ctx).await),
         (Route::Version, _) => Ok(health::version()),
-        (Route::Discovery, _) => discovery::handle(ctx).await,
+        (Route::Discovery, _) => discovery::handle(ctx, req).await,
         (Route::Jwks, _) => {
             let doc = keys::signing::public_jwks(ctx).await?;
-            Ok(Response::new(200).with_header("content-type", crate::http::JSON).with_body(doc.into_bytes()))
+            let cache_control = keys::signing::JWKS_CACHE_CONTROL;
+            Ok(crate::http::etag::respond(req, &doc.body, &doc.etag, crate::http::JSON, cache_control))
         }
         (Route::Fallback(page), _) => Ok(fallbacks::page(&page, req)),
         (Route::TestSql, _) if ctx.cfg.test_routes => test_sql(ctx, req).await,

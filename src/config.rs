@@ -150,6 +150,9 @@ pub struct Config {
     /// `SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH` (Hydra's `serve.*.request_log.disable_for_health`):
     /// successful `/health/*` requests write no log line.
     pub request_log_disable_for_health: bool,
+    /// `SERVE_REQUEST_LOG_DISABLE_FOR_DISCOVERY`: neither do successful requests of the
+    /// well-known documents (`/.well-known/openid-configuration`, `/.well-known/jwks.json`).
+    pub request_log_disable_for_discovery: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -291,7 +294,10 @@ impl Config {
         let client_credentials_default_scope = flag("OAUTH2_CLIENT_CREDENTIALS_DEFAULT_GRANT_ALLOWED_SCOPE", false);
         // Liveness probes every few seconds from many locations would fill Workers Logs (billed per
         // line) with lines that say nothing, and the line is a large share of a probe's cost.
+        // The same for the well-known documents relying parties and resource servers poll: served
+        // from memory, they name no client, subject or grant.
         let request_log_disable_for_health = flag("SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH", true);
+        let request_log_disable_for_discovery = flag("SERVE_REQUEST_LOG_DISABLE_FOR_DISCOVERY", true);
         let loopback_issuer = url::Url::parse(&issuer)
             .map(|u| u.scheme() == "http" && is_loopback_host(u.host_str().unwrap_or("")))
             .unwrap_or(false);
@@ -545,6 +551,7 @@ impl Config {
             client_credentials_default_scope,
             device,
             request_log_disable_for_health,
+            request_log_disable_for_discovery,
         })
     }
 

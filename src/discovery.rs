@@ -2,14 +2,30 @@
 //! `/.well-known/oauth-authorization-server`): Hydra's discovery document, advertising only what
 //! this server implements.
 
+use std::rc::Rc;
+
 use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::ApiResult;
-use crate::http::{Response, OAUTH_JSON};
+use crate::http::etag::{self, Tagged};
+use crate::http::{Request, Response, OAUTH_JSON};
 use crate::keys::signing::{signing_key, ID_TOKEN_SET};
+use crate::memo::Slot;
 use crate::platform::Platform;
+
+/// How long an isolate serves the discovery document it built. The document only changes with
+/// the configuration (a new deployment, so a new isolate) and with the ID-token signing key's
+/// algorithm, which isolates re-read every [`crate::keys::signing::SIGNING_KEY_CACHE_MS`].
+pub const DOCUMENT_CACHE_MS: i64 = 10_000;
+
+/// What browsers and relying parties may do with the document (revalidation is a 304).
+pub const CACHE_CONTROL: &str = "public, max-age=300";
+
+thread_local! {
+    static DOCUMENT: Slot<Rc<Tagged>> = const { Slot::new() };
+}
 
 /// Response types `/oauth2/auth` accepts (each still has to be allowed for the client).
 pub const RESPONSE_TYPES: &[&str] =
@@ -81,9 +97,21 @@ pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
     doc
 }
 
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let key = signing_key(ctx, ID_TOKEN_SET).await?;
-    Ok(Response::json_typed(200, &document(ctx.cfg, &key.alg), OAUTH_JSON))
+/// `GET /.well-known/openid-configuration`: from this isolate's memory when built less than
+/// [`DOCUMENT_CACHE_MS`] ago (no storage call, no await), with `ETag` and `Cache-Control`.
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+    let now = ctx.p.now_ms();
+    let doc = match DOCUMENT.with(|d| d.get(now, DOCUMENT_CACHE_MS)) {
+        Some(doc) => doc,
+        None => {
+            let key = signing_key(ctx, ID_TOKEN_SET).await?;
+            let body = serde_json::to_vec(&document(ctx.cfg, &key.alg)).unwrap_or_default();
+            let doc = Rc::new(Tagged::new(body));
+            DOCUMENT.with(|d| d.put(now, doc.clone()));
+            doc
+        }
+    };
+    Ok(etag::respond(req, &doc.body, &doc.etag, OAUTH_JSON, CACHE_CONTROL))
 }
 
 #[cfg(test)]

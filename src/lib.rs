@@ -13,6 +13,7 @@
 //! | [`error`] | `errorOAuth2` / `genericError` |
 //! | [`http`] | request/response model, forms, cookies |
 //! | [`log`] | the structured log line of each request |
+//! | [`memo`] | per-isolate memory with a time bound |
 //! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch, rate limiter) |
 //! | [`ratelimit`] | rate limits of the public edge (Workers rate-limiting binding) |
 //! | [`store`] | every SQL statement and KV key |
@@ -50,6 +51,7 @@ pub mod http;
 pub mod introspect;
 pub mod keys;
 pub mod log;
+pub mod memo;
 pub mod platform;
 pub mod ratelimit;
 pub mod revoke;

@@ -60,10 +60,21 @@ impl RequestLog {
         self.grant_type.set(Some(known));
     }
 
-    /// Whether this request writes a line at all: not a successful health probe when
-    /// `SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH` is on (`quiet_health`).
-    pub fn wanted(&self, response: &Response, quiet_health: bool) -> bool {
-        !(quiet_health && response.status < 400 && self.route.borrow().starts_with("Health"))
+    /// Whether this request writes a line at all: not a successful health probe
+    /// (`SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH`) or a successful fetch of a well-known document
+    /// (`SERVE_REQUEST_LOG_DISABLE_FOR_DISCOVERY`) when those settings are on.
+    pub fn wanted(&self, response: &Response, cfg: Option<&crate::config::Config>) -> bool {
+        let Some(cfg) = cfg else { return true };
+        if response.status >= 400 {
+            return true;
+        }
+        let route = self.route.borrow();
+        let quiet = match route.as_str() {
+            "HealthAlive" | "HealthReady" => cfg.request_log_disable_for_health,
+            "Discovery" | "Jwks" => cfg.request_log_disable_for_discovery,
+            _ => false,
+        };
+        !quiet
     }
 
     /// The line for this request as it ended with `response` after `duration_ms`.

@@ -45,8 +45,12 @@ fn request_lines(s: &Server) -> Vec<Value> {
 
 #[test]
 fn every_request_logs_one_line_and_no_secret_reaches_the_log() {
-    // Health probes too (they are quiet by default, see the next test).
-    let s = Server::start(&[("ADMIN_API_TOKEN", ADMIN), ("SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH", "false")]);
+    // Health probes and well-known documents too (quiet by default, see the next test).
+    let s = Server::start(&[
+        ("ADMIN_API_TOKEN", ADMIN),
+        ("SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH", "false"),
+        ("SERVE_REQUEST_LOG_DISABLE_FOR_DISCOVERY", "false"),
+    ]);
     let mut secrets: Vec<(&str, String)> = vec![
         ("admin token", ADMIN.into()),
         ("wrong admin token", WRONG_ADMIN.into()),
@@ -197,19 +201,24 @@ fn every_request_logs_one_line_and_no_secret_reaches_the_log() {
 }
 
 #[test]
-fn successful_health_probes_are_not_logged_by_default() {
+fn successful_health_probes_and_well_known_documents_are_not_logged_by_default() {
     let s = Server::start(&[("ADMIN_API_TOKEN", ADMIN)]);
-    for path in ["/health/alive", "/health/ready", "/.well-known/openid-configuration"] {
+    for path in ["/health/alive", "/health/ready", "/.well-known/openid-configuration", "/.well-known/jwks.json"] {
         assert_eq!(s.client().get(s.url(path)).send().unwrap().status(), 200, "{path}");
     }
+    // A failure is logged whatever the route; so is every other route.
+    assert_eq!(s.client().post(s.url("/health/alive")).send().unwrap().status(), 405);
+    s.client().get(s.url("/oauth2/auth")).send().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let lines = loop {
         let lines = request_lines(&s);
-        if lines.iter().any(|l| l["route"] == "Discovery") || Instant::now() > deadline {
+        if lines.iter().any(|l| l["route"] == "Authorize") || Instant::now() > deadline {
             break lines;
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(lines.iter().any(|l| l["route"] == "Discovery"), "other routes are logged: {lines:#?}");
-    assert!(!lines.iter().any(|l| l["route"].as_str().unwrap_or("").starts_with("Health")), "{lines:#?}");
+    assert!(lines.iter().any(|l| l["route"] == "Authorize"), "other routes are logged: {lines:#?}");
+    let quiet = |l: &&Value| ["HealthAlive", "HealthReady", "Discovery", "Jwks"].contains(&l["route"].as_str().unwrap_or(""));
+    assert!(!lines.iter().any(|l| quiet(&l)), "{lines:#?}");
+    assert!(lines.iter().any(|l| l["status"] == 405), "a failed probe is logged: {lines:#?}");
 }

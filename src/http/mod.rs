@@ -5,6 +5,7 @@
 //! builds and is tested on the host.
 
 pub mod cookies;
+pub mod etag;
 pub mod form;
 pub mod outbound;
 

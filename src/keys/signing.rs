@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde_json::json;
 
@@ -15,6 +16,8 @@ use super::{from_stored, generate_es256, signing_alg, to_stored};
 use crate::crypto::uuid_v4;
 use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
+use crate::http::etag::Tagged;
+use crate::memo::Slot;
 use crate::platform::{Platform, SigningKey};
 use crate::store;
 use crate::store::keys::StoredKey;
@@ -149,14 +152,40 @@ pub async fn verification_key<P: Platform>(
 /// Forget this isolate's signing keys and the cached JWKS after a key write.
 pub async fn invalidate<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<()> {
     SIGNING_KEYS.with(|c| c.borrow_mut().clear());
+    JWKS.with(Slot::clear);
     VERIFY_KEYS.with(|c| c.borrow_mut().clear());
     store::keys::forget_cached_jwks(ctx.p).await?;
     Ok(())
 }
 
+/// How long an isolate serves the public JWKS document it read, before asking KV again. A key
+/// write clears the writing isolate's copy at once (and KV's); other isolates see the change
+/// within this bound plus KV's (see docs/storage.md).
+pub const JWKS_MEMORY_MS: i64 = 10_000;
+
+/// What relying parties and resource servers may do with the JWKS (revalidation is a 304).
+/// Short, so a new signing key reaches verifiers quickly (most also refetch on an unknown `kid`).
+pub const JWKS_CACHE_CONTROL: &str = "public, max-age=60";
+
+thread_local! {
+    static JWKS: Slot<Rc<Tagged>> = const { Slot::new() };
+}
+
+/// The public JWKS document with its entity tag: from this isolate's memory (no storage call)
+/// when read less than [`JWKS_MEMORY_MS`] ago, else through KV and D1 ([`build_public_jwks`]).
+pub async fn public_jwks<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<Rc<Tagged>> {
+    let now = ctx.p.now_ms();
+    if let Some(doc) = JWKS.with(|d| d.get(now, JWKS_MEMORY_MS)) {
+        return Ok(doc);
+    }
+    let doc = Rc::new(Tagged::new(build_public_jwks(ctx).await?.into_bytes()));
+    JWKS.with(|d| d.put(now, doc.clone()));
+    Ok(doc)
+}
+
 /// The public JWKS document: from KV when cached, else built from D1 (creating missing sets and
 /// the ID-token set's RS256 key).
-pub async fn public_jwks<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<String> {
+pub async fn build_public_jwks<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<String> {
     if let Ok(Some(doc)) = store::keys::cached_jwks(ctx.p).await {
         return Ok(doc);
     }

@@ -149,8 +149,7 @@ async fn serve(request: Request, too_large: bool, env: JsValue, ctx: JsValue) ->
     let mut response = crate::app::handle(&platform, cfg.as_ref().as_ref(), request, too_large, &log).await;
     // One line per request (Workers Logs, `wrangler tail`). The clock only advances across I/O
     // in a Worker, so the duration is the time spent waiting on storage and the network.
-    let quiet_health = cfg.as_ref().as_ref().map(|c| c.request_log_disable_for_health).unwrap_or(false);
-    if log.wanted(&response, quiet_health) {
+    if log.wanted(&response, cfg.as_ref().as_ref().ok()) {
         worker::console_log!("{}", log.line(method, &response, (js_sys::Date::now() - started).max(0.0) as u64));
     }
     if test_routes {

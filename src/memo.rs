@@ -1,0 +1,62 @@
+//! Per-isolate memory with a time bound: what an isolate reuses for a few seconds instead of
+//! reading or building it again (cacheable documents, clients, keys). Every use names its bound,
+//! and `docs/storage.md` lists them all.
+//!
+//! An isolate serves many requests one at a time on one thread, so the slots are plain
+//! `thread_local!` cells; nothing here is shared between isolates.
+
+use std::cell::RefCell;
+
+/// One remembered value and when it was stored (milliseconds since the epoch).
+pub struct Slot<T> {
+    inner: RefCell<Option<(i64, T)>>,
+}
+
+impl<T: Clone> Slot<T> {
+    pub const fn new() -> Slot<T> {
+        Slot { inner: RefCell::new(None) }
+    }
+
+    /// The value if it was stored less than `bound_ms` before `now_ms`.
+    pub fn get(&self, now_ms: i64, bound_ms: i64) -> Option<T> {
+        self.inner.borrow().as_ref().filter(|(at, _)| fresh(*at, now_ms, bound_ms)).map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, now_ms: i64, value: T) {
+        *self.inner.borrow_mut() = Some((now_ms, value));
+    }
+
+    pub fn clear(&self) {
+        *self.inner.borrow_mut() = None;
+    }
+}
+
+impl<T: Clone> Default for Slot<T> {
+    fn default() -> Self {
+        Slot::new()
+    }
+}
+
+/// Stored at `at` and still within `bound_ms` at `now` (a clock that went backwards counts as
+/// expired, never as forever fresh).
+pub fn fresh(at: i64, now: i64, bound_ms: i64) -> bool {
+    now >= at && now - at < bound_ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_answers_within_its_bound_only() {
+        let s = Slot::new();
+        assert_eq!(s.get(1_000, 10_000), None::<u8>);
+        s.put(1_000, 7u8);
+        assert_eq!(s.get(1_000, 10_000), Some(7));
+        assert_eq!(s.get(10_999, 10_000), Some(7));
+        assert_eq!(s.get(11_000, 10_000), None);
+        assert_eq!(s.get(999, 10_000), None, "a clock going backwards never extends the bound");
+        s.clear();
+        assert_eq!(s.get(1_000, 10_000), None);
+    }
+}
