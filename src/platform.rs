@@ -95,6 +95,15 @@ impl From<PlatformError> for crate::error::ApiError {
 
 pub type PResult<T> = Result<T, PlatformError>;
 
+/// Where a read may be served from (see [`Platform::sql_read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFrom<'a> {
+    /// Any replica: the answer may lag the primary by the replication delay.
+    Replica,
+    /// A replica at least as new as this bookmark (or the primary).
+    AtLeast(&'a str),
+}
+
 /// A private JWK ready for signing: the key's id, algorithm and full JSON (with private parts).
 #[derive(Clone)]
 pub struct SigningKey {
@@ -131,6 +140,23 @@ pub trait Platform {
 
     /// Run statements as one transaction (D1 `batch`): all apply or none do.
     async fn sql_batch(&self, queries: Vec<Query>) -> PResult<Vec<QueryResult>>;
+
+    /// Run a read that may be served by a D1 read replica (Sessions API): `Replica` for reads
+    /// that may be slightly stale, `AtLeast(bookmark)` for a replica at least as new as a write
+    /// this client made earlier (read-your-writes). Platforms without replicas read the primary.
+    /// Never for a single-use claim or anything that guards one: those go through [`Self::sql`]
+    /// and [`Self::sql_batch`], which always run on the primary.
+    async fn sql_read(&self, query: Query, from: ReadFrom<'_>) -> PResult<QueryResult> {
+        let _ = from;
+        self.sql(query).await
+    }
+
+    /// A bookmark (Sessions API) covering every write this request made so far, to hand to the
+    /// client so that a later read of it can use [`ReadFrom::AtLeast`]. `None` when the platform
+    /// has no replicas or nothing was written.
+    fn bookmark(&self) -> Option<String> {
+        None
+    }
 
     // --- Workers KV: eventually consistent caches and TTL'd data. ---
 

@@ -705,23 +705,21 @@ fn challenges_and_verifiers_are_single_use_tamper_proof_and_bound_to_the_browser
     let r = browser.get(&first).send().unwrap();
     assert_eq!(param(&location(&r), "error").as_deref(), Some("access_denied"), "a login verifier redeems once");
 
-    // Once handled, the login request is gone (410 with redirect_to) and cannot change (409).
+    // Once handled, the login request is gone (410 with redirect_to). Accepting or rejecting it
+    // again answers (Hydra v26: stateless, no 409), but that verifier never redeems.
     let (status, body) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
     assert_eq!(status, 410);
     assert!(body["redirect_to"].as_str().unwrap().starts_with(&s.url("/oauth2/auth?")));
-    assert_eq!(
-        admin_put(
-            s,
-            &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"),
-            &json!({"subject": "kim"})
-        )
-        .0,
-        409
-    );
-    assert_eq!(
-        admin_put(s, &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"), &json!({})).0,
-        409
-    );
+    let late = accept_login(s, &login, &json!({"subject": "mallory"}));
+    let r = browser.get(&late).send().unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("access_denied"), "a late accept never redeems");
+    let (status, rejected) =
+        admin_put(s, &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"), &json!({}));
+    assert_eq!(status, 200);
+    let r = browser.get(rejected["redirect_to"].as_str().unwrap()).send().unwrap();
+    let loc = location(&r);
+    assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"), "a late reject never redeems: {loc}");
+    assert!(param(&loc, "error_description").unwrap_or_default().contains("already been used"), "{loc}");
 
     // The same for consent.
     let verifier = accept_consent(s, &consent, &json!({"grant_scope": ["openid"]}));
@@ -729,10 +727,9 @@ fn challenges_and_verifiers_are_single_use_tamper_proof_and_bound_to_the_browser
     let r = to_client(&browser, &verifier);
     assert_eq!(param(&location(&r), "error").as_deref(), Some("access_denied"), "a consent verifier redeems once");
     assert_eq!(s.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}")).0, 410);
-    assert_eq!(
-        admin_put(s, &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}"), &json!({})).0,
-        409
-    );
+    let late = accept_consent(s, &consent, &json!({"grant_scope": ["openid", "offline_access"]}));
+    let r = to_client(&browser, &late);
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("access_denied"), "a late consent never redeems");
 
     // A tampered verifier goes to the error page.
     let broken = verifier.replace("consent_verifier=", "consent_verifier=x");

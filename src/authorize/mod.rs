@@ -96,7 +96,7 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> Res
     };
     // Later legs re-read the request from this URL; a POSTed request becomes a GET URL here.
     let request_url = format!("{}?{}", ctx.cfg.public("/oauth2/auth"), form.encode());
-    flow::login::start(ctx, req, &ar, request_url, None).await
+    flow::login::start(ctx, req, &client, &ar, request_url, None).await
 }
 
 /// The client of a flow, through the KV cache; `invalid_client` when it does not exist.

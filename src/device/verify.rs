@@ -138,7 +138,7 @@ async fn verified<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, ver
     }
     let request_url = add_query(&ctx.cfg.public("/oauth2/device/verify"), &[("client_id", &client.client_id)]);
     let ar = authorize_request(&client.client_id, &v.link);
-    flow::login::start(ctx, req, &ar, request_url, Some(v.link)).await
+    flow::login::start(ctx, req, &client, &ar, request_url, Some(v.link)).await
 }
 
 #[derive(Deserialize, Default)]

@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 
 use super::cookies;
 use super::{
-    already_used, challenge_param, consent_marker, fail, gone, oidc_context, open_challenge, open_verifier, to_ui,
-    ConsentResult, ConsentSession, ConsentState, ConsentVerifier, Denial, LoginResult, LoginState,
+    carried_client, challenge_param, client_of, consent_marker, fail, gone, oidc_context, open_challenge,
+    open_verifier, to_ui, ConsentResult, ConsentSession, ConsentState, ConsentVerifier, Denial, LoginResult,
+    LoginState,
 };
 use crate::authorize;
 use crate::authorize::request::AuthorizeRequest;
@@ -35,31 +36,35 @@ fn redirect_is_verifiable(uri: &str) -> bool {
     }
 }
 
-/// Start the consent leg after a successful login.
-pub async fn start<P: Platform>(
+/// May a remembered consent let this request skip the consent app? Not with `prompt=consent`,
+/// and not for a public client whose redirect URI cannot prove who it is (a device flow has
+/// none, so a public client never skips there).
+pub fn may_skip(client: &Client, ar: &AuthorizeRequest) -> bool {
+    !(ar.has_prompt("consent") || (client.is_public() && !redirect_is_verifiable(&ar.redirect_uri)))
+}
+
+/// Start the consent leg after a successful login. `remembered`: the scopes of the subject's
+/// remembered consent for this client, read with the login's redemption (only when
+/// [`may_skip`]).
+pub fn start<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     ar: &AuthorizeRequest,
-    login: LoginState,
+    mut login: LoginState,
     login_result: LoginResult,
+    remembered: Option<Vec<String>>,
 ) -> Response {
     let to_client = |e: ApiError| fail(ctx.cfg, ar, &e);
     let now = ctx.p.now();
-    // A device flow has no redirect URI to verify, so a public client never skips there.
-    let skip = if ar.has_prompt("consent") || (client.is_public() && !redirect_is_verifiable(&ar.redirect_uri)) {
-        false
-    } else {
-        match store::flows::remembered_grant(ctx.p, &client.client_id, &login_result.subject, now).await {
-            Ok(Some(granted)) => covers(ctx.cfg.scope_strategy, &granted, &ar.scopes),
-            Ok(None) => false,
-            Err(e) => return to_client(e.into()),
-        }
-    };
+    let skip = may_skip(client, ar)
+        && remembered.map(|granted| covers(ctx.cfg.scope_strategy, &granted, &ar.scopes)).unwrap_or(false);
     if ar.has_prompt("none") && !skip {
         return to_client(ApiError::consent_required().with_hint(
             "Prompt 'none' was requested, but no previous consent was found that covers the requested scopes.",
         ));
     }
+    // The consent app's view of the client travels in the challenge, as the login app's did.
+    login.client = carried_client(client);
     let state = ConsentState {
         login,
         login_result,
@@ -112,6 +117,11 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
             Ok(false) => to_client(ApiError::access_denied().with_hint("The consent verifier has already been used.")),
             Err(e) => to_client(e.into()),
         };
+    }
+    // The consent app's grant was checked against the client as the flow carried it; a client
+    // narrowed since then grants no more than it allows now.
+    if let Err(e) = check_grant(ctx, &client, &v.result.grant_scope, &v.result.grant_audience) {
+        return to_client(e);
     }
     let done = match &c.login.device {
         Some(link) => crate::device::verify::complete(ctx, &client, link, &v, &claim, marker_expiry).await,
@@ -206,14 +216,15 @@ pub fn request_view(challenge: &str, c: &ConsentState, client: &Client) -> Value
     v
 }
 
-/// `GET /admin/oauth2/auth/requests/consent`
+/// `GET /admin/oauth2/auth/requests/consent`: one D1 read, which a replica may answer (the 410
+/// of a used request); the client comes from the challenge.
 pub async fn get_request<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let challenge = challenge_param(req, "consent");
     let state: ConsentState = open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge)?;
-    if let Some(url) = store::flows::marker(ctx.p, &consent_marker(&state.consent_request_id)).await? {
+    if let Some(url) = store::flows::marker_for_display(ctx.p, &consent_marker(&state.consent_request_id)).await? {
         return Ok(gone(&url));
     }
-    let client = super::login::client_view(ctx, &state.login.client_id).await?;
+    let client = client_of(ctx, &state.login).await?;
     Ok(Response::json(200, &request_view(&challenge, &state, &client)))
 }
 
@@ -228,7 +239,9 @@ struct AcceptConsent {
     context: Value,
 }
 
-fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, consent: ConsentState, result: ConsentResult) -> Response {
+/// The verifier the browser brings back (without the carried client, see the login leg's).
+fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, mut consent: ConsentState, result: ConsentResult) -> Response {
+    consent.login.client = None;
     let expiry = consent.requested_at + ctx.cfg.ttl.login_consent_request;
     let request_url = consent.login.request_url.clone();
     let verifier =
@@ -236,7 +249,23 @@ fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, consent: ConsentState, 
     Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("consent_verifier", &verifier)]) }))
 }
 
-/// `PUT /admin/oauth2/auth/requests/consent/accept`
+/// Nothing beyond the client's allow-lists can be granted, whatever the consent app says.
+fn check_grant<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, scope: &[String], audience: &[String]) -> ApiResult<()> {
+    let allowed = client.scopes();
+    if let Some(bad) = scope.iter().find(|s| !scope_allowed(ctx.cfg.scope_strategy, &allowed, s)) {
+        return Err(ApiError::invalid_request()
+            .with_hint(format!("The OAuth 2.0 Client is not allowed to be granted scope '{bad}'.")));
+    }
+    if let Some(bad) = audience.iter().find(|a| !audience_allowed(&client.audience, a)) {
+        return Err(ApiError::invalid_request()
+            .with_hint(format!("The OAuth 2.0 Client is not allowed to be granted audience '{bad}'.")));
+    }
+    Ok(())
+}
+
+/// `PUT /admin/oauth2/auth/requests/consent/accept`: no storage call (the client's allow-lists
+/// come from the challenge). As in Hydra v26, accepting again answers a new verifier; only one
+/// redeems.
 pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let body: AcceptConsent = parse_json(req)?;
     if body.remember_for < 0 {
@@ -251,20 +280,8 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     }
     let state: ConsentState =
         open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge_param(req, "consent"))?;
-    if store::flows::marker(ctx.p, &consent_marker(&state.consent_request_id)).await?.is_some() {
-        return Err(already_used("consent"));
-    }
-    // Nothing beyond the client's allow-lists can be granted, whatever the consent app says.
-    let client = crate::clients::load(ctx, &state.login.client_id).await?.client;
-    let allowed = client.scopes();
-    if let Some(bad) = body.grant_scope.iter().find(|s| !scope_allowed(ctx.cfg.scope_strategy, &allowed, s)) {
-        return Err(ApiError::invalid_request()
-            .with_hint(format!("The OAuth 2.0 Client is not allowed to be granted scope '{bad}'.")));
-    }
-    if let Some(bad) = body.grant_access_token_audience.iter().find(|a| !audience_allowed(&client.audience, a)) {
-        return Err(ApiError::invalid_request()
-            .with_hint(format!("The OAuth 2.0 Client is not allowed to be granted audience '{bad}'.")));
-    }
+    let client = client_of(ctx, &state.login).await?;
+    check_grant(ctx, &client, &body.grant_scope, &body.grant_access_token_audience)?;
     let result = ConsentResult {
         grant_scope: body.grant_scope,
         grant_audience: body.grant_access_token_audience,
@@ -283,9 +300,6 @@ pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     let denial: Denial = parse_json(req)?;
     let state: ConsentState =
         open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge_param(req, "consent"))?;
-    if store::flows::marker(ctx.p, &consent_marker(&state.consent_request_id)).await?.is_some() {
-        return Err(already_used("consent"));
-    }
     let result = ConsentResult { error: Some(denial), handled_at: ctx.p.now(), ..Default::default() };
     Ok(redirect_with_verifier(ctx, state, result))
 }

@@ -65,23 +65,33 @@ pub fn csrf_matches(req: &Request, name: &str, expected: &str) -> bool {
 }
 
 #[derive(Serialize, Deserialize)]
-struct SessionCookie {
-    sid: String,
+pub struct SessionCookie {
+    pub sid: String,
+    /// The D1 bookmark (Sessions API) of the write that created or extended the session, so that
+    /// a replica that answers the next authorization request has it (read-your-writes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bm: Option<String>,
+}
+
+/// The session cookie, if it is one of ours and not expired.
+pub fn session<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Option<SessionCookie> {
+    let raw = cookies::get(req, &session_cookie_name(ctx.cfg))?;
+    seal::open::<SessionCookie>(&ctx.cfg.system_secrets, Purpose::SessionCookie, ctx.p.now(), &raw).ok()
 }
 
 /// The login session id from the session cookie, if it is one of ours and not expired.
 pub fn session_id<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Option<String> {
-    let raw = cookies::get(req, &session_cookie_name(ctx.cfg))?;
-    seal::open::<SessionCookie>(&ctx.cfg.system_secrets, Purpose::SessionCookie, ctx.p.now(), &raw).ok().map(|c| c.sid)
+    session(ctx, req).map(|c| c.sid)
 }
 
-/// A session cookie for `sid` living `max_age` seconds.
+/// A session cookie for `sid` living `max_age` seconds, carrying the bookmark of this request's
+/// writes (the session's own).
 pub fn set_session<P: Platform>(ctx: &Ctx<'_, P>, sid: &str, max_age: i64) -> String {
     let value = seal::seal(
         ctx.cfg.primary_secret(),
         Purpose::SessionCookie,
         ctx.p.now() + max_age,
-        &SessionCookie { sid: sid.to_string() },
+        &SessionCookie { sid: sid.to_string(), bm: ctx.p.bookmark() },
     );
     cookies::set(&session_cookie_name(ctx.cfg), &value, Some(max_age), ctx.cfg.cookies)
 }

@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 
 use super::cookies;
 use super::{
-    already_used, challenge_param, expires_at, fail, gone, login_marker, oidc_context, open_challenge, open_verifier,
-    to_ui, Denial, DeviceLink, LoginResult, LoginState, LoginVerifier,
+    carried_client, challenge_param, client_of, expires_at, fail, gone, login_marker, oidc_context, open_challenge,
+    open_verifier, to_ui, Denial, DeviceLink, LoginResult, LoginState, LoginVerifier,
 };
 use crate::authorize;
 use crate::authorize::request::AuthorizeRequest;
@@ -28,14 +28,16 @@ use crate::store::flows::{Claim, LoginSession};
 pub async fn start<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
+    client: &Client,
     ar: &AuthorizeRequest,
     request_url: String,
     device: Option<DeviceLink>,
 ) -> Response {
     let to_client = |e: ApiError| fail(ctx.cfg, ar, &e);
     let now = ctx.p.now();
-    let session = match cookies::session_id(ctx, req) {
-        Some(sid) => match store::flows::remembered_session(ctx.p, &sid, now).await {
+    // A replica may answer, one that has the session cookie's own write (its bookmark).
+    let session = match cookies::session(ctx, req) {
+        Some(c) => match store::flows::remembered_session_from_replica(ctx.p, &c.sid, now, c.bm.as_deref()).await {
             Ok(s) => s,
             Err(e) => return to_client(e.into()),
         },
@@ -87,6 +89,7 @@ pub async fn start<P: Platform>(
         csrf: random_hex128(),
         id_token_hint_claims: hint_claims,
         device,
+        client: carried_client(client),
     };
     let csrf = (cookies::login_csrf_name(ctx.cfg, &ar.client_id), state.csrf.as_str());
     to_ui(ctx, &ctx.cfg.urls.login, "login", Purpose::LoginChallenge, expires_at(ctx, now), &state, csrf)
@@ -152,13 +155,18 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
         identity_provider_session_id: r.identity_provider_session_id.clone(),
         expires_at: now + lifetime,
     });
-    match store::flows::redeem_login(ctx.p, &claim, &v.login.request_url, now, marker_expiry, session.as_ref()).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return to_client(ApiError::access_denied().with_hint("The login verifier has already been used."))
-        }
-        Err(e) => return to_client(e.into()),
-    }
+    // The consent leg's remembered-consent lookup rides in the same transaction.
+    let remembered_for =
+        super::consent::may_skip(&client, &ar).then_some((client.client_id.as_str(), r.subject.as_str()));
+    let url = &v.login.request_url;
+    let remembered =
+        match store::flows::redeem_login(ctx.p, &claim, url, now, marker_expiry, session.as_ref(), remembered_for).await {
+            Ok((true, remembered)) => remembered,
+            Ok((false, _)) => {
+                return to_client(ApiError::access_denied().with_hint("The login verifier has already been used."))
+            }
+            Err(e) => return to_client(e.into()),
+        };
     // The CSRF cookie stays until it expires, so a verifier replayed in this browser is
     // reported as used rather than as a CSRF failure.
     let mut set_cookies = Vec::new();
@@ -167,7 +175,7 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     } else if !r.remember && !v.login.skip {
         set_cookies.push(cookies::clear(ctx, &cookies::session_cookie_name(ctx.cfg)));
     }
-    let mut response = super::consent::start(ctx, &client, &ar, v.login, v.result).await;
+    let mut response = super::consent::start(ctx, &client, &ar, v.login, v.result, remembered);
     for c in set_cookies {
         response = response.with_header("set-cookie", &c);
     }
@@ -176,19 +184,15 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
 
 // --- Admin API -----------------------------------------------------------------------------
 
-/// The client as the login and consent apps see it, or 404 when it was deleted meanwhile.
-pub async fn client_view<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> ApiResult<Client> {
-    Ok(crate::clients::load(ctx, client_id).await?.client.public_view())
-}
-
-/// `GET /admin/oauth2/auth/requests/login`
+/// `GET /admin/oauth2/auth/requests/login`: one D1 read, which a replica may answer (the 410 of
+/// a used request); the client comes from the challenge.
 pub async fn get_request<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let challenge = challenge_param(req, "login");
     let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, "login", &challenge)?;
-    if let Some(url) = store::flows::marker(ctx.p, &login_marker(&state.id)).await? {
+    if let Some(url) = store::flows::marker_for_display(ctx.p, &login_marker(&state.id)).await? {
         return Ok(gone(&url));
     }
-    let client = client_view(ctx, &state.client_id).await?;
+    let client = client_of(ctx, &state).await?;
     let (scope, audience) = super::requested(&state);
     let ar = authorize::parse_loose(&state.request_url);
     Ok(Response::json(
@@ -221,7 +225,10 @@ struct AcceptLogin {
     identity_provider_session_id: String,
 }
 
-fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, state: LoginState, result: LoginResult) -> Response {
+/// The verifier the browser brings back: the flow (without the carried client, which the
+/// browser's leg reads through its caches) and the decision.
+fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, mut state: LoginState, result: LoginResult) -> Response {
+    state.client = None;
     let expiry = expires_at(ctx, state.requested_at);
     let request_url = state.request_url.clone();
     let verifier =
@@ -229,7 +236,9 @@ fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, state: LoginState, resu
     Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("login_verifier", &verifier)]) }))
 }
 
-/// `PUT /admin/oauth2/auth/requests/login/accept`
+/// `PUT /admin/oauth2/auth/requests/login/accept`: no storage call. As in Hydra v26, accepting
+/// again (before or after the browser returned) answers a new verifier; only one verifier of a
+/// flow ever redeems, so a late one ends in `access_denied` at `/oauth2/auth`.
 pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let body: AcceptLogin = parse_json(req)?;
     if body.subject.is_empty() {
@@ -239,9 +248,6 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         return Err(ApiError::invalid_request().with_hint("Field 'remember_for' must not be negative."));
     }
     let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, "login", &challenge_param(req, "login"))?;
-    if store::flows::marker(ctx.p, &login_marker(&state.id)).await?.is_some() {
-        return Err(already_used("login"));
-    }
     if state.skip && body.subject != state.subject {
         return Err(ApiError::invalid_request()
             .with_hint("Field 'subject' does not match subject from previous authentication."));
@@ -263,13 +269,10 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     Ok(redirect_with_verifier(ctx, state, result))
 }
 
-/// `PUT /admin/oauth2/auth/requests/login/reject`
+/// `PUT /admin/oauth2/auth/requests/login/reject`: no storage call, like accept.
 pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let denial: Denial = parse_json(req)?;
     let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, "login", &challenge_param(req, "login"))?;
-    if store::flows::marker(ctx.p, &login_marker(&state.id)).await?.is_some() {
-        return Err(already_used("login"));
-    }
     let result = LoginResult { error: Some(denial), ..Default::default() };
     Ok(redirect_with_verifier(ctx, state, result))
 }

@@ -252,7 +252,7 @@ fn open<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<(String, Logo
 /// `GET /admin/oauth2/auth/requests/logout`
 pub async fn get_request<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let (challenge, state) = open(ctx, req)?;
-    if let Some(url) = store::flows::marker(ctx.p, &logout_marker(&state.id)).await? {
+    if let Some(url) = store::flows::marker_for_display(ctx.p, &logout_marker(&state.id)).await? {
         return Ok(super::gone(&url));
     }
     let client = match &state.client_id {

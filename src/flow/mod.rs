@@ -55,6 +55,31 @@ pub struct LoginState {
     /// Set when the flow authorizes a device (RFC 8628) rather than answering `/oauth2/auth`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<DeviceLink>,
+    /// The client as the login and consent apps see it, as it was when this leg started (Hydra's
+    /// flow carries it too): the admin routes answer without reading it again. Only in
+    /// challenges (verifiers drop it), and only when small ([`carried_client`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<crate::clients::model::Client>,
+}
+
+/// The most a client's public view may take in a challenge (JSON bytes); a larger client (long
+/// lists, inline JWKS) is read again by the admin routes instead, to keep challenge URLs short.
+pub const CARRIED_CLIENT_MAX_BYTES: usize = 3072;
+
+/// The client's public view to carry in a challenge, if small enough.
+pub fn carried_client(client: &crate::clients::model::Client) -> Option<crate::clients::model::Client> {
+    let view = client.public_view();
+    let size = serde_json::to_vec(&view).map(|v| v.len()).unwrap_or(usize::MAX);
+    (size <= CARRIED_CLIENT_MAX_BYTES).then_some(view)
+}
+
+/// The client of a flow for the admin routes: the one carried in the challenge, else read from
+/// D1 (404 when it was deleted meanwhile).
+pub async fn client_of<P: Platform>(ctx: &Ctx<'_, P>, login: &LoginState) -> ApiResult<crate::clients::model::Client> {
+    match &login.client {
+        Some(c) => Ok(c.clone()),
+        None => Ok(crate::clients::load(ctx, &login.client_id).await?.client.public_view()),
+    }
 }
 
 /// The device request a login/consent flow authorizes: what the device asked for.
@@ -331,7 +356,8 @@ pub fn gone(request_url: &str) -> crate::http::Response {
     crate::http::Response::json(410, &json!({ "redirect_to": request_url }))
 }
 
-/// 409 for accepting or rejecting a request whose verifier was already redeemed (Hydra 2.3).
+/// 409 for changing a request that was already used (logout and device requests, as Hydra 2.3
+/// does; login and consent requests follow Hydra v26, which has no such answer).
 pub fn already_used(what: &str) -> ApiError {
     ApiError::new(409, "Conflict", "")
         .with_description(format!("The {what} request was already used and can no longer be changed."))

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::platform::{col_i64, col_str, PResult, Platform, Query};
+use crate::platform::{col_i64, col_str, PResult, Platform, Query, QueryResult, ReadFrom};
 
 /// What a redeeming request writes alongside its marker: the row is only written by the
 /// request whose marker insert won.
@@ -12,10 +12,24 @@ pub struct Claim {
     pub value: String,
 }
 
-/// The `request_url` of a redeemed flow, if its verifier was used.
+fn marker_query(id: &str) -> Query {
+    Query::new("SELECT request_url FROM flow_markers WHERE id = ?1").bind(id)
+}
+
+fn request_url_of(r: &QueryResult) -> Option<String> {
+    r.rows.first().map(|row| col_str(row, "request_url"))
+}
+
+/// The `request_url` of a redeemed flow, if its verifier was used (primary: guards a change).
 pub async fn marker<P: Platform>(p: &P, id: &str) -> PResult<Option<String>> {
-    let r = p.sql(Query::new("SELECT request_url FROM flow_markers WHERE id = ?1").bind(id)).await?;
-    Ok(r.rows.first().map(|row| col_str(row, "request_url")))
+    Ok(request_url_of(&p.sql(marker_query(id)).await?))
+}
+
+/// The same, where a replica may answer: for the admin GETs' 410, which only informs the login,
+/// consent or logout app (a replica that lags says 200 a moment longer; the verifier still
+/// redeems only once, on the primary).
+pub async fn marker_for_display<P: Platform>(p: &P, id: &str) -> PResult<Option<String>> {
+    Ok(request_url_of(&p.sql_read(marker_query(id), ReadFrom::Replica).await?))
 }
 
 pub fn insert_marker(claim: &Claim, request_url: &str, now: i64, expires_at: i64) -> Query {
@@ -39,30 +53,52 @@ pub struct LoginSession {
     pub expires_at: i64,
 }
 
-/// A remembered, unexpired login session.
+fn session_query(sid: &str, now: i64) -> Query {
+    Query::new(
+        "SELECT id, subject, authenticated_at, remember, identity_provider_session_id, expires_at \
+         FROM login_sessions WHERE id = ?1 AND remember = 1 AND expires_at > ?2",
+    )
+    .bind(sid)
+    .bind(now)
+}
+
+/// A remembered, unexpired login session, read on the primary (logout, session revocation).
 pub async fn remembered_session<P: Platform>(p: &P, sid: &str, now: i64) -> PResult<Option<LoginSession>> {
-    let r = p
-        .sql(
-            Query::new(
-                "SELECT id, subject, authenticated_at, remember, identity_provider_session_id, expires_at \
-                 FROM login_sessions WHERE id = ?1 AND remember = 1 AND expires_at > ?2",
-            )
-            .bind(sid)
-            .bind(now),
-        )
-        .await?;
-    Ok(r.rows.first().map(|row| LoginSession {
+    Ok(session_of(&p.sql(session_query(sid, now)).await?))
+}
+
+/// The same where a replica may answer, one at least as new as `bookmark` (the write that
+/// created or last extended the session, carried in the session cookie) when given: whether a
+/// new authorization request may skip the login. A session deleted meanwhile (logout, revocation)
+/// may still be found by a replica that lags behind that deletion.
+pub async fn remembered_session_from_replica<P: Platform>(
+    p: &P,
+    sid: &str,
+    now: i64,
+    bookmark: Option<&str>,
+) -> PResult<Option<LoginSession>> {
+    let from = bookmark.map(ReadFrom::AtLeast).unwrap_or(ReadFrom::Replica);
+    Ok(session_of(&p.sql_read(session_query(sid, now), from).await?))
+}
+
+fn session_of(r: &QueryResult) -> Option<LoginSession> {
+    r.rows.first().map(|row| LoginSession {
         id: col_str(row, "id"),
         subject: col_str(row, "subject"),
         authenticated_at: col_i64(row, "authenticated_at"),
         remember: col_i64(row, "remember") == 1,
         identity_provider_session_id: col_str(row, "identity_provider_session_id"),
         expires_at: col_i64(row, "expires_at"),
-    }))
+    })
 }
 
+/// Whose remembered consent the consent leg will look for: (client id, subject).
+pub type RememberedFor<'a> = (&'a str, &'a str);
+
 /// Redeem a login verifier: insert its marker and, if this request won, write the login
-/// session. One transaction. Returns false when the verifier had been used already.
+/// session. One transaction, which also reads the remembered consent the consent leg needs
+/// (`remembered_for`), so that the whole login leg is one D1 round trip. Returns whether this
+/// request won (false: the verifier had been used already) and the remembered grant's scopes.
 ///
 /// A session row never changes its subject: an existing row is only refreshed (a skipped login
 /// extending its lifespan) when the subject is the same.
@@ -73,7 +109,8 @@ pub async fn redeem_login<P: Platform>(
     now: i64,
     marker_expires_at: i64,
     session: Option<&LoginSession>,
-) -> PResult<bool> {
+    remembered_for: Option<RememberedFor<'_>>,
+) -> PResult<(bool, Option<Vec<String>>)> {
     let mut batch = vec![insert_marker(claim, request_url, now, marker_expires_at)];
     if let Some(s) = session {
         batch.push(
@@ -94,29 +131,29 @@ pub async fn redeem_login<P: Platform>(
             .bind(&claim.value),
         );
     }
-    super::claim_batch(p, batch).await
+    let lookup = remembered_for.is_some();
+    if let Some((client_id, subject)) = remembered_for {
+        batch.push(remembered_grant_query(client_id, subject, now));
+    }
+    let results = p.sql_batch(batch).await?;
+    let won = results.first().map(|r| r.changes == 1).unwrap_or(false);
+    let grant = if lookup { results.last().and_then(grant_of) } else { None };
+    Ok((won, grant))
 }
 
-/// The scopes of the newest remembered, unexpired, not-itself-skipped consent of a subject
-/// for a client.
-pub async fn remembered_grant<P: Platform>(
-    p: &P,
-    client_id: &str,
-    subject: &str,
-    now: i64,
-) -> PResult<Option<Vec<String>>> {
-    let r = p
-        .sql(
-            Query::new(
-                "SELECT grant_scope FROM consent_sessions WHERE client_id = ?1 AND subject = ?2 AND remember = 1 AND skipped = 0 \
-                 AND (remember_for = 0 OR handled_at + remember_for > ?3) ORDER BY handled_at DESC LIMIT 1",
-            )
-            .bind(client_id)
-            .bind(subject)
-            .bind(now),
-        )
-        .await?;
-    Ok(r.rows.first().and_then(|row| serde_json::from_str(&col_str(row, "grant_scope")).ok()))
+/// The newest remembered, unexpired, not-itself-skipped consent of a subject for a client.
+fn remembered_grant_query(client_id: &str, subject: &str, now: i64) -> Query {
+    Query::new(
+        "SELECT grant_scope FROM consent_sessions WHERE client_id = ?1 AND subject = ?2 AND remember = 1 AND skipped = 0 \
+         AND (remember_for = 0 OR handled_at + remember_for > ?3) ORDER BY handled_at DESC LIMIT 1",
+    )
+    .bind(client_id)
+    .bind(subject)
+    .bind(now)
+}
+
+fn grant_of(r: &QueryResult) -> Option<Vec<String>> {
+    r.rows.first().and_then(|row| serde_json::from_str(&col_str(row, "grant_scope")).ok())
 }
 
 #[derive(Debug, Clone)]

@@ -25,7 +25,14 @@ export async function d1Batch(db, statements) {
  * runtimes) answer with themselves.
  */
 export function d1Session(db, constraintOrBookmark) {
-  return typeof db.withSession === "function" ? db.withSession(constraintOrBookmark) : db;
+  if (typeof db.withSession !== "function") return db;
+  try {
+    return db.withSession(constraintOrBookmark);
+  } catch {
+    // A bookmark D1 does not accept (it is sealed in our own cookie, so only an old one): the
+    // primary, which is never behind.
+    return db.withSession("first-primary");
+  }
 }
 
 /** The newest bookmark a session saw (null before its first query, or without sessions). */

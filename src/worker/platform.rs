@@ -8,10 +8,14 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::platform::{PResult, Platform, PlatformError, Query, QueryResult, Row, SigningKey, SqlValue};
+use crate::platform::{PResult, Platform, PlatformError, Query, QueryResult, ReadFrom, Row, SigningKey, SqlValue};
 
 #[wasm_bindgen(module = "/src/worker/glue.mjs")]
 extern "C" {
+    #[wasm_bindgen(js_name = d1Session)]
+    fn d1_session(db: &JsValue, constraint_or_bookmark: &str) -> JsValue;
+    #[wasm_bindgen(js_name = d1Bookmark)]
+    fn d1_bookmark(session: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = d1All)]
     fn d1_all(db: &JsValue, sql: &str, params: &str) -> Promise;
     #[wasm_bindgen(js_name = d1Batch)]
@@ -79,6 +83,12 @@ pub struct WorkerPlatform {
     /// The request's context (`waitUntil`); `None` in the scheduled job.
     ctx: Option<JsValue>,
     bindings: Result<Bindings, String>,
+    /// This request's D1 session on the primary (`first-primary`): every write and every read
+    /// that guards one, in order, and the bookmark of its writes. Opened on first use.
+    primary: OnceCell<JsValue>,
+    /// This request's D1 session for reads that may be stale (`first-unconstrained`, or a
+    /// client's bookmark): sequentially consistent within the request.
+    replica: OnceCell<JsValue>,
     /// Storage operations of this request, reported to the end-to-end tests.
     pub ops: OpCounts,
     /// Test routes only: every D1 and KV call of this request fails (an outage, on demand).
@@ -97,6 +107,8 @@ pub struct OpCounts {
     pub d1_statements: Cell<u32>,
     pub kv_reads: Cell<u32>,
     pub kv_writes: Cell<u32>,
+    /// Of the D1 round trips, those a replica may have served.
+    pub d1_replica: Cell<u32>,
 }
 
 impl OpCounts {
@@ -104,14 +116,15 @@ impl OpCounts {
         c.set(c.get() + n);
     }
 
-    /// `d1=<round trips>/<statements>, kv_read=<n>, kv_write=<n>`
+    /// `d1=<round trips>/<statements>, kv_read=<n>, kv_write=<n>, d1_replica=<round trips>`
     pub fn summary(&self) -> String {
         format!(
-            "d1={}/{}, kv_read={}, kv_write={}",
+            "d1={}/{}, kv_read={}, kv_write={}, d1_replica={}",
             self.d1_round_trips.get(),
             self.d1_statements.get(),
             self.kv_reads.get(),
-            self.kv_writes.get()
+            self.kv_writes.get(),
+            self.d1_replica.get()
         )
     }
 }
@@ -171,7 +184,20 @@ fn parse<T: serde::de::DeserializeOwned>(v: JsValue) -> PResult<T> {
 impl WorkerPlatform {
     pub fn new(env: JsValue, ctx: Option<JsValue>) -> WorkerPlatform {
         let bindings = bindings(&env);
-        WorkerPlatform { env, ctx, bindings, ops: OpCounts::default(), storage_down: false }
+        WorkerPlatform {
+            env,
+            ctx,
+            bindings,
+            primary: OnceCell::new(),
+            replica: OnceCell::new(),
+            ops: OpCounts::default(),
+            storage_down: false,
+        }
+    }
+
+    /// The request's primary session (opened on first use).
+    fn primary(&self, b: &Bindings) -> JsValue {
+        self.primary.get_or_init(|| d1_session(&b.db, "first-primary")).clone()
     }
 
     /// Why the Worker cannot serve at all (a missing binding), if so.
@@ -196,7 +222,7 @@ impl Platform for WorkerPlatform {
         OpCounts::add(&self.ops.d1_round_trips, 1);
         OpCounts::add(&self.ops.d1_statements, 1);
         let b = self.up()?;
-        let out = call(d1_all(&b.db, query.sql, &params_json(&query)))
+        let out = call(d1_all(&self.primary(b), query.sql, &params_json(&query)))
             .await
             .map_err(|e| PlatformError(format!("D1: {e} (in: {})", query.sql)))?;
         parse::<RawResult>(out).map(Into::into)
@@ -218,8 +244,35 @@ impl Platform for WorkerPlatform {
             statements.push(']');
         }
         statements.push(']');
-        let out = call(d1_batch(&b.db, &statements)).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
+        let out = call(d1_batch(&self.primary(b), &statements)).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
         Ok(parse::<Vec<RawResult>>(out)?.into_iter().map(Into::into).collect())
+    }
+
+    async fn sql_read(&self, query: Query, from: ReadFrom<'_>) -> PResult<QueryResult> {
+        OpCounts::add(&self.ops.d1_round_trips, 1);
+        OpCounts::add(&self.ops.d1_statements, 1);
+        OpCounts::add(&self.ops.d1_replica, 1);
+        let b = self.up()?;
+        let session = self
+            .replica
+            .get_or_init(|| {
+                d1_session(
+                    &b.db,
+                    match from {
+                        ReadFrom::Replica => "first-unconstrained",
+                        ReadFrom::AtLeast(bookmark) => bookmark,
+                    },
+                )
+            })
+            .clone();
+        let out = call(d1_all(&session, query.sql, &params_json(&query)))
+            .await
+            .map_err(|e| PlatformError(format!("D1: {e} (in: {})", query.sql)))?;
+        parse::<RawResult>(out).map(Into::into)
+    }
+
+    fn bookmark(&self) -> Option<String> {
+        self.primary.get().and_then(|s| d1_bookmark(s).as_string())
     }
 
     async fn kv_get(&self, key: &str) -> PResult<Option<String>> {
