@@ -12,7 +12,11 @@ export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 
-RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+# glue.mjs is the JS half of the platform, which wasm-bindgen copies into the build.
+RUST_SOURCES := $(shell find src -name '*.rs') src/worker/glue.mjs Cargo.toml Cargo.lock
+# The wasm features worker-build enables for wasm-opt (the ones workerd supports).
+WASM_FEATURES := --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 
 .PHONY: dev test build bootstrap deploy-guard bench deploy clean
 
@@ -45,8 +49,14 @@ build: deploy-guard bootstrap build/index_bg.wasm
 deploy-guard:
 	@node scripts/deploy-guard.mjs
 
+## worker-build keeps the function-names section (about a sixth of the module) for readable wasm
+## stack traces; the uploaded module goes without it (a panic still logs its message and source
+## location). build/index_bg.names.wasm keeps the names for bench/profile.mjs and
+## scripts/wasm-size-by-crate.py.
 build/index_bg.wasm: $(RUST_SOURCES)
 	worker-build --release
+	@cp build/index_bg.wasm build/index_bg.names.wasm
+	@$(WASM_OPT_BIN) build/index_bg.wasm $(WASM_FEATURES) --strip-debug -o build/index_bg.wasm
 	@touch $@
 
 clean:

@@ -7,6 +7,7 @@
 
 use crate::duration;
 use crate::http::cookies::{CookiePolicy, SameSite};
+use crate::http::url::Url;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenStrategy {
@@ -214,7 +215,7 @@ impl Config {
         let mut url = |name: &str, fallback: &str| -> String {
             match get(name) {
                 Some(v) => {
-                    if url::Url::parse(&v).is_err() {
+                    if Url::parse(&v).is_err() {
                         errors.push(format!("{name} must be an absolute URL, got {v:?}"));
                     }
                     v
@@ -298,7 +299,7 @@ impl Config {
         // from memory, they name no client, subject or grant.
         let request_log_disable_for_health = flag("SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH", true);
         let request_log_disable_for_discovery = flag("SERVE_REQUEST_LOG_DISABLE_FOR_DISCOVERY", true);
-        let loopback_issuer = url::Url::parse(&issuer)
+        let loopback_issuer = Url::parse(&issuer)
             .map(|u| u.scheme() == "http" && is_loopback_host(u.host_str().unwrap_or("")))
             .unwrap_or(false);
         if test_routes && !loopback_issuer {
@@ -439,7 +440,7 @@ impl Config {
         let token_hook = match get("OAUTH2_TOKEN_HOOK_URL") {
             None => None,
             Some(u) => {
-                match url::Url::parse(&u) {
+                match Url::parse(&u) {
                     Ok(parsed) if parsed.scheme() == "https" || parsed.scheme() == "http" => {}
                     _ => errors.push(format!("OAUTH2_TOKEN_HOOK_URL must be an absolute http(s) URL, got {u:?}")),
                 }
@@ -574,7 +575,7 @@ impl Config {
 /// The issuer and public URL: absolute http(s), no query or fragment, and https unless the
 /// host is a loopback address (local development).
 fn check_base_url(v: &str) -> Result<(), String> {
-    let u = url::Url::parse(v).map_err(|e| format!("must be an absolute URL ({e}), got {v:?}"))?;
+    let u = Url::parse(v).map_err(|e| format!("must be an absolute URL ({e}), got {v:?}"))?;
     if u.query().is_some() || u.fragment().is_some() {
         return Err(format!("must not have a query or fragment, got {v:?}"));
     }

@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::crypto::{b64url, random_bytes};
 use crate::error::ApiError;
+use crate::http::url::{Host, Url};
 use crate::http::{add_query, html_escape, Response};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -88,13 +89,13 @@ impl<'a> Loopback<'a> {
         };
         // What a URL parser makes of it must be the same URI, so no normalisation (dot
         // segments, escapes) can make two different strings compare equal.
-        let parsed = url::Url::parse(uri).ok()?;
+        let parsed = Url::parse(uri).ok()?;
         let same_host = match parsed.host()? {
-            url::Host::Ipv4(ip) => host == "127.0.0.1" && ip == std::net::Ipv4Addr::LOCALHOST,
-            url::Host::Ipv6(ip) => host == "[::1]" && ip == std::net::Ipv6Addr::LOCALHOST,
-            url::Host::Domain(_) => false,
+            Host::Ipv4(ip) => host == "127.0.0.1" && ip == std::net::Ipv4Addr::LOCALHOST,
+            Host::Ipv6(ip) => host == "[::1]" && ip == std::net::Ipv6Addr::LOCALHOST,
+            Host::Domain(_) => false,
         };
-        let path_and_query = &parsed[url::Position::BeforePath..];
+        let path_and_query = parsed.path_and_query();
         let same_rest = if rest.is_empty() { path_and_query == "/" } else { path_and_query == rest };
         if parsed.scheme() != "http"
             || !parsed.username().is_empty()

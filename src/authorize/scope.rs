@@ -53,12 +53,12 @@ pub fn covers(strategy: ScopeStrategy, granted: &[String], requested: &[String])
 /// Audience matching: URL audiences match on scheme and host with the same path or a sub-path;
 /// anything else must be equal.
 pub fn audience_allowed(allowed: &[String], requested: &str) -> bool {
-    let needle = url::Url::parse(requested).ok();
+    let needle = crate::http::url::Url::parse(requested).ok();
     allowed.iter().any(|a| {
         if a == requested {
             return true;
         }
-        match (needle.as_ref(), url::Url::parse(a).ok()) {
+        match (needle.as_ref(), crate::http::url::Url::parse(a).ok()) {
             (Some(n), Some(h)) if n.has_host() && h.has_host() => {
                 let hp = h.path().trim_end_matches('/');
                 let np = n.path().trim_end_matches('/');

@@ -9,6 +9,7 @@ use crate::authorize::scope::is_scope_token;
 use crate::config::{is_loopback_host, Config};
 use crate::discovery::CLIENT_ASSERTION_ALGS;
 use crate::error::{ApiError, ApiResult};
+use crate::http::url::Url;
 
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
 pub const GRANT_TYPES: &[&str] = &[
@@ -106,7 +107,7 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     // CORS origins, normalised without a trailing slash.
     for origin_value in c.allowed_cors_origins.iter_mut() {
         let trimmed = origin_value.trim_end_matches('/').to_string();
-        let u = url::Url::parse(&trimmed)
+        let u = Url::parse(&trimmed)
             .map_err(|_| meta(format!("Field allowed_cors_origins contains an invalid origin \"{origin_value}\".")))?;
         if !matches!(u.scheme(), "http" | "https")
             || !u.username().is_empty()
@@ -132,7 +133,7 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
         check_uri_count("post_logout_redirect_uris", post.len())?;
         for uri in post {
             let u = parse_absolute("post_logout_redirect_uris", uri)?;
-            let matches_a_redirect = redirects.iter().filter_map(|r| url::Url::parse(r).ok()).any(|r| {
+            let matches_a_redirect = redirects.iter().filter_map(|r| Url::parse(r).ok()).any(|r| {
                 r.scheme() == u.scheme()
                     && r.host_str() == u.host_str()
                     && r.port_or_known_default() == u.port_or_known_default()
@@ -292,11 +293,11 @@ fn check_uri_count(name: &str, n: usize) -> ApiResult<()> {
     Ok(())
 }
 
-fn parse_absolute(name: &str, value: &str) -> ApiResult<url::Url> {
+fn parse_absolute(name: &str, value: &str) -> ApiResult<Url> {
     if value.len() > MAX_URI_LEN {
         return Err(meta(format!("Field {name} holds a URI longer than {MAX_URI_LEN} characters.")));
     }
-    url::Url::parse(value)
+    Url::parse(value)
         .map_err(|e| meta(format!("Field {name} holds \"{value}\", which is not an absolute URI ({e}).")))
 }
 
@@ -330,7 +331,7 @@ pub fn check_redirect_uri(uri: &str) -> ApiResult<()> {
     if uri.contains('#') {
         return Err(bad("must not contain a fragment"));
     }
-    let u = url::Url::parse(uri).map_err(|_| bad("is not an absolute URI"))?;
+    let u = Url::parse(uri).map_err(|_| bad("is not an absolute URI"))?;
     match u.scheme() {
         "https" => Ok(()),
         "http" if is_loopback_host(u.host_str().unwrap_or("")) => Ok(()),

@@ -92,9 +92,7 @@ fn script_json(v: &Value) -> String {
 
 /// `scheme://host[:port]` of a URL, for `frame-src`.
 fn origin(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    let o = u.origin();
-    o.is_tuple().then(|| o.ascii_serialization())
+    crate::http::url::Url::parse(url).ok()?.origin().map(str::to_string)
 }
 
 /// The page that runs front-channel logout: one invisible iframe per URL (created by a script

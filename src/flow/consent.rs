@@ -29,7 +29,7 @@ use crate::token::issue::Grant;
 /// Public clients on a redirect URI that is not https (or http on localhost) cannot prove
 /// who they are, so their consent is never skipped (Hydra does the same).
 fn redirect_is_verifiable(uri: &str) -> bool {
-    match url::Url::parse(uri) {
+    match crate::http::url::Url::parse(uri) {
         Ok(u) if u.scheme() == "https" => true,
         Ok(u) if u.scheme() == "http" => is_loopback_host(u.host_str().unwrap_or("")),
         _ => false,

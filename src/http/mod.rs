@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod etag;
 pub mod form;
 pub mod outbound;
+pub mod url;
 
 use serde::Serialize;
 

@@ -11,10 +11,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::url::{Host, Url};
 use crate::config::is_loopback_host;
 
 /// Why a URL may not be fetched, as a sentence fragment ("must ...").
-pub fn check(url: &url::Url, loopback_allowed: bool) -> Result<(), &'static str> {
+pub fn check(url: &Url, loopback_allowed: bool) -> Result<(), &'static str> {
     let loopback_name = url.host_str().map(is_loopback_host).unwrap_or(false);
     match url.scheme() {
         "https" => {}
@@ -27,15 +28,15 @@ pub fn check(url: &url::Url, loopback_allowed: bool) -> Result<(), &'static str>
     }
     match url.host() {
         None => Err("must name a host"),
-        Some(url::Host::Domain(d)) => {
-            if is_loopback_host(d) && !loopback_allowed {
+        Some(Host::Domain(d)) => {
+            if is_loopback_host(&d) && !loopback_allowed {
                 Err("must not point to a loopback host")
             } else {
                 Ok(())
             }
         }
-        Some(url::Host::Ipv4(ip)) => check_ip(IpAddr::V4(ip), loopback_allowed),
-        Some(url::Host::Ipv6(ip)) => check_ip(IpAddr::V6(ip), loopback_allowed),
+        Some(Host::Ipv4(ip)) => check_ip(IpAddr::V4(ip), loopback_allowed),
+        Some(Host::Ipv6(ip)) => check_ip(IpAddr::V6(ip), loopback_allowed),
     }
 }
 
@@ -110,7 +111,7 @@ mod tests {
     use super::*;
 
     fn ok(u: &str, loopback: bool) -> bool {
-        check(&url::Url::parse(u).unwrap(), loopback).is_ok()
+        check(&Url::parse(u).unwrap(), loopback).is_ok()
     }
 
     #[test]

@@ -210,3 +210,39 @@ export function pairs(flat) {
   for (let i = 0; i + 1 < parts.length; i += 2) out.push([parts[i], parts[i + 1]]);
   return out;
 }
+
+// --- URLs ------------------------------------------------------------------------------------
+
+/**
+ * `new URL(input)` (workerd's WHATWG parser) as JSON `[href, scheme, username, password, host,
+ * port, path, query, fragment, origin]`, absent parts `null`, or `null` when it does not parse.
+ * `search`/`hash` are "" both for a bare "?"/"#" and for none; the serialisation tells them apart.
+ */
+export function parseUrl(input) {
+  let u;
+  try {
+    u = new URL(input);
+  } catch {
+    return null;
+  }
+  const href = u.href;
+  const hashAt = href.indexOf("#");
+  const beforeHash = hashAt < 0 ? href : href.slice(0, hashAt);
+  const scheme = u.protocol.slice(0, -1);
+  const query = u.search ? u.search.slice(1) : beforeHash.includes("?") ? "" : null;
+  const fragment = u.hash ? u.hash.slice(1) : hashAt >= 0 ? "" : null;
+  // A host only where an authority ("//") follows the scheme, and never an empty one.
+  const host = u.hostname !== "" && href.startsWith(`${scheme}://`) ? u.hostname : null;
+  return JSON.stringify([
+    href,
+    scheme,
+    u.username,
+    u.password === "" ? null : u.password,
+    host,
+    u.port === "" ? null : u.port,
+    u.pathname,
+    query,
+    fragment,
+    u.origin === "null" ? null : u.origin,
+  ]);
+}
