@@ -13,6 +13,7 @@
 //! | [`error`] | `errorOAuth2` / `genericError` |
 //! | [`http`] | request/response model, forms, cookies |
 //! | [`log`] | the structured log line of each request |
+//! | [`rfc3339`] | RFC 3339 timestamps |
 //! | [`memo`] | per-isolate memory with a time bound |
 //! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch, rate limiter) |
 //! | [`ratelimit`] | rate limits of the public edge (Workers rate-limiting binding) |
@@ -55,8 +56,11 @@ pub mod memo;
 pub mod platform;
 pub mod ratelimit;
 pub mod revoke;
+pub mod rfc3339;
 pub mod router;
 pub mod store;
+#[cfg(test)]
+pub mod testing;
 pub mod token;
 pub mod trust;
 pub mod userinfo;

@@ -129,7 +129,7 @@ pub fn error_code_of(response: &Response) -> Option<String> {
         struct Body {
             error: Option<String>,
         }
-        serde_json::from_slice::<Body>(&response.body).ok()?.error?
+        crate::ctx::json_from_bytes::<Body>(&response.body).ok()?.error?
     } else if (300..400).contains(&response.status) {
         let location = response.header("location")?;
         let (_, params) = location.split_once(['?', '#'])?;

@@ -179,9 +179,43 @@ pub trait Platform {
     /// PBKDF2-HMAC-SHA256 with a 32-byte output.
     async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> PResult<[u8; 32]>;
 
-    /// Generate a key pair WebCrypto is better at (RS256: RSA-2048; ES512: P-521) and return
-    /// its private JWK.
+    /// Generate a key pair (ES256: P-256; ES512: P-521; RS256: RSA-2048) and return its private
+    /// JWK.
     async fn generate_jwk(&self, alg: &str) -> PResult<Value>;
+
+    /// AES-256-GCM with a 96-bit nonce and additional data: `encrypt` seals (ciphertext and tag),
+    /// else opens; `Ok(None)` when opening fails (another key, or tampered). The Worker asks
+    /// WebCrypto; this default uses the `aes-gcm` crate on the host and has nothing elsewhere.
+    async fn aes_256_gcm(
+        &self,
+        encrypt: bool,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        data: &[u8],
+    ) -> PResult<Option<Vec<u8>>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use aes_gcm::aead::{Aead, KeyInit, Payload};
+            let cipher = aes_gcm::Aes256Gcm::new(key.into());
+            let payload = Payload { msg: data, aad };
+            let nonce = aes_gcm::Nonce::from_slice(nonce);
+            Ok(if encrypt { cipher.encrypt(nonce, payload).ok() } else { cipher.decrypt(nonce, payload).ok() })
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = (encrypt, key, nonce, aad, data);
+            Err(PlatformError("AES-GCM is not available on this platform".into()))
+        }
+    }
+
+    /// What only curve arithmetic can tell about a structurally valid JWK: an EC public key is a
+    /// point of its curve, and a private key matches its public part. `Ok(Err(why))` for a bad
+    /// key. The Worker asks WebCrypto; this default does P-256 with the `p256` crate on the host
+    /// and accepts everything elsewhere.
+    async fn check_jwk(&self, jwk: &Value) -> PResult<Result<(), String>> {
+        Ok(crate::keys::check_p256_on_host(jwk))
+    }
 
     // --- Outbound HTTP (client `jwks_uri`, the token hook). ---
 

@@ -146,12 +146,12 @@ proptest! {
     #[test]
     fn fetch_targets_are_never_private_addresses(a in any::<u8>(), b in any::<u8>(), c in any::<u8>(), d in any::<u8>(), v6 in any::<[u16; 8]>()) {
         let v4 = std::net::Ipv4Addr::new(a, b, c, d);
-        let url = url::Url::parse(&format!("https://{v4}/jwks")).unwrap();
+        let url = hydra_edge::http::url::Url::parse(&format!("https://{v4}/jwks")).unwrap();
         if outbound::check(&url, false).is_ok() {
             prop_assert!(!(v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast()));
         }
         let v6 = std::net::Ipv6Addr::from(v6);
-        let url = url::Url::parse(&format!("https://[{v6}]/jwks")).unwrap();
+        let url = hydra_edge::http::url::Url::parse(&format!("https://[{v6}]/jwks")).unwrap();
         if outbound::check(&url, false).is_ok() {
             prop_assert!(!(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast()));
             prop_assert!((v6.segments()[0] & 0xfe00) != 0xfc00 && (v6.segments()[0] & 0xffc0) != 0xfe80);
@@ -163,7 +163,7 @@ proptest! {
 
     #[test]
     fn fetch_target_checks_never_panic(s in uriish()) {
-        if let Ok(u) = url::Url::parse(&s) {
+        if let Ok(u) = hydra_edge::http::url::Url::parse(&s) {
             let _ = outbound::check(&u, true);
             let _ = outbound::check(&u, false);
         }

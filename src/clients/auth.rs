@@ -250,7 +250,7 @@ async fn fetch_jwks<P: Platform>(ctx: &Ctx<'_, P>, uri: &str) -> Result<Value, S
     if status != 200 {
         return Err(format!("The OAuth 2.0 Client's jwks_uri answered HTTP {status}."));
     }
-    let doc: Value = serde_json::from_slice(&body)
+    let doc: Value = crate::ctx::json_from_bytes(&body)
         .map_err(|_| "The OAuth 2.0 Client's jwks_uri is not a JSON Web Key Set.".to_string())?;
     if !doc.get("keys").map(Value::is_array).unwrap_or(false) {
         return Err("The OAuth 2.0 Client's jwks_uri is not a JSON Web Key Set.".to_string());

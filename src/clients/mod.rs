@@ -3,6 +3,7 @@
 //! * `model.rs`: Hydra's `OAuth2Client` JSON.
 //! * `validate.rs`: metadata rules.
 //! * `admin.rs`: `/admin/clients` (create, list, get, replace, JSON Patch, delete, lifespans).
+//! * `json_patch.rs`: RFC 6902 JSON Patch for the PATCH route.
 //! * `registration.rs`: dynamic client registration, `/oauth2/register` (RFC 7591/7592).
 //! * `auth.rs`: client authentication at the token endpoint.
 //! * `cors.rs`: the client a public request acts for, and whether its origins may read it.
@@ -10,11 +11,11 @@
 pub mod admin;
 pub mod auth;
 pub mod cors;
+pub mod json_patch;
 pub mod model;
 pub mod registration;
 pub mod validate;
 
-use chrono::{DateTime, SecondsFormat};
 
 use crate::crypto::opaque::{self, TokenKind};
 use crate::crypto::{random_string, secret_hash};
@@ -36,7 +37,7 @@ pub fn generate_secret() -> String {
 
 /// RFC 3339 in UTC, rounded to the second, as Hydra writes `created_at`/`updated_at`.
 pub fn rfc3339(secs: i64) -> String {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
+    crate::rfc3339::format(secs)
 }
 
 /// Create a client from validated-or-not input: fills the id, validates, hashes the secret,

@@ -179,8 +179,7 @@ impl Client {
             ));
         };
         let without_nulls: Map<String, Value> = map.into_iter().filter(|(_, v)| !v.is_null()).collect();
-        serde_path_to_error::deserialize(Value::Object(without_nulls))
-            .map_err(|e| ApiError::bad_request(format!("Field {} has the wrong type: {}.", e.path(), e.inner())))
+        crate::ctx::decode_fields(without_nulls)
     }
 
     pub fn is_public(&self) -> bool {

@@ -355,7 +355,7 @@ fn check_jwks(jwks: &Value) -> ApiResult<()> {
         return Err(meta("Field jwks holds more than 32 keys."));
     }
     for (i, k) in keys.iter().enumerate() {
-        serde_json::from_value::<jose_jwk::Key>(k.clone())
+        crate::keys::check_format(k)
             .map_err(|e| meta(format!("Field jwks.keys[{i}] is not a valid JSON Web Key: {e}.")))?;
         if crate::keys::has_private_part(k) {
             return Err(meta(format!(
@@ -428,7 +428,7 @@ mod tests {
                 Box::new(|c| {
                     c.jwks_uri = "https://k.example/jwks".into();
                     c.jwks =
-                        json!({"keys": [crate::keys::public_part(&crate::keys::generate_es256("k", "sig")).unwrap()]});
+                        json!({"keys": [crate::keys::public_part(&crate::keys::test_es256("k", "sig")).unwrap()]});
                 }),
                 "can not both be set",
             ),
@@ -443,7 +443,7 @@ mod tests {
             (Box::new(|c| c.backchannel_logout_uri = "http://rp.example/logout".into()), "backchannel_logout_uri"),
             (Box::new(|c| c.sector_identifier_uri = "https://169.254.169.254/".into()), "sector_identifier_uri"),
             (Box::new(|c| c.request_uris = Some(vec!["https://[fd00::1]/r".into()])), "request_uris"),
-            (Box::new(|c| c.jwks = json!({"keys": [crate::keys::generate_es256("k", "sig")]})), "private key"),
+            (Box::new(|c| c.jwks = json!({"keys": [crate::keys::test_es256("k", "sig")]})), "private key"),
             (Box::new(|c| c.jwks = json!({"keys": [{"kty": "EC"}]})), "jwks.keys[0]"),
             (Box::new(|c| c.token_endpoint_auth_method = "private_key_jwt".into()), "requires field jwks"),
             (Box::new(|c| c.policy_uri = "ftp://x".into()), "policy_uri"),

@@ -1,48 +1,59 @@
 //! Encryption of private key material at rest: AES-256-GCM under a key derived from the system
-//! secret. Stored form: base64url(nonce[12] || ciphertext+tag).
-
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+//! secret, through the platform (WebCrypto in the Worker). Stored form:
+//! base64url(nonce[12] || ciphertext+tag).
 
 use super::{b64url, b64url_decode, derive_key, random_bytes};
+use crate::platform::{PResult, Platform};
 
 const AAD: &[u8] = b"hydra-edge/jwk";
 
-fn cipher(secret: &str) -> Aes256Gcm {
-    Aes256Gcm::new(&derive_key(secret, "jwk-at-rest").into())
+fn key(secret: &str) -> [u8; 32] {
+    derive_key(secret, "jwk-at-rest")
 }
 
-pub fn encrypt(secret: &str, plain: &[u8]) -> String {
+pub async fn encrypt<P: Platform>(p: &P, secret: &str, plain: &[u8]) -> PResult<String> {
     let nonce = random_bytes::<12>();
-    let ct = cipher(secret)
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: AAD })
-        .expect("encryption of an in-memory buffer does not fail");
+    let ct = p
+        .aes_256_gcm(true, &key(secret), &nonce, AAD, plain)
+        .await?
+        .ok_or_else(|| crate::platform::PlatformError("AES-GCM encryption failed".into()))?;
     let mut out = nonce.to_vec();
     out.extend_from_slice(&ct);
-    b64url(&out)
+    Ok(b64url(&out))
 }
 
-/// Decrypt with whichever configured secret encrypted the value.
-pub fn decrypt(secrets: &[String], stored: &str) -> Option<Vec<u8>> {
-    let raw = b64url_decode(stored)?;
-    if raw.len() < 12 + 16 {
-        return None;
-    }
+/// Decrypt with whichever configured secret encrypted the value (`None`: none of them did, or
+/// the value is not ours).
+pub async fn decrypt<P: Platform>(p: &P, secrets: &[String], stored: &str) -> PResult<Option<Vec<u8>>> {
+    let Some(raw) = b64url_decode(stored).filter(|r| r.len() >= 12 + 16) else {
+        return Ok(None);
+    };
     let (nonce, ct) = raw.split_at(12);
-    secrets.iter().find_map(|s| cipher(s).decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: AAD }).ok())
+    let nonce: [u8; 12] = nonce.try_into().expect("12 bytes");
+    for s in secrets {
+        if let Some(plain) = p.aes_256_gcm(false, &key(s), &nonce, AAD, ct).await? {
+            return Ok(Some(plain));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{block_on, TestPlatform};
 
     #[test]
     fn round_trip_and_rotation() {
-        let stored = encrypt("old-secret-0123456789", b"{\"d\":\"x\"}");
+        let p = TestPlatform::new();
+        let stored = block_on(encrypt(&p, "old-secret-0123456789", b"{\"d\":\"x\"}")).unwrap();
         assert!(!stored.contains("\"d\""));
         let secrets = vec!["new-secret-0123456789".to_string(), "old-secret-0123456789".to_string()];
-        assert_eq!(decrypt(&secrets, &stored).unwrap(), b"{\"d\":\"x\"}");
-        assert!(decrypt(&secrets[..1], &stored).is_none());
-        assert!(decrypt(&secrets, "garbage").is_none());
+        assert_eq!(block_on(decrypt(&p, &secrets, &stored)).unwrap().unwrap(), b"{\"d\":\"x\"}");
+        assert!(block_on(decrypt(&p, &secrets[..1], &stored)).unwrap().is_none());
+        assert!(block_on(decrypt(&p, &secrets, "garbage")).unwrap().is_none());
+        let mut tampered = crate::crypto::b64url_decode(&stored).unwrap();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(block_on(decrypt(&p, &secrets, &b64url(&tampered))).unwrap().is_none());
     }
 }

@@ -39,8 +39,8 @@ pub fn parse(token: &str) -> Option<Parsed> {
     if parts.next().is_some() || s.is_empty() {
         return None;
     }
-    let header: Value = serde_json::from_slice(&b64url_decode(h)?).ok()?;
-    let claims: Value = serde_json::from_slice(&b64url_decode(c)?).ok()?;
+    let header: Value = crate::ctx::json_from_bytes(&b64url_decode(h)?).ok()?;
+    let claims: Value = crate::ctx::json_from_bytes(&b64url_decode(c)?).ok()?;
     if !header.is_object() || !claims.is_object() {
         return None;
     }

@@ -54,9 +54,27 @@ pub fn random_string(len: usize, alphabet: &[u8]) -> String {
     out
 }
 
-/// A random UUIDv4 string.
+/// A random UUIDv4 string (RFC 9562: version 4, variant 10).
 pub fn uuid_v4() -> String {
-    uuid::Builder::from_random_bytes(random_bytes::<16>()).into_uuid().to_string()
+    let mut b = random_bytes::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex(&b);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// A UUID in any of its usual spellings: hyphenated, 32 hex digits, `{...}` or `urn:uuid:...`.
+pub fn is_uuid(s: &str) -> bool {
+    let s = s.strip_prefix("urn:uuid:").or_else(|| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).unwrap_or(s);
+    let hex_only = |p: &str| p.bytes().all(|b| b.is_ascii_hexdigit());
+    match s.len() {
+        32 => hex_only(s),
+        36 => {
+            let groups: Vec<&str> = s.split('-').collect();
+            groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]) && groups.iter().all(|g| hex_only(g))
+        }
+        _ => false,
+    }
 }
 
 /// 32 random hex characters (128 bits), Hydra's form for request ids and CSRF values.
@@ -113,6 +131,12 @@ mod tests {
         let u = uuid_v4();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
+        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
+        assert!(is_uuid(&u) && is_uuid(&u.replace('-', "")) && is_uuid(&format!("{{{u}}}")));
+        assert!(is_uuid(&format!("urn:uuid:{}", u.to_uppercase())));
+        for bad in ["", "abc", "g0000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-0000000000000", "00000000000000000000000000000000-"] {
+            assert!(!is_uuid(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub fn open<T: DeserializeOwned>(secrets: &[String], purpose: Purpose, now: i64,
         if let Ok(plain) =
             cipher(secret).decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: purpose.label().as_bytes() })
         {
-            let env: Envelope<T> = serde_json::from_slice(&plain).map_err(|_| OpenError::Invalid)?;
+            let env: Envelope<T> = crate::ctx::json_from_bytes(&plain).map_err(|_| OpenError::Invalid)?;
             if env.exp < now {
                 return Err(OpenError::Expired);
             }

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{from_stored, generate_es256, generate_hmac, kid_of, signing, to_stored, validate, GENERATABLE_ALGS};
+use super::{from_stored, generate_hmac, kid_of, signing, to_stored, validate_fully, GENERATABLE_ALGS};
 use crate::crypto::uuid_v4;
 use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
@@ -38,15 +38,14 @@ fn check_set_name(set: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn decrypt_all<P: Platform>(ctx: &Ctx<'_, P>, stored: &[StoredKey]) -> ApiResult<Vec<Value>> {
-    stored
-        .iter()
-        .map(|k| {
-            from_stored(&ctx.cfg.system_secrets, k).ok_or_else(|| {
-                ApiError::internal(format!("key {} cannot be decrypted with any secret in SECRETS_SYSTEM", k.kid))
-            })
-        })
-        .collect()
+async fn decrypt_all<P: Platform>(ctx: &Ctx<'_, P>, stored: &[StoredKey]) -> ApiResult<Vec<Value>> {
+    let mut out = Vec::with_capacity(stored.len());
+    for k in stored {
+        out.push(from_stored(ctx.p, &ctx.cfg.system_secrets, k).await?.ok_or_else(|| {
+            ApiError::internal(format!("key {} cannot be decrypted with any secret in SECRETS_SYSTEM", k.kid))
+        })?);
+    }
+    Ok(out)
 }
 
 /// `GET /admin/keys/{set}`: every key, private parts included, newest first.
@@ -55,7 +54,7 @@ pub async fn get_set<P: Platform>(ctx: &Ctx<'_, P>, set: &str) -> ApiResult<Resp
     if stored.is_empty() {
         return Err(ApiError::not_found().with_description(format!("The JSON Web Key Set {set} does not exist.")));
     }
-    Ok(Response::json(200, &json!({ "keys": decrypt_all(ctx, &stored)? })))
+    Ok(Response::json(200, &json!({ "keys": decrypt_all(ctx, &stored).await? })))
 }
 
 /// `POST /admin/keys/{set}`: generate a key and add it to the set.
@@ -75,7 +74,6 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, set: &str, req: &Request) -> 
         return Err(ApiError::bad_request("The kid must not be longer than 255 characters."));
     }
     let jwk = match body.alg.as_str() {
-        "ES256" => generate_es256(&kid, &use_),
         "HS256" | "HS512" => generate_hmac(&body.alg, &kid, &use_),
         alg => {
             let mut jwk = ctx.p.generate_jwk(alg).await?;
@@ -83,7 +81,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, set: &str, req: &Request) -> 
             jwk
         }
     };
-    let stored = to_stored(ctx.cfg.primary_secret(), &jwk, ctx.p.now());
+    let stored = to_stored(ctx.p, ctx.cfg.primary_secret(), &jwk, ctx.p.now()).await?;
     if !store::keys::insert(ctx.p, set, &stored).await? {
         return Err(ApiError::conflict(format!("The key set {set} already has a key with kid {kid}.")));
     }
@@ -100,14 +98,17 @@ pub async fn replace_set<P: Platform>(ctx: &Ctx<'_, P>, set: &str, req: &Request
     }
     let mut seen = std::collections::HashSet::new();
     for (i, k) in body.keys.iter().enumerate() {
-        validate(k).map_err(|e| ApiError::bad_request(format!("keys[{i}]: {e}")))?;
+        validate_fully(ctx.p, k).await?.map_err(|e| ApiError::bad_request(format!("keys[{i}]: {e}")))?;
         if !seen.insert(kid_of(k)) {
             return Err(ApiError::bad_request(format!("keys[{i}]: the kid {} appears twice", kid_of(k))));
         }
     }
     let now = ctx.p.now();
     // The first key of the document is the newest, so it is inserted last.
-    let stored: Vec<StoredKey> = body.keys.iter().rev().map(|k| to_stored(ctx.cfg.primary_secret(), k, now)).collect();
+    let mut stored: Vec<StoredKey> = Vec::with_capacity(body.keys.len());
+    for k in body.keys.iter().rev() {
+        stored.push(to_stored(ctx.p, ctx.cfg.primary_secret(), k, now).await?);
+    }
     store::keys::replace_set(ctx.p, set, &stored).await?;
     signing::invalidate(ctx).await?;
     Ok(Response::json(200, &json!({ "keys": body.keys })))
@@ -125,7 +126,7 @@ pub async fn get_key<P: Platform>(ctx: &Ctx<'_, P>, set: &str, kid: &str) -> Api
     let stored = store::keys::get(ctx.p, set, kid).await?.ok_or_else(|| {
         ApiError::not_found().with_description(format!("The JSON Web Key {kid} does not exist in set {set}."))
     })?;
-    Ok(Response::json(200, &json!({ "keys": decrypt_all(ctx, &[stored])? })))
+    Ok(Response::json(200, &json!({ "keys": decrypt_all(ctx, &[stored]).await? })))
 }
 
 /// `PUT /admin/keys/{set}/{kid}`: insert or replace one key; the body's `kid` wins.
@@ -135,8 +136,8 @@ pub async fn put_key<P: Platform>(ctx: &Ctx<'_, P>, set: &str, kid: &str, req: &
     if jwk.is_object() && kid_of(&jwk).is_empty() {
         jwk["kid"] = json!(kid);
     }
-    validate(&jwk).map_err(ApiError::bad_request)?;
-    store::keys::upsert(ctx.p, set, &to_stored(ctx.cfg.primary_secret(), &jwk, ctx.p.now())).await?;
+    validate_fully(ctx.p, &jwk).await?.map_err(ApiError::bad_request)?;
+    store::keys::upsert(ctx.p, set, &to_stored(ctx.p, ctx.cfg.primary_secret(), &jwk, ctx.p.now()).await?).await?;
     signing::invalidate(ctx).await?;
     Ok(Response::json(200, &jwk))
 }

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use serde_json::json;
 
-use super::{from_stored, generate_es256, signing_alg, to_stored};
+use super::{all_from_stored, generate_es256, signing_alg, to_stored};
 use crate::crypto::uuid_v4;
 use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
@@ -42,8 +42,8 @@ pub async fn ensure_set<P: Platform>(ctx: &Ctx<'_, P>, set: &str) -> ApiResult<V
     if !keys.is_empty() {
         return Ok(keys);
     }
-    let jwk = generate_es256(&uuid_v4(), "sig");
-    let stored = to_stored(ctx.cfg.primary_secret(), &jwk, ctx.p.now());
+    let jwk = generate_es256(ctx.p, &uuid_v4(), "sig").await?;
+    let stored = to_stored(ctx.p, ctx.cfg.primary_secret(), &jwk, ctx.p.now()).await?;
     if store::keys::insert_if_set_empty(ctx.p, set, &stored).await? {
         // Best effort: a stale cached document would lack the new key for up to its TTL.
         let _ = store::keys::forget_cached_jwks(ctx.p).await;
@@ -60,9 +60,9 @@ pub async fn signing_key<P: Platform>(ctx: &Ctx<'_, P>, set: &str) -> ApiResult<
         return Ok(k);
     }
     let keys = ensure_set(ctx, set).await?;
-    let key = keys
-        .iter()
-        .filter_map(|k| from_stored(&ctx.cfg.system_secrets, k))
+    let key = all_from_stored(ctx.p, &ctx.cfg.system_secrets, &keys)
+        .await?
+        .into_iter()
         .find_map(|jwk| signing_alg(&jwk).map(|alg| SigningKey { kid: super::kid_of(&jwk), alg, jwk }))
         .ok_or_else(|| {
             ApiError::server_error().with_debug(format!(
@@ -89,20 +89,21 @@ pub async fn signing_key_for_alg<P: Platform>(ctx: &Ctx<'_, P>, set: &str, alg: 
     if let Some(k) = cached {
         return Ok(k);
     }
-    let find = |keys: &[StoredKey]| {
-        keys.iter().filter_map(|k| from_stored(&ctx.cfg.system_secrets, k)).find_map(|jwk| {
+    let find = |keys: Vec<serde_json::Value>| {
+        keys.into_iter().find_map(|jwk| {
             signing_alg(&jwk).filter(|a| a == alg).map(|alg| SigningKey { kid: super::kid_of(&jwk), alg, jwk })
         })
     };
-    let mut key = find(&store::keys::list_set(ctx.p, set).await?);
+    let secrets = &ctx.cfg.system_secrets;
+    let mut key = find(all_from_stored(ctx.p, secrets, &store::keys::list_set(ctx.p, set).await?).await?);
     if key.is_none() && alg == "RS256" {
         let mut jwk = ctx.p.generate_jwk("RS256").await?;
         super::annotate(&mut jwk, &uuid_v4(), "RS256", "sig");
-        let stored = to_stored(ctx.cfg.primary_secret(), &jwk, ctx.p.now());
+        let stored = to_stored(ctx.p, ctx.cfg.primary_secret(), &jwk, ctx.p.now()).await?;
         if store::keys::insert_oldest_unless_alg(ctx.p, set, &stored, "RS256").await? {
             let _ = store::keys::forget_cached_jwks(ctx.p).await;
         }
-        key = find(&store::keys::list_set(ctx.p, set).await?);
+        key = find(all_from_stored(ctx.p, secrets, &store::keys::list_set(ctx.p, set).await?).await?);
     }
     let key = key.ok_or_else(|| {
         ApiError::server_error()

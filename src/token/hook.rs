@@ -105,7 +105,7 @@ fn failed(debug: impl Into<String>) -> ApiError {
 pub fn apply(grant: &mut Grant, status: u16, body: &[u8]) -> ApiResult<()> {
     match status {
         200 => {
-            let answer: HookResponse = serde_json::from_slice(body)
+            let answer: HookResponse = crate::ctx::json_from_bytes(body)
                 .map_err(|e| failed(format!("the token hook's answer could not be decoded: {e}")))?;
             let object = |v: Value| if v.is_object() { v } else { json!({}) };
             grant.access_token_ext = object(answer.session.access_token);

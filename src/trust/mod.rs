@@ -5,7 +5,6 @@
 //! Unlike Hydra, the trusted public key is kept with the relationship rather than in a key set
 //! named after the issuer; `public_key.set` still names the issuer, as Hydra's does.
 
-use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -72,9 +71,8 @@ fn validate(body: CreateTrust, id: String, now: i64) -> ApiResult<TrustRow> {
     if body.expires_at.is_empty() {
         return Err(missing("Field 'expires_at' is required."));
     }
-    let expires_at = DateTime::parse_from_rfc3339(&body.expires_at)
-        .map_err(|e| ApiError::bad_request(format!("Field 'expires_at' must be an RFC 3339 date-time: {e}.")))?
-        .timestamp();
+    let expires_at = crate::rfc3339::parse(&body.expires_at)
+        .map_err(|e| ApiError::bad_request(format!("Field 'expires_at' must be an RFC 3339 date-time: it {e}.")))?;
     let kid = body.jwk.get("kid").and_then(Value::as_str).unwrap_or("").to_string();
     if kid.is_empty() {
         return Err(missing("Field 'jwk' must contain JWK with kid header."));
@@ -104,13 +102,13 @@ fn validate(body: CreateTrust, id: String, now: i64) -> ApiResult<TrustRow> {
 
 /// `POST /admin/trust/grants/jwt-bearer/issuers`
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
-    let raw: Value = parse_json(req)?;
-    if !raw.is_object() {
+    let Value::Object(raw) = parse_json(req)? else {
         return Err(ApiError::bad_request("The request body must be a JSON object."));
-    }
-    let body: CreateTrust = serde_path_to_error::deserialize(raw)
-        .map_err(|e| ApiError::bad_request(format!("Field {} has the wrong type: {}.", e.path(), e.inner())))?;
+    };
+    let body: CreateTrust = crate::ctx::decode_fields(raw)?;
     let row = validate(body, uuid_v4(), ctx.p.now())?;
+    // The public key must also be a point of its curve (WebCrypto in the Worker).
+    ctx.p.check_jwk(&row.public_jwk).await?.map_err(|e| ApiError::bad_request(format!("Field 'jwk' is invalid: {e}.")))?;
     if !store::trust::insert(ctx.p, &row).await? {
         return Err(ApiError::conflict("A trust relationship for this issuer, subject and key id exists already."));
     }
@@ -118,9 +116,11 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
 }
 
 fn parse_id(raw: &str) -> ApiResult<()> {
-    uuid::Uuid::parse_str(raw)
-        .map(|_| ())
-        .map_err(|e| ApiError::bad_request(format!("Unable to parse parameter id: {e}")))
+    if crate::crypto::is_uuid(raw) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!("Unable to parse parameter id: {raw:?} is not a UUID")))
+    }
 }
 
 fn not_found() -> ApiError {
@@ -199,7 +199,7 @@ mod tests {
     }
 
     fn ec_jwk() -> Value {
-        let mut k = crate::keys::generate_es256("k1", "sig");
+        let mut k = crate::keys::test_es256("k1", "sig");
         k.as_object_mut().unwrap().remove("d");
         k
     }
@@ -224,7 +224,7 @@ mod tests {
         assert_eq!(hint(json!({"expires_at": "tomorrow"})).status, 400);
         assert!(hint(json!({"jwk": {"kty": "EC"}})).hint.contains("kid"));
         assert_eq!(hint(json!({"jwk": {"kty": "oct", "k": "AAAA", "kid": "h"}})).status, 400);
-        let with_private = validate(body(json!({"issuer": "i", "allow_any_subject": true, "jwk": crate::keys::generate_es256("p", "sig"), "expires_at": "2030-01-01T00:00:00Z"})), "id".into(), 1).unwrap();
+        let with_private = validate(body(json!({"issuer": "i", "allow_any_subject": true, "jwk": crate::keys::test_es256("p", "sig"), "expires_at": "2030-01-01T00:00:00Z"})), "id".into(), 1).unwrap();
         assert!(with_private.public_jwk.get("d").is_none(), "only the public part is kept");
         assert_eq!(with_private.subject, "");
     }

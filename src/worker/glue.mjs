@@ -122,11 +122,47 @@ export async function generateJwk(alg) {
   return JSON.stringify(jwk);
 }
 
-/** AES-256-GCM with a 96-bit IV: `encrypt` true seals, false opens (throws when tampered). */
-export async function aesGcm(encrypt, rawKey, iv, data) {
+/**
+ * What curve arithmetic can tell about a JWK (structure is checked in Rust): an EC public key is
+ * a point of its curve, a private key matches its public part. The reason it is bad, or null.
+ */
+export async function checkJwk(jwkText) {
+  const jwk = JSON.parse(jwkText);
+  const hash = { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" }[jwk.crv];
+  if (jwk.kty !== "EC" || !hash) return null;
+  const algo = { name: "ECDSA", namedCurve: jwk.crv };
+  const { kty, crv, x, y, d } = jwk;
+  let publicKey;
+  try {
+    publicKey = await crypto.subtle.importKey("jwk", { kty, crv, x, y }, algo, false, ["verify"]);
+  } catch {
+    return `the EC public key is not a valid ${crv} point`;
+  }
+  if (d === undefined) return null;
+  let privateKey;
+  try {
+    privateKey = await crypto.subtle.importKey("jwk", { kty, crv, x, y, d }, algo, false, ["sign"]);
+  } catch {
+    return "the EC private key is invalid";
+  }
+  // A private key that signs what its public part cannot verify is not that key's.
+  const data = new Uint8Array([104, 121, 100, 114, 97]);
+  const signature = await crypto.subtle.sign({ name: "ECDSA", hash }, privateKey, data);
+  return (await crypto.subtle.verify({ name: "ECDSA", hash }, publicKey, signature, data))
+    ? null
+    : "the EC private key does not match its public part";
+}
+
+/** AES-256-GCM with a 96-bit IV and additional data: seals, or opens (null when that fails). */
+export async function aesGcm(encrypt, rawKey, iv, additionalData, data) {
   const key = await crypto.subtle.importKey("raw", rawKey, { name: "AES-GCM" }, false, [encrypt ? "encrypt" : "decrypt"]);
-  const algo = { name: "AES-GCM", iv };
-  return new Uint8Array(await (encrypt ? crypto.subtle.encrypt(algo, key, data) : crypto.subtle.decrypt(algo, key, data)));
+  const algo = { name: "AES-GCM", iv, additionalData };
+  try {
+    return new Uint8Array(await (encrypt ? crypto.subtle.encrypt(algo, key, data) : crypto.subtle.decrypt(algo, key, data)));
+  } catch (e) {
+    if (encrypt) throw e;
+    return null;
+  }
 }
 
 // --- Outbound HTTP ---------------------------------------------------------------------------

@@ -36,6 +36,10 @@ extern "C" {
     fn js_pbkdf2(password: &[u8], salt: &[u8], iterations: u32) -> Promise;
     #[wasm_bindgen(js_name = generateJwk)]
     fn js_generate_jwk(alg: &str) -> Promise;
+    #[wasm_bindgen(js_name = checkJwk)]
+    fn js_check_jwk(jwk: &str) -> Promise;
+    #[wasm_bindgen(js_name = aesGcm)]
+    fn js_aes_gcm(encrypt: bool, key: &[u8], iv: &[u8], aad: &[u8], data: &[u8]) -> Promise;
     #[wasm_bindgen(js_name = http)]
     #[allow(clippy::too_many_arguments)]
     fn js_http(
@@ -320,6 +324,26 @@ impl Platform for WorkerPlatform {
     async fn generate_jwk(&self, alg: &str) -> PResult<Value> {
         let text = call(js_generate_jwk(alg)).await.map_err(PlatformError)?.as_string().unwrap_or_default();
         serde_json::from_str(&text).map_err(|e| PlatformError(e.to_string()))
+    }
+
+    async fn aes_256_gcm(
+        &self,
+        encrypt: bool,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        data: &[u8],
+    ) -> PResult<Option<Vec<u8>>> {
+        let out = call(js_aes_gcm(encrypt, key, nonce, aad, data)).await.map_err(PlatformError)?;
+        Ok((!out.is_null()).then(|| bytes(out)))
+    }
+
+    async fn check_jwk(&self, jwk: &Value) -> PResult<Result<(), String>> {
+        let why = call(js_check_jwk(&jwk.to_string())).await.map_err(PlatformError)?;
+        Ok(match why.as_string() {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        })
     }
 
     /// GET without following redirects, within [`FETCH_TIMEOUT_MS`] for headers and body

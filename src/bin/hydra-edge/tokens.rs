@@ -42,9 +42,7 @@ pub struct ClientCredentialsArgs {
 
 /// Seconds since the epoch as RFC 3339 UTC ("" for none).
 pub fn time_of(secs: Option<i64>) -> String {
-    secs.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
+    secs.map(hydra_edge::rfc3339::format).unwrap_or_default()
 }
 
 pub fn introspect(env: &Env, a: &IntrospectArgs) -> Result<(), Error> {
