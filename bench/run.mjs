@@ -122,6 +122,8 @@ const SCENARIOS = [
       ctx.req.headers.authorization = `Bearer ${tokens.access_token}`;
     },
   },
+  // Each request of a whole login + consent + code flow, one by one.
+  ...flowSteps(),
   // The peer (bench/peer.mjs: node-oidc-provider, in-memory adapter, ES256), on what both serve.
   { name: "peer-discovery", target: "peer", peerOf: "discovery", method: "GET", path: "/.well-known/openid-configuration" },
   { name: "peer-jwks", target: "peer", peerOf: "jwks", method: "GET", path: "/jwks" },
@@ -141,6 +143,26 @@ const SCENARIOS = [
 
 /** Scenarios that run in every selection: the baselines. */
 const BASELINES = ["health-alive", "js-noop"];
+
+/**
+ * The regression check (`node bench/run.mjs --check`, which `make test` runs through
+ * tests/perf_ratios.rs): three 1 s rounds of a few scenarios, judged only by ratios between
+ * routes of the same round (medians), against floors far below what even a loaded machine
+ * measures (docs/benchmarks.md has the numbers), and the module's size budget.
+ */
+const CHECK = {
+  scenarios: ["discovery", "jwks", "token-public-client", "cc-jwt"],
+  /** [route, compared with, lowest acceptable median ratio of req/s] */
+  floors: [
+    ["health-alive", "js-noop", 0.4],
+    ["discovery", "health-alive", 0.45],
+    ["jwks", "health-alive", 0.45],
+    ["token-public-client", "health-alive", 0.25],
+    ["cc-jwt", "health-alive", 0.15],
+  ],
+  /** The uploaded wasm module, gzip -9 (docs/benchmarks.md, "Module size"). */
+  wasmGzipBudgetKiB: 380,
+};
 
 const basic = (c) => "Basic " + Buffer.from(`${c.client_id}:${c.client_secret}`).toString("base64");
 
@@ -176,19 +198,27 @@ function introspect(name, strategy, kind) {
   };
 }
 
-/**
- * Tokens from a whole login + consent + code flow, driven over HTTP (browser with a cookie jar,
- * login/consent app through the admin API). Creates a client unless one is given.
- */
-async function codeFlowTokens(ctx, strategy, given) {
-  const redirect = "https://bench.example/cb";
-  const client = given ?? (await ctx.admin("POST", "/admin/clients", {
-    redirect_uris: [redirect], grant_types: ["authorization_code", "refresh_token"],
+const FLOW_REDIRECT = "https://bench.example/cb";
+
+/** A client for code flows (opaque or JWT access tokens). */
+function flowClient(ctx, strategy) {
+  return ctx.admin("POST", "/admin/clients", {
+    redirect_uris: [FLOW_REDIRECT], grant_types: ["authorization_code", "refresh_token"],
     scope: "openid offline_access", access_token_strategy: strategy,
-  }));
+  });
+}
+
+/**
+ * A login + consent + code flow driven over HTTP (a browser with a cookie jar, the login and
+ * consent apps through the admin API), up to `stop`: "login" (the login challenge), "login-verifier"
+ * (the URL the browser returns to, and its cookies), "consent", "consent-verifier", "code" (the
+ * code and its client) or "tokens". Each stage's result carries what the next request needs.
+ */
+async function flow(ctx, client, stop) {
   const jar = new Map();
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
   const browse = async (url) => {
-    const res = await fetch(url, { redirect: "manual", headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") } });
+    const res = await fetch(url, { redirect: "manual", headers: { cookie: cookie() } });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(";");
       const i = pair.indexOf("=");
@@ -197,21 +227,103 @@ async function codeFlowTokens(ctx, strategy, given) {
     await res.text();
     return new URL(res.headers.get("location"), url);
   };
+  const relative = (u) => {
+    const url = new URL(u);
+    return url.pathname + url.search;
+  };
   const auth = new URL(`${ctx.origin}/oauth2/auth`);
-  for (const [k, v] of Object.entries({ client_id: client.client_id, response_type: "code", redirect_uri: redirect,
+  for (const [k, v] of Object.entries({ client_id: client.client_id, response_type: "code", redirect_uri: FLOW_REDIRECT,
     scope: "openid offline_access", state: "bench-state-123", nonce: "bench-nonce-123" })) auth.searchParams.set(k, v);
+  if (stop === "auth") return { path: relative(auth.href) };
   const login = (await browse(auth.href)).searchParams.get("login_challenge");
+  if (stop === "login") return { login };
   const { redirect_to: afterLogin } = await ctx.admin("PUT", `/admin/oauth2/auth/requests/login/accept?login_challenge=${login}`, { subject: "bench-user" });
+  if (stop === "login-verifier") return { path: relative(afterLogin), headers: { cookie: cookie() } };
   const consent = (await browse(afterLogin)).searchParams.get("consent_challenge");
+  if (stop === "consent") return { consent };
   const { redirect_to: afterConsent } = await ctx.admin("PUT", `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${consent}`,
     { grant_scope: ["openid", "offline_access"], session: { id_token: { email: "bench@example.com" } } });
+  if (stop === "consent-verifier") return { path: relative(afterConsent), headers: { cookie: cookie() } };
   const code = (await browse(afterConsent)).searchParams.get("code");
+  const exchange = new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: FLOW_REDIRECT }).toString();
+  if (stop === "code") return { body: exchange, headers: { authorization: basic(client) } };
   const r = await ctx.fetch("POST", "/oauth2/token", {
     headers: { authorization: basic(client), "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirect }).toString(),
+    body: exchange,
   });
   if (r.status !== 200) throw new BenchError(`code exchange answered ${r.status} ${r.text}`);
-  return { client, tokens: r.json() };
+  return { tokens: r.json() };
+}
+
+/** Tokens from a whole flow; creates a client unless one is given. */
+async function codeFlowTokens(ctx, strategy, given) {
+  const client = given ?? (await flowClient(ctx, strategy));
+  return { client, tokens: (await flow(ctx, client, "tokens")).tokens };
+}
+
+/** `n` prepared single-use requests of a flow stage, 8 flows at a time. */
+async function flowPool(ctx, client, stage, n) {
+  const items = [];
+  while (items.length < n) {
+    const batch = Math.min(8, n - items.length);
+    items.push(...(await Promise.all(Array.from({ length: batch }, () => flow(ctx, client, stage)))));
+  }
+  return items;
+}
+
+/**
+ * One step of a login + consent + code flow. Repeatable steps (`single: false`) send the same
+ * request again and again (starting a flow writes nothing; the admin routes read a challenge);
+ * single-use ones (verifiers, code exchanges) take each request from a pool prepared before each
+ * round, outside the measured time.
+ */
+function flowStep(name, method, expect, prepare) {
+  return { name, method, path: "/", expect, flowStep: true, setup: prepare };
+}
+
+function flowSteps() {
+  return [
+  flowStep("auth-start", "GET", 302, async (ctx) => {
+    const client = await flowClient(ctx, "opaque");
+    ctx.req.path = (await flow(ctx, client, "auth")).path;
+  }),
+  flowStep("login-request", "GET", 200, async (ctx) => {
+    const { login } = await flow(ctx, await flowClient(ctx, "opaque"), "login");
+    ctx.req.path = `/admin/oauth2/auth/requests/login?login_challenge=${login}`;
+    ctx.req.headers.authorization = `Bearer ${ctx.adminToken}`;
+  }),
+  flowStep("login-accept", "PUT", 200, async (ctx) => {
+    const { login } = await flow(ctx, await flowClient(ctx, "opaque"), "login");
+    ctx.req.path = `/admin/oauth2/auth/requests/login/accept?login_challenge=${login}`;
+    ctx.req.headers = { authorization: `Bearer ${ctx.adminToken}`, "content-type": "application/json" };
+    ctx.req.body = JSON.stringify({ subject: "bench-user" });
+  }),
+  flowStep("login-verifier", "GET", 302, async (ctx) => {
+    const client = await flowClient(ctx, "opaque");
+    ctx.req.pool = (n) => flowPool(ctx, client, "login-verifier", n);
+  }),
+  flowStep("consent-request", "GET", 200, async (ctx) => {
+    const { consent } = await flow(ctx, await flowClient(ctx, "opaque"), "consent");
+    ctx.req.path = `/admin/oauth2/auth/requests/consent?consent_challenge=${consent}`;
+    ctx.req.headers.authorization = `Bearer ${ctx.adminToken}`;
+  }),
+  flowStep("consent-accept", "PUT", 200, async (ctx) => {
+    const { consent } = await flow(ctx, await flowClient(ctx, "opaque"), "consent");
+    ctx.req.path = `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${consent}`;
+    ctx.req.headers = { authorization: `Bearer ${ctx.adminToken}`, "content-type": "application/json" };
+    ctx.req.body = JSON.stringify({ grant_scope: ["openid", "offline_access"] });
+  }),
+  flowStep("consent-verifier", "GET", 303, async (ctx) => {
+    const client = await flowClient(ctx, "opaque");
+    ctx.req.pool = (n) => flowPool(ctx, client, "consent-verifier", n);
+  }),
+  flowStep("code-exchange", "POST", 200, async (ctx) => {
+    const client = await flowClient(ctx, "opaque");
+    ctx.req.path = "/oauth2/token";
+    ctx.req.headers["content-type"] = "application/x-www-form-urlencoded";
+    ctx.req.pool = (n) => flowPool(ctx, client, "code", n);
+  }),
+  ];
 }
 
 /** A token-endpoint scenario that stops after client authentication (see above). */
@@ -247,7 +359,7 @@ function tokenAuth(name, secret, expect) {
  * Keeps `concurrency` requests in flight over keep-alive connections for `durationMs`, then waits
  * for the ones still in flight. Returns counts and latency percentiles.
  */
-async function generateLoad({ origin, req, concurrency, durationMs }) {
+async function generateLoad({ origin, req, concurrency, durationMs, pool }) {
   const { hostname, port } = new URL(origin);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const body = req.body == null ? null : Buffer.from(req.body);
@@ -262,17 +374,28 @@ async function generateLoad({ origin, req, concurrency, durationMs }) {
   let storage = null;
   // Chained requests (refresh rotation): each lane sends the value its previous answer returned.
   const chain = req.chain ? [...req.chain.values] : null;
+  // Single-use requests (flow steps, code exchanges): each request takes the next prepared one
+  // ({ path, headers, body }), and lanes stop when none is left.
+  const items = pool ? [...pool] : null;
 
   const once = (laneIndex) =>
     new Promise((resolve) => {
       const t0 = performance.now();
       let laneBody = body;
       let laneHeaders = headers;
+      let lanePath = req.path;
+      if (items) {
+        const item = items.pop();
+        lanePath = item.path ?? lanePath;
+        laneBody = item.body == null ? body : Buffer.from(item.body);
+        laneHeaders = { ...headers, ...item.headers };
+        if (laneBody) laneHeaders["content-length"] = String(laneBody.length);
+      }
       if (chain) {
         laneBody = Buffer.from(req.body.replace(encodeURIComponent(req.chain.placeholder), encodeURIComponent(chain[laneIndex])));
         laneHeaders = { ...headers, "content-length": String(laneBody.length) };
       }
-      const r = http.request({ agent, hostname, port, method: req.method, path: req.path, headers: laneHeaders }, (res) => {
+      const r = http.request({ agent, hostname, port, method: req.method, path: lanePath, headers: laneHeaders }, (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
         res.on("end", () => {
@@ -308,7 +431,7 @@ async function generateLoad({ origin, req, concurrency, durationMs }) {
   const start = performance.now();
   const deadline = start + durationMs;
   const lane = async (_, i) => {
-    while (performance.now() < deadline) await once(i);
+    while (performance.now() < deadline && (!items || items.length > 0)) await once(i);
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   const elapsedMs = performance.now() - start;
@@ -454,11 +577,18 @@ async function run(opts, cleanups) {
     const req = { method: s.method, path: s.path, headers: { ...s.headers }, body: s.body ?? null, expect: s.expect ?? null, origin: target };
     if (s.setup) await s.setup({ ...ctx0, req, concurrency: opts.concurrency });
     // One checked request first: a benchmark of error responses would measure the wrong thing.
-    const firstBody = req.chain ? req.body.replace(encodeURIComponent(req.chain.placeholder), encodeURIComponent(req.chain.values.pop())) : req.body;
-    const res = await fetch(target + req.path, { method: req.method, headers: req.headers, body: firstBody ?? undefined });
+    let firstBody = req.chain ? req.body.replace(encodeURIComponent(req.chain.placeholder), encodeURIComponent(req.chain.values.pop())) : req.body;
+    let first = { path: req.path, headers: req.headers };
+    if (req.pool) {
+      const [item] = await req.pool(1);
+      first = { path: item.path ?? req.path, headers: { ...req.headers, ...item.headers } };
+      firstBody = item.body ?? firstBody;
+    }
+    const res = await fetch(target + first.path, { method: req.method, headers: first.headers, body: firstBody ?? undefined, redirect: "manual" });
     const text = await res.text();
     if (req.expect ? res.status !== req.expect : !res.ok) throw new BenchError(`${s.name}: ${req.method} ${req.path} answered ${res.status} ${text.slice(0, 500)}`);
-    const warm = await load({ origin: target, req, concurrency: opts.concurrency, durationMs: opts.warmup * 1000 });
+    const pool = req.pool ? await req.pool(opts.poolSize) : undefined;
+    const warm = await load({ origin: target, req: loadable(req), concurrency: opts.concurrency, durationMs: opts.warmup * 1000, pool });
     if (req.chain) req.chain.values = warm.chainValues;
     delete warm.chainValues;
     requests.set(s.name, req);
@@ -474,7 +604,8 @@ async function run(opts, cleanups) {
     const line = [];
     for (const s of selected) {
       const req = requests.get(s.name);
-      const r = await load({ origin: req.origin, req, concurrency: opts.concurrency, durationMs: opts.duration * 1000 });
+      const pool = req.pool ? await req.pool(opts.poolSize) : undefined;
+      const r = await load({ origin: req.origin, req: loadable(req), concurrency: opts.concurrency, durationMs: opts.duration * 1000, pool });
       if (req.chain) req.chain.values = r.chainValues;
       delete r.chainValues;
       perRound.get(s.name).push(r);
@@ -519,7 +650,12 @@ async function run(opts, cleanups) {
   });
 
   const comparisons = compare(results);
+  if (opts.check) {
+    writeFileSync(path.join(ROOT, "build", "bench-check.json"), JSON.stringify({ routes: results, wasm: sizes }, null, 2) + "\n");
+    return judge(results, sizes);
+  }
   printReport(results, comparisons, sizes, opts);
+  const cold = opts.cold > 0 ? await coldStarts(bundle, opts.cold, cleanups) : null;
   const report = {
     generatedAt: new Date().toISOString(),
     environment: {
@@ -536,10 +672,18 @@ async function run(opts, cleanups) {
     baseline: baseline.name,
     wasm: sizes,
     comparisons,
+    coldStart: cold,
     routes: results,
   };
   writeFileSync(RESULTS_FILE, JSON.stringify(report, null, 2) + "\n");
   console.log(`\nWrote ${path.relative(ROOT, RESULTS_FILE)}`);
+}
+
+/** The request as the load generator gets it (a worker thread: data only, no functions). */
+function loadable(req) {
+  const { pool, ...rest } = req;
+  void pool;
+  return rest;
 }
 
 function parseArgs(argv) {
@@ -552,12 +696,16 @@ function parseArgs(argv) {
     warmup: Number(env.BENCH_WARMUP ?? 1),
     inline: env.BENCH_INLINE === "1",
     list: false,
+    check: false,
+    poolSize: Number(env.BENCH_POOL ?? 200),
+    cold: Number(env.BENCH_COLD ?? 5),
   };
   for (const arg of argv) {
     const m = /^--([a-z]+)(?:=(.*))?$/.exec(arg);
     if (!m) opts.names.push(arg);
-    else if (m[1] === "inline" || m[1] === "list") opts[m[1]] = true;
-    else if (["duration", "concurrency", "rounds", "warmup"].includes(m[1]) && m[2] !== undefined) opts[m[1]] = Number(m[2]);
+    else if (m[1] === "inline" || m[1] === "list" || m[1] === "check") opts[m[1]] = true;
+    else if (["duration", "concurrency", "rounds", "warmup", "cold"].includes(m[1]) && m[2] !== undefined) opts[m[1]] = Number(m[2]);
+    else if (m[1] === "pool" && m[2] !== undefined) opts.poolSize = Number(m[2]);
     else throw new BenchError(`unknown option ${arg} (see bench/README.md)`);
   }
   for (const k of ["duration", "concurrency", "rounds"]) {
@@ -566,7 +714,79 @@ function parseArgs(argv) {
   if (!(opts.warmup >= 0)) throw new BenchError("--warmup must be >= 0");
   opts.concurrency = Math.round(opts.concurrency);
   opts.rounds = Math.round(opts.rounds);
+  if (opts.check) {
+    // The regression check (`make test`): a few short rounds of the ratio-checked scenarios.
+    Object.assign(opts, { names: CHECK.scenarios, duration: 1, rounds: 3, warmup: 0.5, cold: 0 });
+  }
   return opts;
+}
+
+/** The regression check's verdict: each floor and the size budget; a failure sets the exit code. */
+function judge(results, sizes) {
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const failures = [];
+  console.log("\nRegression check (median ratio of req/s in the same rounds, against its floor):");
+  for (const [a, b, floor] of CHECK.floors) {
+    const ra = byName.get(a);
+    const rb = byName.get(b);
+    const ratio = median(ra.rounds.map((r, i) => r.rps / rb.rounds[i].rps));
+    const ok = ratio >= floor;
+    console.log(`  ${ok ? "ok  " : "FAIL"} ${a} / ${b}: ${ratio.toFixed(2)} (floor ${floor})`);
+    if (!ok) failures.push(`${a} / ${b} = ${ratio.toFixed(2)} < ${floor}`);
+    const errors = ra.totalErrors + rb.totalErrors;
+    if (errors) failures.push(`${a} or ${b} answered ${errors} unexpected responses`);
+  }
+  const kib = sizes.uploaded.gzipBytes / 1024;
+  const fits = kib <= CHECK.wasmGzipBudgetKiB;
+  console.log(`  ${fits ? "ok  " : "FAIL"} wasm module: ${kib.toFixed(1)} KiB gzip (budget ${CHECK.wasmGzipBudgetKiB} KiB)`);
+  if (!fits) failures.push(`the wasm module is ${kib.toFixed(1)} KiB gzipped, over the ${CHECK.wasmGzipBudgetKiB} KiB budget`);
+  if (failures.length) {
+    console.error(`\nregression check failed:\n  ${failures.join("\n  ")}`);
+    process.exitCode = 1;
+  } else {
+    console.log("\nregression check passed");
+  }
+}
+
+/**
+ * Cold starts: a new miniflare (workerd) per sample, for the bundle and for the JS no-op. `ready`
+ * is workerd's start with the script loaded (the wasm module compiled and instantiated); `first`
+ * the first answer of the fresh isolate (`GET /health/alive`: configuration parsed, nothing read);
+ * `second` the next one, for comparison. Medians, in milliseconds.
+ */
+async function coldStarts(bundle, samples, cleanups) {
+  const { Miniflare } = await import("miniflare");
+  const kinds = {
+    "hydra-edge": (port, origin) => hydraWorker(bundle.entry, origin, port),
+    "js-noop": (port) => noopWorker(port),
+  };
+  const out = {};
+  console.log(`\nCold start (${samples} fresh workerd instances per Worker, medians, ms):\n`);
+  for (const [name, worker] of Object.entries(kinds)) {
+    const times = { ready: [], first: [], second: [] };
+    for (let i = 0; i < samples; i++) {
+      const [entry, direct] = [await freePort(), await freePort()];
+      const origin = `http://127.0.0.1:${direct}`;
+      const t0 = performance.now();
+      const mf = new Miniflare({ host: "127.0.0.1", port: entry, workers: [worker(direct, origin)] });
+      const stop = () => mf.dispose();
+      cleanups.push(stop);
+      await mf.ready;
+      const t1 = performance.now();
+      await (await fetch(`${origin}/health/alive`)).text();
+      const t2 = performance.now();
+      await (await fetch(`${origin}/health/alive`)).text();
+      const t3 = performance.now();
+      await mf.dispose();
+      cleanups.splice(cleanups.indexOf(stop), 1);
+      times.ready.push(t1 - t0);
+      times.first.push(t2 - t1);
+      times.second.push(t3 - t2);
+    }
+    out[name] = { ready: median(times.ready), first: median(times.first), second: median(times.second), samples: times };
+    console.log(`  ${name.padEnd(12)} ready ${out[name].ready.toFixed(0).padStart(5)}   first answer ${out[name].first.toFixed(1).padStart(6)}   second ${out[name].second.toFixed(1).padStart(6)}`);
+  }
+  return out;
 }
 
 /** The named scenarios (all when none is named), always starting with the baseline. */

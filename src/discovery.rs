@@ -152,6 +152,40 @@ mod tests {
     }
 
     #[test]
+    fn the_document_is_served_from_memory_for_its_bound_with_an_etag() {
+        use crate::http::Method;
+        use crate::keys::signing::test_keys;
+        use crate::testing::{block_on, TestPlatform};
+        let cfg = test_config();
+        let p = TestPlatform::with_sql(test_keys::sql(vec![test_keys::stored(cfg.primary_secret(), "k1")]));
+        let log = crate::log::RequestLog::new();
+        let ctx = Ctx { cfg: &cfg, p: &p, log: &log };
+        let get = Request::new(Method::Get, "/.well-known/openid-configuration");
+        let first = block_on(handle(&ctx, &get)).unwrap();
+        assert_eq!(first.status, 200);
+        assert_eq!(first.header("cache-control"), Some(CACHE_CONTROL));
+        let etag = first.header("etag").unwrap().to_string();
+        let reads = p.count("sql");
+        assert!(reads > 0, "the first build reads the signing key");
+
+        p.advance_ms(DOCUMENT_CACHE_MS - 1);
+        let mut conditional = get.clone();
+        conditional.headers.push(("if-none-match".into(), etag.clone()));
+        let not_modified = block_on(handle(&ctx, &conditional)).unwrap();
+        assert_eq!((not_modified.status, not_modified.body.len()), (304, 0));
+        assert_eq!(not_modified.header("etag"), Some(etag.as_str()));
+        assert_eq!(p.count("sql"), reads, "within the bound: from memory");
+
+        // Rebuilt after the bound (the signing key itself is still in memory, see its own bound).
+        p.advance_ms(1);
+        let rebuilt = block_on(handle(&ctx, &get)).unwrap();
+        assert_eq!((rebuilt.status, rebuilt.header("etag")), (200, Some(etag.as_str())), "same content, same tag");
+        p.advance_ms(crate::keys::signing::SIGNING_KEY_CACHE_MS);
+        block_on(handle(&ctx, &get)).unwrap();
+        assert!(p.count("sql") > reads, "after both bounds: the key is read again");
+    }
+
+    #[test]
     fn registration_endpoint_only_when_enabled() {
         let cfg = Config::from_lookup(lookup(&[
             ("URLS_SELF_ISSUER", "https://auth.example.com"),

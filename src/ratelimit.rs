@@ -169,6 +169,25 @@ pub async fn user_code_attempt<P: Platform>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{block_on, TestPlatform};
+
+    /// A key the binding refused is refused in this isolate for BLOCK_MS without asking again.
+    #[test]
+    fn a_refused_key_stays_refused_for_its_bound_only() {
+        let p = TestPlatform::new();
+        let l = Limiter::AdminFailuresPerIp;
+        p.rate_limit_allows.set(false);
+        assert!(!block_on(count(&p, l, "ip:203.0.113.7")));
+        p.rate_limit_allows.set(true);
+        assert!(blocked(&p, l, "ip:203.0.113.7"));
+        assert!(!blocked(&p, l, "ip:203.0.113.8"), "only that key");
+        assert_eq!(check(&p, &[(l, "ip:203.0.113.7")]).unwrap_err().status, 429);
+        p.advance_ms(BLOCK_MS - 1);
+        assert!(blocked(&p, l, "ip:203.0.113.7"));
+        p.advance_ms(1);
+        assert!(!blocked(&p, l, "ip:203.0.113.7"));
+        assert_eq!(p.count("rate_limit"), 1, "checking a refused key never calls the binding");
+    }
 
     #[test]
     fn address_comes_from_cf_connecting_ip_only() {

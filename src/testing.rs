@@ -20,6 +20,10 @@ pub struct TestPlatform {
     /// Every storage call: `sql <statement>`, `sql_read <from> <statement>`, `kv_get <key>`, ...
     pub calls: RefCell<Vec<String>>,
     pub bookmark: RefCell<Option<String>>,
+    /// Answers of `http_get` by URL (anything else fails).
+    pub http: RefCell<HashMap<String, (u16, Vec<u8>)>>,
+    /// What the rate limiter says.
+    pub rate_limit_allows: Cell<bool>,
 }
 
 impl TestPlatform {
@@ -35,6 +39,8 @@ impl TestPlatform {
             sql: Box::new(sql),
             calls: RefCell::new(Vec::new()),
             bookmark: RefCell::new(None),
+            http: RefCell::new(HashMap::new()),
+            rate_limit_allows: Cell::new(true),
         }
     }
 
@@ -125,8 +131,12 @@ impl Platform for TestPlatform {
         unsupported("verification")
     }
 
-    async fn pbkdf2_sha256(&self, _password: &[u8], _salt: &[u8], _iterations: u32) -> PResult<[u8; 32]> {
-        unsupported("PBKDF2")
+    async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> PResult<[u8; 32]> {
+        self.record("pbkdf2".into());
+        let mut out = [0u8; 32];
+        pbkdf2::pbkdf2::<hmac::Hmac<sha2::Sha256>>(password, salt, iterations, &mut out)
+            .map_err(|e| PlatformError(e.to_string()))?;
+        Ok(out)
     }
 
     async fn generate_jwk(&self, _alg: &str) -> PResult<Value> {
@@ -135,7 +145,10 @@ impl Platform for TestPlatform {
 
     async fn http_get(&self, url: &str) -> PResult<(u16, Vec<u8>)> {
         self.record(format!("http_get {url}"));
-        unsupported("fetch")
+        match self.http.borrow().get(url) {
+            Some(answer) => Ok(answer.clone()),
+            None => unsupported("fetching that URL"),
+        }
     }
 
     async fn http_post(&self, url: &str, _h: &[(&str, &str)], _b: &[u8], _t: u64) -> PResult<(u16, Vec<u8>)> {
@@ -144,4 +157,9 @@ impl Platform for TestPlatform {
     }
 
     fn after_response(&self, _fut: impl Future<Output = ()> + 'static) {}
+
+    async fn rate_limit(&self, binding: &'static str, key: &str) -> PResult<bool> {
+        self.record(format!("rate_limit {binding} {key}"));
+        Ok(self.rate_limit_allows.get())
+    }
 }

@@ -269,6 +269,37 @@ fn timed_flow(s: &Server, rp: &Rp) -> (Duration, Vec<(&'static str, Duration, St
     (started.elapsed(), steps)
 }
 
+/// D1 round trips are counted, not timed: a warm login + consent + code flow makes 6 (it made
+/// 12 before issue 12), two of them reads a replica may answer (the admin GETs' 410 markers).
+#[test]
+fn a_code_flow_makes_six_d1_round_trips_two_on_replicas() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    timed_flow(s, &rp); // the first flow fills the caches
+    let (_, steps) = timed_flow(s, &rp);
+    let count = |ops: &str, key: &str| -> u32 {
+        ops.split(", ")
+            .find_map(|part| part.strip_prefix(key))
+            .and_then(|v| v.split('/').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {ops:?}"))
+    };
+    let per_step: Vec<(&str, u32, u32)> =
+        steps.iter().map(|(name, _, ops)| (*name, count(ops, "d1="), count(ops, "d1_replica="))).collect();
+    let expected = [
+        ("GET /oauth2/auth", 0, 0),
+        ("GET login request (admin)", 1, 1),
+        ("PUT login accept (admin)", 0, 0),
+        ("GET /oauth2/auth?login_verifier", 1, 0),
+        ("GET consent request (admin)", 1, 1),
+        ("PUT consent accept (admin)", 0, 0),
+        ("GET /oauth2/auth?consent_verifier", 1, 0),
+        ("POST /oauth2/token", 2, 0),
+    ];
+    assert_eq!(per_step, expected, "{steps:#?}");
+    assert_eq!(per_step.iter().map(|(_, d1, _)| d1).sum::<u32>(), 6);
+}
+
 /// Not an assertion of speed (timed tests are flaky): prints what a flow costs, for the notes.
 #[test]
 fn flow_cost_report() {

@@ -218,7 +218,8 @@ fn successful_health_probes_and_well_known_documents_are_not_logged_by_default()
         std::thread::sleep(Duration::from_millis(200));
     };
     assert!(lines.iter().any(|l| l["route"] == "Authorize"), "other routes are logged: {lines:#?}");
-    let quiet = |l: &&Value| ["HealthAlive", "HealthReady", "Discovery", "Jwks"].contains(&l["route"].as_str().unwrap_or(""));
+    let quiet =
+        |l: &&Value| ["HealthAlive", "HealthReady", "Discovery", "Jwks"].contains(&l["route"].as_str().unwrap_or(""));
     assert!(!lines.iter().any(|l| quiet(&l)), "{lines:#?}");
     assert!(lines.iter().any(|l| l["status"] == 405), "a failed probe is logged: {lines:#?}");
 }

@@ -354,3 +354,50 @@ async fn private_key_jwt<P: Platform>(ctx: &Ctx<'_, P>, jwt: &str, form_id: Opti
     }
     Ok(client)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::test_config;
+    use crate::log::RequestLog;
+    use crate::testing::{block_on, TestPlatform};
+
+    fn client_with(jwks_uri: &str) -> StoredClient {
+        let client = crate::clients::model::Client {
+            client_id: "jwt-client".into(),
+            jwks_uri: jwks_uri.into(),
+            ..Default::default()
+        };
+        StoredClient { pk: 1, client, secret_hash: None, registration_token_sig: None, version: 1 }
+    }
+
+    /// A fetched `jwks_uri` is reused for JWKS_URI_CACHE_MS; a failed fetch for
+    /// JWKS_URI_FAILURE_CACHE_MS.
+    #[test]
+    fn fetched_client_key_sets_and_failures_are_reused_for_their_bounds() {
+        let cfg = test_config();
+        let p = TestPlatform::new();
+        let (good, bad) = ("https://rp.example/jwks", "https://down.example/jwks");
+        p.http.borrow_mut().insert(good.into(), (200, br#"{"keys":[{"kty":"EC"}]}"#.to_vec()));
+        p.http.borrow_mut().insert(bad.into(), (503, Vec::new()));
+        let log = RequestLog::new();
+        let ctx = Ctx { cfg: &cfg, p: &p, log: &log };
+        let fetches = |u: &str| p.count(&format!("http_get {u}"));
+
+        assert_eq!(block_on(client_keys(&ctx, &client_with(good))).unwrap().len(), 1);
+        p.advance_ms(JWKS_URI_CACHE_MS - 1);
+        block_on(client_keys(&ctx, &client_with(good))).unwrap();
+        assert_eq!(fetches(good), 1, "within the bound: from memory");
+        p.advance_ms(1);
+        block_on(client_keys(&ctx, &client_with(good))).unwrap();
+        assert_eq!(fetches(good), 2, "after it: fetched again");
+
+        assert!(block_on(client_keys(&ctx, &client_with(bad))).is_err());
+        p.advance_ms(JWKS_URI_FAILURE_CACHE_MS - 1);
+        assert!(block_on(client_keys(&ctx, &client_with(bad))).is_err());
+        assert_eq!(fetches(bad), 1, "a failure is remembered too");
+        p.advance_ms(1);
+        assert!(block_on(client_keys(&ctx, &client_with(bad))).is_err());
+        assert_eq!(fetches(bad), 2);
+    }
+}

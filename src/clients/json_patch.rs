@@ -39,16 +39,17 @@ impl Op {
 /// what is wrong with it.
 pub fn parse(doc: &Value) -> Result<Vec<Op>, String> {
     let ops = doc.as_array().ok_or("the document must be an array of operations")?;
-    ops.iter()
-        .enumerate()
-        .map(|(i, op)| parse_op(op).map_err(|e| format!("{e} at [{i}]")))
-        .collect()
+    ops.iter().enumerate().map(|(i, op)| parse_op(op).map_err(|e| format!("{e} at [{i}]"))).collect()
 }
 
 fn parse_op(op: &Value) -> Result<Op, String> {
     let obj = op.as_object().ok_or("an operation must be an object")?;
     let text = |name: &str| -> Result<String, String> {
-        let s = obj.get(name).ok_or(format!("missing field `{name}`"))?.as_str().ok_or(format!("`{name}` must be a string"))?;
+        let s = obj
+            .get(name)
+            .ok_or(format!("missing field `{name}`"))?
+            .as_str()
+            .ok_or(format!("`{name}` must be a string"))?;
         pointer(s)?;
         Ok(s.to_string())
     };
@@ -88,8 +89,10 @@ fn index(token: &str, len: usize, end_ok: bool) -> Result<usize, String> {
     if token == "-" && end_ok {
         return Ok(len);
     }
-    let valid = !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) && (token == "0" || !token.starts_with('0'));
-    let i: usize = if valid { token.parse().map_err(|_| format!("index {token} is out of range"))? } else { usize::MAX };
+    let valid =
+        !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) && (token == "0" || !token.starts_with('0'));
+    let i: usize =
+        if valid { token.parse().map_err(|_| format!("index {token} is out of range"))? } else { usize::MAX };
     if i == usize::MAX {
         return Err(format!("\"{token}\" is not an array index"));
     }
@@ -216,23 +219,38 @@ mod tests {
     #[test]
     fn the_rfc_6902_examples() {
         let doc = json!({"foo": "bar"});
-        assert_eq!(run(doc.clone(), json!([{"op": "add", "path": "/baz", "value": "qux"}])), Ok(json!({"foo": "bar", "baz": "qux"})));
+        assert_eq!(
+            run(doc.clone(), json!([{"op": "add", "path": "/baz", "value": "qux"}])),
+            Ok(json!({"foo": "bar", "baz": "qux"}))
+        );
         let arr = json!({"foo": ["bar", "baz"]});
-        assert_eq!(run(arr.clone(), json!([{"op": "add", "path": "/foo/1", "value": "qux"}])), Ok(json!({"foo": ["bar", "qux", "baz"]})));
-        assert_eq!(run(arr.clone(), json!([{"op": "add", "path": "/foo/-", "value": "x"}])), Ok(json!({"foo": ["bar", "baz", "x"]})));
+        assert_eq!(
+            run(arr.clone(), json!([{"op": "add", "path": "/foo/1", "value": "qux"}])),
+            Ok(json!({"foo": ["bar", "qux", "baz"]}))
+        );
+        assert_eq!(
+            run(arr.clone(), json!([{"op": "add", "path": "/foo/-", "value": "x"}])),
+            Ok(json!({"foo": ["bar", "baz", "x"]}))
+        );
         assert_eq!(run(arr.clone(), json!([{"op": "remove", "path": "/foo/0"}])), Ok(json!({"foo": ["baz"]})));
-        assert_eq!(run(doc.clone(), json!([{"op": "replace", "path": "/foo", "value": null}])), Ok(json!({"foo": null})));
+        assert_eq!(
+            run(doc.clone(), json!([{"op": "replace", "path": "/foo", "value": null}])),
+            Ok(json!({"foo": null}))
+        );
         let nested = json!({"foo": {"bar": "baz", "waldo": "fred"}, "qux": {"corge": "grault"}});
         assert_eq!(
             run(nested.clone(), json!([{"op": "move", "from": "/foo/waldo", "path": "/qux/thud"}])),
             Ok(json!({"foo": {"bar": "baz"}, "qux": {"corge": "grault", "thud": "fred"}}))
         );
         assert_eq!(
-            run(nested, json!([{"op": "copy", "from": "/foo/bar", "path": "/qux/x"}]))
-                .unwrap()["qux"]["x"],
+            run(nested, json!([{"op": "copy", "from": "/foo/bar", "path": "/qux/x"}])).unwrap()["qux"]["x"],
             "baz"
         );
-        assert!(run(json!({"a/b": 1, "m~n": 2}), json!([{"op": "test", "path": "/a~1b", "value": 1}, {"op": "test", "path": "/m~0n", "value": 2}])).is_ok());
+        assert!(run(
+            json!({"a/b": 1, "m~n": 2}),
+            json!([{"op": "test", "path": "/a~1b", "value": 1}, {"op": "test", "path": "/m~0n", "value": 2}])
+        )
+        .is_ok());
         assert_eq!(run(doc.clone(), json!([{"op": "replace", "path": "", "value": [1]}])), Ok(json!([1])));
     }
 

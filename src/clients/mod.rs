@@ -16,7 +16,6 @@ pub mod model;
 pub mod registration;
 pub mod validate;
 
-
 use crate::crypto::opaque::{self, TokenKind};
 use crate::crypto::{random_string, secret_hash};
 use crate::ctx::Ctx;

@@ -297,8 +297,7 @@ fn parse_absolute(name: &str, value: &str) -> ApiResult<Url> {
     if value.len() > MAX_URI_LEN {
         return Err(meta(format!("Field {name} holds a URI longer than {MAX_URI_LEN} characters.")));
     }
-    Url::parse(value)
-        .map_err(|e| meta(format!("Field {name} holds \"{value}\", which is not an absolute URI ({e}).")))
+    Url::parse(value).map_err(|e| meta(format!("Field {name} holds \"{value}\", which is not an absolute URI ({e}).")))
 }
 
 fn check_web_url(name: &str, value: &str) -> ApiResult<()> {
@@ -427,8 +426,7 @@ mod tests {
             (
                 Box::new(|c| {
                     c.jwks_uri = "https://k.example/jwks".into();
-                    c.jwks =
-                        json!({"keys": [crate::keys::public_part(&crate::keys::test_es256("k", "sig")).unwrap()]});
+                    c.jwks = json!({"keys": [crate::keys::public_part(&crate::keys::test_es256("k", "sig")).unwrap()]});
                 }),
                 "can not both be set",
             ),

@@ -135,6 +135,29 @@ pub async fn verify_nothing<P: Platform>(p: &P, presented: &str) -> PResult<Verd
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{block_on, TestPlatform};
+
+    /// A verified secret is remembered (as a keyed digest) for as long as the stored hash stays
+    /// the same: no time bound, the stored hash is the key.
+    #[test]
+    fn a_verified_secret_skips_pbkdf2_until_the_stored_hash_changes() {
+        let p = TestPlatform::new();
+        let stored = block_on(hash(&p, "right-secret")).unwrap();
+        assert_eq!(p.count("pbkdf2"), 1);
+        assert_eq!(block_on(verify(&p, "c1", &stored, "right-secret")).unwrap(), Verdict::MatchDerived);
+        assert_eq!(block_on(verify(&p, "c1", &stored, "right-secret")).unwrap(), Verdict::MatchCached);
+        p.advance_ms(86_400_000);
+        assert_eq!(block_on(verify(&p, "c1", &stored, "right-secret")).unwrap(), Verdict::MatchCached);
+        assert_eq!(p.count("pbkdf2"), 2, "PBKDF2 ran once for the check");
+        assert_eq!(block_on(verify(&p, "c1", &stored, "wrong-secret")).unwrap(), Verdict::Mismatch, "never cached");
+        assert_eq!(p.count("pbkdf2"), 3);
+        let rotated = block_on(hash(&p, "right-secret")).unwrap();
+        assert_eq!(
+            block_on(verify(&p, "c1", &rotated, "right-secret")).unwrap(),
+            Verdict::MatchDerived,
+            "a new hash: derived again"
+        );
+    }
 
     /// A vector computed independently with Python's hashlib.pbkdf2_hmac("sha256", b"some-secret",
     /// salt=bytes(range(16)), iterations=25000, dklen=32).

@@ -102,6 +102,23 @@ mod tests {
     use crate::config::tests::{lookup, test_config};
 
     #[test]
+    fn the_session_cookie_carries_the_bookmark_of_the_sessions_write() {
+        use crate::testing::TestPlatform;
+        let cfg = test_config();
+        let p = TestPlatform::new();
+        *p.bookmark.borrow_mut() = Some("00000001-0000000a".into());
+        let log = crate::log::RequestLog::new();
+        let ctx = Ctx { cfg: &cfg, p: &p, log: &log };
+        let set = set_session(&ctx, "sid-1", 3600);
+        let value = set.split(';').next().unwrap().split_once('=').unwrap().1;
+        let mut req = Request::new(crate::http::Method::Get, "/oauth2/auth");
+        req.headers.push(("cookie".into(), format!("{}={value}", session_cookie_name(&cfg))));
+        let c = session(&ctx, &req).unwrap();
+        assert_eq!((c.sid.as_str(), c.bm.as_deref()), ("sid-1", Some("00000001-0000000a")));
+        assert_eq!(session_id(&ctx, &req).as_deref(), Some("sid-1"));
+    }
+
+    #[test]
     fn host_prefix_only_on_https() {
         let plain = test_config();
         assert_eq!(session_cookie_name(&plain), "ory_hydra_session");

@@ -159,14 +159,23 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     let remembered_for =
         super::consent::may_skip(&client, &ar).then_some((client.client_id.as_str(), r.subject.as_str()));
     let url = &v.login.request_url;
-    let remembered =
-        match store::flows::redeem_login(ctx.p, &claim, url, now, marker_expiry, session.as_ref(), remembered_for).await {
-            Ok((true, remembered)) => remembered,
-            Ok((false, _)) => {
-                return to_client(ApiError::access_denied().with_hint("The login verifier has already been used."))
-            }
-            Err(e) => return to_client(e.into()),
-        };
+    let remembered = match store::flows::redeem_login(
+        ctx.p,
+        &claim,
+        url,
+        now,
+        marker_expiry,
+        session.as_ref(),
+        remembered_for,
+    )
+    .await
+    {
+        Ok((true, remembered)) => remembered,
+        Ok((false, _)) => {
+            return to_client(ApiError::access_denied().with_hint("The login verifier has already been used."))
+        }
+        Err(e) => return to_client(e.into()),
+    };
     // The CSRF cookie stays until it expires, so a verifier replayed in this browser is
     // reported as used rather than as a CSRF failure.
     let mut set_cookies = Vec::new();

@@ -182,8 +182,7 @@ pub async fn validate_fully<P: Platform>(p: &P, jwk: &Value) -> crate::error::Ap
 /// (the Worker checks every curve through WebCrypto and carries no curve arithmetic).
 pub fn check_p256_on_host(jwk: &Value) -> Result<(), String> {
     #[cfg(not(target_arch = "wasm32"))]
-    if jwk.get("kty").and_then(Value::as_str) == Some("EC") && jwk.get("crv").and_then(Value::as_str) == Some("P-256")
-    {
+    if jwk.get("kty").and_then(Value::as_str) == Some("EC") && jwk.get("crv").and_then(Value::as_str) == Some("P-256") {
         use p256::elliptic_curve::sec1::FromEncodedPoint;
         let coord = |m: &str| {
             crate::crypto::b64url_decode(jwk.get(m).and_then(Value::as_str).unwrap_or(""))

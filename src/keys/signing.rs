@@ -202,3 +202,106 @@ pub async fn build_public_jwks<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<Strin
     let _ = store::keys::cache_jwks(ctx.p, &doc).await;
     Ok(doc)
 }
+
+/// A D1 `jwk` table for unit tests: an ES256 key in each published set, encrypted as stored.
+#[cfg(test)]
+pub mod test_keys {
+    use crate::platform::{PResult, Query, QueryResult, SqlValue};
+    use crate::store::keys::StoredKey;
+    use crate::testing::{block_on, TestPlatform};
+    use serde_json::json;
+
+    pub fn stored(secret: &str, kid: &str) -> StoredKey {
+        let p = TestPlatform::new();
+        block_on(super::to_stored(&p, secret, &super::super::test_es256(kid, "sig"), 1)).unwrap()
+    }
+
+    /// Answers `list_set` with `keys` for every set.
+    pub fn sql(keys: Vec<StoredKey>) -> impl Fn(&Query) -> PResult<QueryResult> {
+        move |q| {
+            let mut r = QueryResult::default();
+            if q.sql.contains("FROM jwk WHERE set_id") && matches!(q.params.first(), Some(SqlValue::Text(_))) {
+                for k in &keys {
+                    let row = json!({"kid": k.kid, "public_jwk": k.public_jwk, "private_jwk_enc": k.private_enc, "created_at": 1});
+                    r.rows.push(row.as_object().unwrap().clone());
+                }
+            }
+            Ok(r)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::test_config;
+    use crate::log::RequestLog;
+    use crate::testing::{block_on, TestPlatform};
+
+    #[test]
+    fn the_signing_key_is_reused_for_its_bound_then_read_again() {
+        let cfg = test_config();
+        let p = TestPlatform::with_sql(test_keys::sql(vec![test_keys::stored(cfg.primary_secret(), "k1")]));
+        let log = RequestLog::new();
+        let ctx = Ctx { cfg: &cfg, p: &p, log: &log };
+        assert_eq!(block_on(signing_key(&ctx, ID_TOKEN_SET)).unwrap().kid, "k1");
+        let reads = p.count("sql");
+        p.advance_ms(SIGNING_KEY_CACHE_MS - 1);
+        block_on(signing_key(&ctx, ID_TOKEN_SET)).unwrap();
+        assert_eq!(p.count("sql"), reads, "within the bound: from memory");
+        p.advance_ms(1);
+        block_on(signing_key(&ctx, ID_TOKEN_SET)).unwrap();
+        assert!(p.count("sql") > reads, "after it: read again");
+    }
+
+    #[test]
+    fn verification_keys_are_reused_and_an_unknown_kid_reloads_at_most_every_five_seconds() {
+        let cfg = test_config();
+        let p = TestPlatform::with_sql(test_keys::sql(vec![test_keys::stored(cfg.primary_secret(), "k1")]));
+        let log = RequestLog::new();
+        let ctx = Ctx { cfg: &cfg, p: &p, log: &log };
+        assert!(block_on(verification_key(&ctx, ACCESS_TOKEN_SET, "k1")).unwrap().is_some());
+        assert_eq!(p.count("sql"), 1);
+        assert!(block_on(verification_key(&ctx, ACCESS_TOKEN_SET, "forged")).unwrap().is_none());
+        assert_eq!(p.count("sql"), 1, "an unknown kid right after a load: no reload");
+        p.advance_ms(5_000);
+        assert!(block_on(verification_key(&ctx, ACCESS_TOKEN_SET, "forged")).unwrap().is_none());
+        assert_eq!(p.count("sql"), 2, "five seconds later an unknown kid reloads");
+        p.advance_ms(SIGNING_KEY_CACHE_MS - 1);
+        block_on(verification_key(&ctx, ACCESS_TOKEN_SET, "k1")).unwrap();
+        assert_eq!(p.count("sql"), 2, "a known kid within the bound: from memory");
+        p.advance_ms(1);
+        block_on(verification_key(&ctx, ACCESS_TOKEN_SET, "k1")).unwrap();
+        assert_eq!(p.count("sql"), 3, "after it: read again");
+    }
+
+    #[test]
+    fn the_jwks_document_is_served_from_memory_for_its_bound_then_from_kv() {
+        let cfg = test_config();
+        let p = TestPlatform::new();
+        let log = RequestLog::new();
+        let ctx = Ctx { cfg: &cfg, p: &p, log: &log };
+        // Written to KV as a build would (KV's TTL bounds a copy a lost delete left behind).
+        block_on(store::keys::cache_jwks(&p, "{\"keys\":[]}")).unwrap();
+        assert!(p.calls.borrow().contains(&format!(
+            "kv_put {} {}",
+            store::keys::JWKS_CACHE_KEY,
+            store::keys::JWKS_CACHE_TTL
+        )));
+        let first = block_on(public_jwks(&ctx)).unwrap();
+        assert_eq!(first.body, b"{\"keys\":[]}");
+        assert_eq!(p.count("kv_get"), 1);
+        p.advance_ms(JWKS_MEMORY_MS - 1);
+        let again = block_on(public_jwks(&ctx)).unwrap();
+        assert_eq!((p.count("kv_get"), &again.etag), (1, &first.etag), "within the bound: from memory");
+        // A key write in this isolate forgets both copies at once.
+        block_on(store::keys::cache_jwks(&p, "{\"keys\":[1]}")).unwrap();
+        p.advance_ms(1);
+        let later = block_on(public_jwks(&ctx)).unwrap();
+        assert_eq!(p.count("kv_get"), 2, "after the bound: KV again");
+        assert_eq!(later.body, b"{\"keys\":[1]}");
+        assert_ne!(later.etag, first.etag, "a changed document has another entity tag");
+        block_on(invalidate(&ctx)).unwrap();
+        assert!(p.count("kv_delete") >= 1);
+    }
+}

@@ -193,3 +193,63 @@ async fn invalidate<P: Platform>(p: &P, id: &str) {
     let _ = p.kv_delete(&key).await;
     p.kv_delete_later(&key, SECOND_INVALIDATION_DELAY_MS);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::QueryResult;
+    use crate::testing::{block_on, TestPlatform};
+    use serde_json::json;
+
+    /// D1 holding one client, `seen-client`, named `name`.
+    fn platform_with_client(name: &'static str) -> TestPlatform {
+        TestPlatform::with_sql(move |q| {
+            let mut r = QueryResult::default();
+            if q.sql.starts_with("SELECT pk, data") {
+                let data = json!({"client_id": "seen-client", "client_name": name}).to_string();
+                let row =
+                    json!({"pk": 1, "data": data, "secret_hash": null, "registration_token_sig": null, "version": 1});
+                r.rows.push(row.as_object().unwrap().clone());
+            }
+            Ok(r)
+        })
+    }
+
+    /// The isolate's copy answers for ISOLATE_CACHE_MS, then KV answers until its TTL, then D1.
+    #[test]
+    fn a_client_is_read_through_the_isolate_copy_then_kv_then_d1() {
+        let p = platform_with_client("first");
+        let ttl = 300;
+        let read = || block_on(get_cached(&p, ttl, "seen-client")).unwrap().unwrap().client.client_name;
+        assert_eq!(read(), "first");
+        assert_eq!(
+            (p.count("kv_get"), p.count("sql"), p.count("kv_put")),
+            (1, 1, 1),
+            "a miss reads KV, then D1, and fills KV"
+        );
+        assert!(p.calls.borrow().iter().any(|c| c == &format!("kv_put client:v1:seen-client {ttl}")));
+
+        p.advance_ms(ISOLATE_CACHE_MS - 1);
+        read();
+        assert_eq!((p.count("kv_get"), p.count("sql")), (1, 1), "within the isolate bound: no storage call");
+
+        p.advance_ms(1);
+        read();
+        assert_eq!((p.count("kv_get"), p.count("sql")), (2, 1), "after it: KV answers");
+
+        p.advance_ms(ttl as i64 * 1000);
+        read();
+        assert_eq!((p.count("kv_get"), p.count("sql")), (3, 2), "after the KV TTL: D1 again");
+    }
+
+    /// A write clears this isolate's copy and KV's at once (and KV's again later).
+    #[test]
+    fn a_client_write_invalidates_the_isolate_copy_and_kv() {
+        let p = platform_with_client("first");
+        block_on(get_cached(&p, 300, "seen-client")).unwrap();
+        block_on(delete(&p, "seen-client")).unwrap();
+        assert_eq!((p.count("kv_delete client"), p.count("kv_delete_later client")), (1, 1));
+        block_on(get_cached(&p, 300, "seen-client")).unwrap();
+        assert_eq!((p.count("kv_get"), p.count("sql SELECT")), (2, 2), "read again from KV and D1, not from memory");
+    }
+}

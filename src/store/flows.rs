@@ -215,3 +215,32 @@ pub async fn redeem_marker<P: Platform>(
 ) -> PResult<bool> {
     Ok(p.sql(insert_marker(claim, request_url, now, marker_expires_at)).await?.changes == 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{block_on, TestPlatform};
+
+    /// Which reads a replica may answer (docs/storage.md): the 410 of the admin GETs and the
+    /// remembered-session lookup, the latter no older than the session cookie's bookmark. Every
+    /// claim and what it guards run on the primary.
+    #[test]
+    fn stale_tolerant_reads_go_to_replicas_and_claims_to_the_primary() {
+        let p = TestPlatform::new();
+        block_on(marker_for_display(&p, "login:x")).unwrap();
+        block_on(marker(&p, "logout:x")).unwrap();
+        block_on(remembered_session_from_replica(&p, "sid", 1, Some("bm-7"))).unwrap();
+        block_on(remembered_session_from_replica(&p, "sid", 1, None)).unwrap();
+        block_on(remembered_session(&p, "sid", 1)).unwrap();
+        let claim = Claim { marker: "login:x".into(), value: "c".into() };
+        let (won, grant) = block_on(redeem_login(&p, &claim, "u", 1, 2, None, Some(("client", "alice")))).unwrap();
+        assert!(!won && grant.is_none(), "the test database changes nothing");
+        let calls = p.calls.borrow();
+        assert!(calls[0].starts_with("sql_read Replica SELECT request_url"), "{calls:?}");
+        assert!(calls[1].starts_with("sql SELECT request_url"), "{calls:?}");
+        assert!(calls[2].starts_with("sql_read AtLeast(\"bm-7\") SELECT id, subject"), "{calls:?}");
+        assert!(calls[3].starts_with("sql_read Replica SELECT id, subject"), "{calls:?}");
+        assert!(calls[4].starts_with("sql SELECT id, subject"), "{calls:?}");
+        assert_eq!(calls[5], "batch 2", "the login's claim and the remembered consent: one primary round trip");
+    }
+}

@@ -108,7 +108,10 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     let body: CreateTrust = crate::ctx::decode_fields(raw)?;
     let row = validate(body, uuid_v4(), ctx.p.now())?;
     // The public key must also be a point of its curve (WebCrypto in the Worker).
-    ctx.p.check_jwk(&row.public_jwk).await?.map_err(|e| ApiError::bad_request(format!("Field 'jwk' is invalid: {e}.")))?;
+    ctx.p
+        .check_jwk(&row.public_jwk)
+        .await?
+        .map_err(|e| ApiError::bad_request(format!("Field 'jwk' is invalid: {e}.")))?;
     if !store::trust::insert(ctx.p, &row).await? {
         return Err(ApiError::conflict("A trust relationship for this issuer, subject and key id exists already."));
     }

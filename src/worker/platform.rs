@@ -248,7 +248,8 @@ impl Platform for WorkerPlatform {
             statements.push(']');
         }
         statements.push(']');
-        let out = call(d1_batch(&self.primary(b), &statements)).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
+        let out =
+            call(d1_batch(&self.primary(b), &statements)).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
         Ok(parse::<Vec<RawResult>>(out)?.into_iter().map(Into::into).collect())
     }
 
@@ -373,9 +374,17 @@ impl Platform for WorkerPlatform {
         self.after_response(async move {
             let headers: Vec<(&str, &str)> = post.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             // Relying parties' URLs: a redirect is an answer, never followed.
-            let outcome =
-                exchange("POST", &post.url, &flat(&headers), Some(post.body), post.timeout_ms, POST_MAX_BODY, false, false)
-                    .await;
+            let outcome = exchange(
+                "POST",
+                &post.url,
+                &flat(&headers),
+                Some(post.body),
+                post.timeout_ms,
+                POST_MAX_BODY,
+                false,
+                false,
+            )
+            .await;
             worker::console_log!("{}", (post.report)(outcome.map(|(status, _)| status).map_err(|e| e.0)));
         });
     }
@@ -410,18 +419,9 @@ async fn exchange(
     follow_redirects: bool,
     ok_only: bool,
 ) -> PResult<(u16, Vec<u8>)> {
-    let out = call(js_http(
-        method,
-        url,
-        headers,
-        body,
-        timeout_ms as f64,
-        max_bytes as f64,
-        follow_redirects,
-        ok_only,
-    ))
-    .await
-    .map_err(PlatformError)?;
+    let out = call(js_http(method, url, headers, body, timeout_ms as f64, max_bytes as f64, follow_redirects, ok_only))
+        .await
+        .map_err(PlatformError)?;
     let pair: js_sys::Array = out.unchecked_into();
     let status = pair.get(0).as_f64().unwrap_or(0.0) as u16;
     Ok((status, bytes(pair.get(1))))
