@@ -147,7 +147,10 @@ fn the_v0_10_consent_flow_ends_in_tokens() {
         admin(s, Method::POST, "/oauth2/introspect").form(&[("token", at), ("scope", "photos")]).send().unwrap(),
     );
     assert_eq!(status, 200);
-    assert_eq!((i["active"].as_bool(), i["sub"].as_str(), i["client_id"].as_str()), (Some(true), Some("alice"), Some(APP)));
+    assert_eq!(
+        (i["active"].as_bool(), i["sub"].as_str(), i["client_id"].as_str()),
+        (Some(true), Some("alice"), Some(APP))
+    );
     assert_eq!(i["ext"], json!({"tier": "gold"}));
 
     // userinfo (POST, as the seed documents it): the ID token's claims with idTokenExtra.
@@ -156,7 +159,8 @@ fn the_v0_10_consent_flow_ends_in_tokens() {
     assert_eq!((u["sub"].as_str(), u["email"].as_str()), (Some("alice"), Some("alice@example.com")));
 
     // revokeOAuth2Token (basic), then the token is inactive.
-    let r = s.client().post(s.url("/oauth2/revoke")).basic_auth(APP, Some(SECRET)).form(&[("token", at)]).send().unwrap();
+    let r =
+        s.client().post(s.url("/oauth2/revoke")).basic_auth(APP, Some(SECRET)).form(&[("token", at)]).send().unwrap();
     assert_eq!(r.status(), 200);
     let (_, i) = json_of(admin(s, Method::POST, "/oauth2/introspect").form(&[("token", at)]).send().unwrap());
     assert_eq!(i["active"], false);
@@ -254,7 +258,10 @@ fn clients_as_v0_10_manages_them() {
     assert!(list[0]["id"].is_string() && list[0]["public"].is_boolean(), "{list}");
     // Conflicting words are a 400, and nothing changes.
     let (status, e) = json_of(
-        admin(s, Method::PUT, "/clients/v010-crud").json(&json!({"id": "v010-crud", "client_id": "other"})).send().unwrap(),
+        admin(s, Method::PUT, "/clients/v010-crud")
+            .json(&json!({"id": "v010-crud", "client_id": "other"}))
+            .send()
+            .unwrap(),
     );
     assert_eq!(status, 400, "{e}");
     let (_, c) = json_of(admin(s, Method::GET, "/clients/v010-crud").send().unwrap());
