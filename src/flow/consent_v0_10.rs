@@ -14,13 +14,12 @@
 //! and reject return no verifier: it waits in D1 (`consent_v0_10_decisions`, conditional
 //! insert, so a request is decided once) until the browser comes back.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::cookies;
 use super::{
     already_used, consent_marker, gone, open_challenge, open_verifier, ConsentResult, ConsentSession, ConsentState,
-    ConsentVerifier, LoginResult, LoginState,
+    ConsentVerifier, Denial, LoginResult, LoginState,
 };
 use crate::authorize;
 use crate::authorize::request::AuthorizeRequest;
@@ -40,24 +39,9 @@ use crate::store::flows::Claim;
 /// The flow's name in the metrics.
 pub const FLOW: &str = "consent_v0_10";
 
-/// What the consent app decided, as it waits in D1.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Accepted {
-        subject: String,
-        grant_scope: Vec<String>,
-        access_token_extra: Map<String, Value>,
-        id_token_extra: Map<String, Value>,
-        authenticated_at: i64,
-        acr: String,
-        handled_at: i64,
-    },
-    Rejected {
-        reason: String,
-        error: String,
-    },
-}
+/// What the consent app decided, as it waits in D1: who logged in and what they granted, in the
+/// v2 flow's own models (a rejection is a [`ConsentResult`] with its `error`).
+pub type Decision = (LoginResult, ConsentResult);
 
 /// Does this client's authorization go through the v0.10 consent app?
 pub fn applies<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> bool {
@@ -151,25 +135,35 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, id: &str) -> A
             .with_hint(format!("The OAuth 2.0 Client is not allowed to be granted scope '{bad}'.")));
     }
     let now = ctx.p.now();
-    let decision = Decision::Accepted {
+    let login = LoginResult {
         subject: body.subject,
-        grant_scope,
-        access_token_extra: body.access_token_extra.unwrap_or_default(),
-        id_token_extra: body.id_token_extra.unwrap_or_default(),
         authenticated_at: body.auth_time.filter(|t| *t > 0 && *t <= now).unwrap_or(now),
         acr: body.provided_acr.unwrap_or_default(),
-        handled_at: now,
+        ..Default::default()
     };
-    decide(ctx, &state, &decision).await
+    let consent = ConsentResult {
+        grant_scope,
+        session: ConsentSession {
+            access_token: Value::Object(body.access_token_extra.unwrap_or_default()),
+            id_token: Value::Object(body.id_token_extra.unwrap_or_default()),
+        },
+        handled_at: now,
+        ..Default::default()
+    };
+    decide(ctx, &state, &(login, consent)).await
 }
 
 /// `PATCH /oauth2/consent/requests/{id}/reject`: 204; the browser's return ends in an error.
 pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, id: &str) -> ApiResult<Response> {
     let body: Rejection = parse_json(req)?;
     let state: ConsentState = open_challenge(ctx, Purpose::ConsentV010, "consent", id)?;
-    let decision =
-        Decision::Rejected { reason: body.reason.unwrap_or_default(), error: body.error.unwrap_or_default() };
-    decide(ctx, &state, &decision).await
+    let denial = Denial {
+        error: body.error.unwrap_or_default(),
+        error_description: body.reason.unwrap_or_default(),
+        ..Default::default()
+    };
+    let consent = ConsentResult { error: Some(denial), handled_at: ctx.p.now(), ..Default::default() };
+    decide(ctx, &state, &(LoginResult::default(), consent)).await
 }
 
 async fn decide<P: Platform>(ctx: &Ctx<'_, P>, state: &ConsentState, decision: &Decision) -> ApiResult<Response> {
@@ -220,42 +214,16 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, i
     let now = ctx.p.now();
     let claim = Claim { marker, value: random_hex128() };
     let marker_expiry = expires_at(ctx, &state);
-    let (subject, grant_scope, access_token_extra, id_token_extra, authenticated_at, acr, handled_at) = match decision {
-        Decision::Rejected { reason, .. } => {
-            return match store::flows::redeem_marker(ctx.p, &claim, &state.login.request_url, now, marker_expiry).await
-            {
-                Ok(true) => to_client(rejected(&reason)),
-                Ok(false) => {
-                    to_client(ApiError::access_denied().with_hint("The consent request has already been used."))
-                }
-                Err(e) => to_client(e.into()),
-            };
-        }
-        Decision::Accepted {
-            subject,
-            grant_scope,
-            access_token_extra,
-            id_token_extra,
-            authenticated_at,
-            acr,
-            handled_at,
-        } => (subject, grant_scope, access_token_extra, id_token_extra, authenticated_at, acr, handled_at),
-    };
+    let (login_result, mut result) = decision;
+    if let Some(denial) = result.error.take() {
+        return match store::flows::redeem_marker(ctx.p, &claim, &state.login.request_url, now, marker_expiry).await {
+            Ok(true) => to_client(rejected(&denial.error_description)),
+            Ok(false) => to_client(ApiError::access_denied().with_hint("The consent request has already been used.")),
+            Err(e) => to_client(e.into()),
+        };
+    }
     let mut consent = state;
-    consent.login_result = LoginResult { subject, authenticated_at, acr, ..Default::default() };
-    let result = ConsentResult {
-        grant_scope,
-        grant_audience: Vec::new(),
-        remember: false,
-        remember_for: 0,
-        session: ConsentSession {
-            access_token: Value::Object(access_token_extra),
-            id_token: Value::Object(id_token_extra),
-        },
-        context: Value::Null,
-        handled_at,
-        error: None,
-    };
+    consent.login_result = login_result;
     let v = ConsentVerifier { consent, result };
     match authorize::complete(ctx, &client, &ar, &v, &claim, marker_expiry).await {
         Ok(r) => {
