@@ -653,6 +653,36 @@ pub mod tests {
     }
 
     #[test]
+    fn the_v0_10_consent_app_is_off_unless_set() {
+        assert!(test_config().consent_v0_10.is_none());
+        let base = [
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("CONSENT_URL", "https://consent.example/v0"),
+        ];
+        let every = Config::from_lookup(lookup(&base)).unwrap().consent_v0_10.unwrap();
+        assert!(every.covers("any-client"));
+        let mut some = base.to_vec();
+        some.push(("CONSENT_URL_CLIENTS", "a, b"));
+        let some = Config::from_lookup(lookup(&some)).unwrap().consent_v0_10.unwrap();
+        assert!(some.covers("a") && some.covers("b") && !some.covers("c"));
+        let err = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("CONSENT_URL", "consent-app"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("CONSENT_URL must be an absolute http(s) URL"), "{err}");
+        let err = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("CONSENT_URL_CLIENTS", "a"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("CONSENT_URL_CLIENTS needs CONSENT_URL"), "{err}");
+    }
+
+    #[test]
     fn reports_every_problem_with_its_name() {
         let err = Config::from_lookup(lookup(&[
             ("URLS_SELF_ISSUER", "http://auth.example.com"),
