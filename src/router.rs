@@ -264,16 +264,20 @@ static ROUTES: &[Def] = &[
 /// Paths deeper than this match no row.
 const MAX_SEGMENTS: usize = 8;
 
-/// Does `pattern` (with `{…}` captures) have the shape of `segs`?
-fn shape_matches(pattern: &str, segs: &[&str]) -> bool {
-    let mut n = 0;
-    for p in pattern.split('/').skip(1) {
-        match segs.get(n) {
-            Some(s) if p.starts_with('{') || p == *s => n += 1,
-            _ => return false,
-        }
-    }
-    n == segs.len()
+/// Each row's pattern split into segments (`None` for a capture), once per isolate.
+fn patterns() -> &'static [Vec<Option<&'static str>>] {
+    static SPLIT: std::sync::OnceLock<Vec<Vec<Option<&'static str>>>> = std::sync::OnceLock::new();
+    SPLIT.get_or_init(|| {
+        ROUTES
+            .iter()
+            .map(|d| d.path.split('/').skip(1).map(|p| (!p.starts_with('{')).then_some(p)).collect())
+            .collect()
+    })
+}
+
+/// Does a split pattern have the shape of `segs`?
+fn shape_matches(pattern: &[Option<&str>], segs: &[&str]) -> bool {
+    pattern.len() == segs.len() && pattern.iter().zip(segs).all(|(p, s)| p.is_none_or(|p| p == *s))
 }
 
 /// The percent-decoded segments `pattern` captures.
@@ -310,13 +314,13 @@ pub fn route(method: Method, raw_path: &str) -> Result<Routed, RouteError> {
     // Rows whose path matched but whose methods did not: for the 405.
     let mut allowed: Vec<Method> = Vec::new();
     let mut all_admin = true;
-    for def in ROUTES {
+    for (def, pattern) in ROUTES.iter().zip(patterns()) {
         let served = match def.access {
             Public | Legacy => !prefixed,
             Admin | Health => true,
             Test => prefixed,
         };
-        if !served || !shape_matches(def.path, segs) {
+        if !served || !shape_matches(pattern, segs) {
             continue;
         }
         let admin = match def.access {
