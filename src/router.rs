@@ -268,10 +268,7 @@ const MAX_SEGMENTS: usize = 8;
 fn patterns() -> &'static [Vec<Option<&'static str>>] {
     static SPLIT: std::sync::OnceLock<Vec<Vec<Option<&'static str>>>> = std::sync::OnceLock::new();
     SPLIT.get_or_init(|| {
-        ROUTES
-            .iter()
-            .map(|d| d.path.split('/').skip(1).map(|p| (!p.starts_with('{')).then_some(p)).collect())
-            .collect()
+        ROUTES.iter().map(|d| d.path.split('/').skip(1).map(|p| (!p.starts_with('{')).then_some(p)).collect()).collect()
     })
 }
 
