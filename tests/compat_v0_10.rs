@@ -141,6 +141,7 @@ fn the_v0_10_consent_flow_ends_in_tokens() {
     let id_token = decode_part(tokens["id_token"].as_str().unwrap(), 1);
     assert_eq!((id_token["sub"].as_str(), id_token["email"].as_str()), (Some("alice"), Some("alice@example.com")));
     assert_eq!(id_token["nonce"], "v010-nonce-123");
+    assert!(id_token.get("sid").is_none(), "no login session, no sid: {id_token}");
 
     // introspectOAuth2Token: accessTokenExtra comes back as `ext`.
     let (status, i) = json_of(

@@ -26,8 +26,8 @@ use crate::authorize::request::AuthorizeRequest;
 use crate::authorize::scope::scope_allowed;
 use crate::clients::model::Client;
 use crate::compat::v0_10::{consent_request_view, Acceptance, Rejection};
+use crate::crypto::random_hex128;
 use crate::crypto::seal::{self, Purpose};
-use crate::crypto::{random_hex128, uuid_v4};
 use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
@@ -73,7 +73,8 @@ pub fn start<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, ar: &AuthorizeReque
             skip: false,
             subject: String::new(),
             authenticated_at: 0,
-            session_id: uuid_v4(),
+            // No login session exists (v0.10 had none), so tokens name none (`sid`).
+            session_id: String::new(),
             csrf: String::new(),
             id_token_hint_claims: Value::Object(Map::new()),
             device: None,
