@@ -7,12 +7,14 @@
 //! | --- | --- |
 //! | [`app`] | dispatch: routing, admin authentication, error rendering |
 //! | [`ctx`] | what every handler receives: configuration and runtime |
-//! | [`router`] | the route table |
+//! | [`router`] | the route table, every generation of Hydra's API side by side |
+//! | [`compat`] | request/response adapters of the older generations (v1.x, v1.0-beta, v0.10) |
 //! | [`config`] | vars and secrets, Hydra's defaults |
 //! | [`cors`] | cross-origin resource sharing by path, as Hydra does it |
 //! | [`error`] | `errorOAuth2` / `genericError` |
 //! | [`http`] | request/response model, forms, cookies |
 //! | [`log`] | the structured log line of each request |
+//! | [`metrics`] | `/metrics/prometheus`: counters, flushed to D1 after responses |
 //! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch, rate limiter) |
 //! | [`ratelimit`] | rate limits of the public edge (Workers rate-limiting binding) |
 //! | [`store`] | every SQL statement and KV key |
@@ -23,6 +25,7 @@
 //! | [`token`] | `/oauth2/token`: grants and token minting |
 //! | [`introspect`] | `/admin/oauth2/introspect`; what a presented token stands for |
 //! | [`revoke`] | `/oauth2/revoke`, `DELETE /admin/oauth2/tokens` |
+//! | [`flush`] | `POST /oauth2/flush` |
 //! | [`userinfo`] | `/userinfo` |
 //! | [`trust`] | `/admin/trust/grants/jwt-bearer/issuers` |
 //! | [`clients`] | `/admin/clients`, `/oauth2/register`, client authentication |
@@ -35,6 +38,7 @@
 pub mod app;
 pub mod authorize;
 pub mod clients;
+pub mod compat;
 pub mod config;
 pub mod cors;
 pub mod crypto;
@@ -45,11 +49,13 @@ pub mod duration;
 pub mod error;
 pub mod fallbacks;
 pub mod flow;
+pub mod flush;
 pub mod health;
 pub mod http;
 pub mod introspect;
 pub mod keys;
 pub mod log;
+pub mod metrics;
 pub mod platform;
 pub mod ratelimit;
 pub mod revoke;

@@ -153,7 +153,7 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
         expires_at: now + lifetime,
     });
     match store::flows::redeem_login(ctx.p, &claim, &v.login.request_url, now, marker_expiry, session.as_ref()).await {
-        Ok(true) => {}
+        Ok(true) => ctx.log.flow_completed("login"),
         Ok(false) => {
             return to_client(ApiError::access_denied().with_hint("The login verifier has already been used."))
         }

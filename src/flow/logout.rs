@@ -182,6 +182,7 @@ async fn initiate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, params: &Form) -
 
 fn to_logout_app<P: Platform>(ctx: &Ctx<'_, P>, state: LogoutState) -> Response {
     let challenge = seal::seal(ctx.cfg.primary_secret(), Purpose::LogoutChallenge, state.expires_at, &state);
+    ctx.log.flow_started("logout");
     Response::redirect(302, &add_query(&ctx.cfg.urls.logout, &[("logout_challenge", &challenge)])).no_store()
 }
 
@@ -230,6 +231,7 @@ async fn complete<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, verifier: &str) 
         // (they went out, or go out, with the deletion that did happen).
         return go_on();
     }
+    ctx.log.flow_completed("logout");
     let clear = cookies::clear(ctx, &cookies::session_cookie_name(ctx.cfg));
     // The session is gone either way; a failed read only loses the notifications.
     let clients: Vec<_> = store::sessions::logout_clients(ctx.p, &lr.sid, &lr.subject).await.unwrap_or_default();

@@ -8,6 +8,7 @@
 //!
 //! * `login.rs`: `/admin/oauth2/auth/requests/login*` and the browser's login leg.
 //! * `consent.rs`: `/admin/oauth2/auth/requests/consent*` and the browser's consent leg.
+//! * `consent_v0_10.rs`: Hydra v0.10's one-step consent flow (`CONSENT_URL`).
 //! * `cookies.rs`: the authentication session cookie and the per-client CSRF cookies.
 //! * `id_token_hint.rs`: verifying an `id_token_hint` (authorization and logout requests).
 //! * `logout.rs`: `/oauth2/sessions/logout` and `/admin/oauth2/auth/requests/logout*`.
@@ -19,6 +20,7 @@
 
 pub mod backchannel;
 pub mod consent;
+pub mod consent_v0_10;
 pub mod cookies;
 pub mod id_token_hint;
 pub mod login;
@@ -296,6 +298,11 @@ pub fn to_ui<P: Platform, T: Serialize>(
     csrf_cookie: (String, &str),
 ) -> crate::http::Response {
     let challenge = seal::seal(ctx.cfg.primary_secret(), purpose, expires_at, state);
+    ctx.log.flow_started(match what {
+        "login" => "login",
+        "consent" => "consent",
+        _ => "other",
+    });
     crate::http::Response::redirect(302, &crate::http::add_query(ui_url, &[(&format!("{what}_challenge"), &challenge)]))
         .with_header("set-cookie", &cookies::set_csrf(ctx, &csrf_cookie.0, csrf_cookie.1))
         .no_store()

@@ -64,6 +64,48 @@ pub async fn list_consents<P: Platform>(
         .collect())
 }
 
+/// A page of a subject's granted consents by offset (Hydra v1's `limit`/`offset`), and how many
+/// there are in all: one round trip.
+pub async fn list_consents_offset<P: Platform>(
+    p: &P,
+    subject: &str,
+    login_session_id: &str,
+    offset: i64,
+    limit: i64,
+) -> PResult<(Vec<ListedConsent>, i64)> {
+    let page = Query::new(
+        "SELECT s.rowid AS pk, s.id, s.client_id, s.subject, s.login_session_id, s.grant_scope, s.remember, \
+         s.remember_for, s.skipped, s.handled_at, s.data, c.data AS client_data \
+         FROM consent_sessions s LEFT JOIN clients c ON c.id = s.client_id WHERE s.subject = ?1 AND s.skipped = 0 \
+         AND (?2 = '' OR s.login_session_id = ?2) ORDER BY s.rowid LIMIT ?3 OFFSET ?4",
+    )
+    .bind(subject)
+    .bind(login_session_id)
+    .bind(limit)
+    .bind(offset);
+    let count = Query::new(
+        "SELECT COUNT(*) AS n FROM consent_sessions WHERE subject = ?1 AND skipped = 0 AND (?2 = '' OR login_session_id = ?2)",
+    )
+    .bind(subject)
+    .bind(login_session_id);
+    let results = p.sql_batch(vec![page, count]).await?;
+    let rows = results
+        .first()
+        .map(|r| {
+            r.rows
+                .iter()
+                .map(|r| ListedConsent {
+                    pk: col_i64(r, "pk"),
+                    row: consent_row(r),
+                    client: serde_json::from_str(&col_str(r, "client_data")).ok(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let total = results.get(1).and_then(|r| r.rows.first()).map(|r| col_i64(r, "n")).unwrap_or(0);
+    Ok((rows, total))
+}
+
 /// Which consents a revocation removes (Hydra's three combinations).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentSelector {

@@ -93,6 +93,13 @@ impl WorkerPlatform {
     }
 
     fn prepare(&self, q: &Query) -> PResult<D1PreparedStatement> {
+        prepare_on(&self.db, q)
+    }
+}
+
+/// A statement with its parameters bound, on `db`.
+fn prepare_on(db: &D1Database, q: &Query) -> PResult<D1PreparedStatement> {
+    {
         let params: Vec<JsValue> = q
             .params
             .iter()
@@ -103,7 +110,7 @@ impl WorkerPlatform {
                 SqlValue::Text(s) => JsValue::from_str(s),
             })
             .collect();
-        self.db.prepare(q.sql).bind(&params).map_err(err)
+        db.prepare(q.sql).bind(&params).map_err(err)
     }
 }
 
@@ -257,6 +264,22 @@ impl Platform for WorkerPlatform {
             // Relying parties' URLs: a redirect is an answer, never followed.
             let outcome = bounded_post(&post.url, &headers, &post.body, post.timeout_ms, false).await;
             worker::console_log!("{}", (post.report)(outcome.map(|(status, _)| status).map_err(|e| e.0)));
+        });
+    }
+
+    fn sql_batch_after_response(&self, queries: Vec<Query>, done: Box<dyn FnOnce(PResult<()>)>) {
+        if self.storage_down {
+            return done(Err(PlatformError("simulated storage outage (test header)".into())));
+        }
+        let env = self.env.clone();
+        self.after_response(async move {
+            let run = async {
+                let db = env.d1("DB").map_err(err)?;
+                let stmts = queries.iter().map(|q| prepare_on(&db, q)).collect::<PResult<Vec<_>>>()?;
+                let results = db.batch(stmts).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
+                results.iter().map(to_result).collect::<PResult<Vec<_>>>().map(|_| ())
+            };
+            done(run.await);
         });
     }
 
