@@ -123,3 +123,4 @@ fn imports_follow_webcrypto_rules() {
     let err = block_on(p.verify(&json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"}), "ES384", msg, &sig)).unwrap_err();
     assert!(err.0.contains("ES384"), "a clear unsupported error: {err}");
 }
+

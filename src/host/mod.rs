@@ -148,6 +148,11 @@ impl World {
         }
     }
 
+    /// Empty KV everywhere (cold caches).
+    pub fn clear_kv(&self) {
+        *self.inner.kv.borrow_mut() = kv::Kv::default();
+    }
+
     /// Run one statement directly on the database (test inspection; no faults, not counted).
     pub fn sql(&self, sql: &str) -> Vec<serde_json::Map<String, Value>> {
         self.inner.db.run_raw(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
