@@ -114,10 +114,21 @@ impl World {
         self.inner.clock_ms.get()
     }
 
-    /// Move the clock forward and run the deferred work that has come due.
+    /// Move the clock forward, running the deferred work that comes due on the way, each task
+    /// at its own time.
     pub fn advance_ms(&self, ms: i64) {
-        self.inner.clock_ms.set(self.inner.clock_ms.get() + ms);
-        self.run_due();
+        let target = self.inner.clock_ms.get() + ms;
+        loop {
+            let next = self.inner.deferred.borrow().iter().map(|(due, _)| *due).filter(|d| *d <= target).min();
+            match next {
+                Some(due) => {
+                    self.inner.clock_ms.set(due.max(self.inner.clock_ms.get()));
+                    self.run_due();
+                }
+                None => break,
+            }
+        }
+        self.inner.clock_ms.set(target);
     }
 
     pub fn advance_secs(&self, secs: i64) {
