@@ -113,6 +113,9 @@ fn keys_generate_rotate_and_reach_the_jwks_of_other_locations_within_the_delay()
     let kids = |r: Value| -> Vec<String> { r["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect() };
     let before = kids(h.send_at(&b, Method::Get, "/.well-known/jwks.json", &[], b"").json());
     assert_eq!(before.len(), 2, "one key per published set");
+    // Creating the sets invalidated the cache again 5 s later; b caches the document anew.
+    h.world.advance_secs(10);
+    assert_eq!(kids(h.send_at(&b, Method::Get, "/.well-known/jwks.json", &[], b"").json()), before);
     let doc = h.get("/.well-known/jwks.json").text();
     assert!(!doc.contains("\"d\""), "no private part published: {doc}");
     let (status, body) = h.admin(Method::Post, "/admin/keys/hydra.openid.id-token", Some(&json!({"alg": "ES256", "use": "sig", "kid": "rotated"})));
@@ -128,4 +131,19 @@ fn keys_generate_rotate_and_reach_the_jwks_of_other_locations_within_the_delay()
     let t = h.exchange(&rp, &h.code(&rp, "kim")).json();
     let header: Value = serde_json::from_slice(&hydra_edge::crypto::b64url_decode(t["id_token"].as_str().unwrap().split('.').next().unwrap()).unwrap()).unwrap();
     assert_eq!(header["kid"], new_kid.as_str());
+}
+
+#[test]
+fn a_stale_jwks_written_back_by_a_concurrent_reader_is_deleted_again_after_5_s() {
+    let h = Host::new();
+    // A reader builds the document from D1 just before a key write ...
+    let old = h.get("/.well-known/jwks.json").text();
+    let (status, _) = h.admin(Method::Post, "/admin/keys/hydra.openid.id-token", Some(&json!({"alg": "ES256", "use": "sig"})));
+    assert_eq!(status, 201);
+    // ... and caches it just after the write's delete.
+    hydra_edge::host::block_on(h.p.kv_put("jwks:public:v1", &old, 300)).unwrap();
+    assert_eq!(h.get("/.well-known/jwks.json").text(), old, "the stale document answers for now");
+    h.world.advance_secs(5);
+    let fresh: Value = h.get("/.well-known/jwks.json").json();
+    assert_eq!(fresh["keys"].as_array().unwrap().len(), 3, "the second delete removed the stale document: {fresh}");
 }
