@@ -82,9 +82,12 @@ impl std::fmt::Display for PlatformError {
     }
 }
 
+/// A store or runtime that failed (D1 busy or unreachable, KV, WebCrypto) is a condition the
+/// client may retry: 503 `temporarily_unavailable`, never a 500. Under concurrent writes the
+/// local D1 answers `SQLITE_BUSY`; the race tests (tests/races.rs) hold every answer to this.
 impl From<PlatformError> for crate::error::ApiError {
     fn from(e: PlatformError) -> Self {
-        crate::error::ApiError::server_error().with_debug(e.0)
+        crate::error::ApiError::temporarily_unavailable().with_debug(e.0)
     }
 }
 

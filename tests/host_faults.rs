@@ -2,9 +2,9 @@
 //! in turn, as an error (nothing happened) and as a timeout (the write landed, the answer was
 //! lost). For every case the walk asserts:
 //!
-//! * the answer is clean: a 5xx JSON error (`server_error` / `temporarily_unavailable`), or the
-//!   same error redirected to the client or the error page, or a success when the failed call
-//!   was best effort (a cache). Never a panic, never another status;
+//! * the answer is clean: 503 `temporarily_unavailable` for a failed store (500 `server_error`
+//!   allowed for crypto), as JSON or redirected to the client or the error page, or a success
+//!   when the failed call was best effort (a cache). Never a panic, never another status;
 //! * nothing is half-written: no token without its grant, no code or consent without its marker,
 //!   no redeemed code without its tokens, no login marker without its session;
 //! * a retry behaves as if the failed request never happened, or, when its single-use write did
@@ -323,10 +323,13 @@ fn check_state(h: &Host, f: &Flow) -> Result<(), String> {
 }
 
 /// A failure as a client may see it: a 5xx JSON error, or a server error delivered by redirect.
-fn clean_failure(r: &Resp) -> Result<(), String> {
-    let server_errors = ["server_error", "temporarily_unavailable"];
+/// A failed store is always 503 `temporarily_unavailable` (retry later); a failed crypto call
+/// may also be a 500 `server_error`.
+fn clean_failure(r: &Resp, kind: CallKind) -> Result<(), String> {
+    let server_errors: &[&str] =
+        if kind.is_storage() { &["temporarily_unavailable"] } else { &["server_error", "temporarily_unavailable"] };
     match r.status() {
-        500 | 502 | 503 | 504 => {
+        500 | 503 => {
             let e = r.json()["error"].as_str().map(str::to_string).unwrap_or_default();
             if server_errors.contains(&e.as_str()) {
                 Ok(())
@@ -432,7 +435,7 @@ fn case(
     // client's assertion cannot be checked with: invalid_client, and nothing was written.
     let refused_key = failed_call.kind == CallKind::Verify && r.json()["error"] == "invalid_client";
     if !refused_key {
-        clean_failure(&r)?;
+        clean_failure(&r, failed_call.kind)?;
     }
     let committed = (step.committed)(h, &f);
     if let Some(prepare) = step.before_retry {
