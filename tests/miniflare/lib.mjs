@@ -69,8 +69,17 @@ export function splitSql(sql) {
     .filter(Boolean);
 }
 
+/** Observers of every answer `call` gets (the soak counts statuses). */
+export const hooks = { onResponse: null };
+
 /** One HTTP call; never throws for HTTP errors. The issuer's URLs go to `origin`. */
-export async function call(origin, method, target, { headers = {}, body, json } = {}) {
+export async function call(origin, method, target, opts = {}) {
+  const r = await callOnce(origin, method, target, opts);
+  hooks.onResponse?.(r);
+  return r;
+}
+
+async function callOnce(origin, method, target, { headers = {}, body, json } = {}) {
   const url = target.startsWith(ISSUER) ? origin + target.slice(ISSUER.length) : target.startsWith("http") ? target : origin + target;
   const h = { ...headers };
   if (json !== undefined) {
@@ -134,30 +143,34 @@ export async function registerClient(origin, extra = {}) {
   return r.json;
 }
 
-export const authUrl = (clientId, state = "state-0123456789") =>
+export const authUrl = (clientId, params = {}) =>
   "/oauth2/auth?" +
   form({
     client_id: clientId,
     response_type: "code",
     redirect_uri: REDIRECT,
     scope: "openid offline_access",
-    state,
+    state: "state-0123456789",
     nonce: "nonce-0123456789",
     code_challenge: CHALLENGE,
     code_challenge_method: "S256",
+    ...params,
   });
 
 /**
- * The flow up to `until` ("login-verifier", "consent-verifier" or "code"), in a new browser.
- * Returns { browser, loginVerifierUrl, consentVerifierUrl, consentRequestId, code }.
+ * The flow up to `until` ("login-verifier", "consent-verifier" or "code"), in `opts.browser` or
+ * a new one; `opts.params` are extra authorization parameters, `opts.rememberFor` the login's
+ * `remember_for`. Returns { browser, loginVerifierUrl, consentVerifierUrl, consentRequestId,
+ * code, final } (`final`: the last response, at the client).
  */
-export async function flow(origin, clientId, until = "code", subject = "racer") {
-  const b = new Browser();
+export async function flow(origin, clientId, until = "code", subject = "racer", opts = {}) {
+  const b = opts.browser ?? new Browser();
   const out = { browser: b };
-  let r = await b.get(origin, authUrl(clientId));
+  let r = await b.get(origin, authUrl(clientId, opts.params));
   const login = param(r.location, "login_challenge");
   if (!login) throw new Error(`no login challenge: ${r.status} ${r.location} ${r.text}`);
-  r = await admin(origin, "PUT", `/admin/oauth2/auth/requests/login/accept?login_challenge=${login}`, { subject, remember: true, remember_for: 3600 });
+  r = await admin(origin, "PUT", `/admin/oauth2/auth/requests/login/accept?login_challenge=${login}`, { subject, remember: true, remember_for: opts.rememberFor ?? 3600 });
+  if (r.status !== 200) throw new Error(`login accept answered ${r.status} ${r.text}`);
   out.loginVerifierUrl = r.json.redirect_to;
   if (until === "login-verifier") return out;
   r = await b.get(origin, out.loginVerifierUrl);
@@ -169,6 +182,7 @@ export async function flow(origin, clientId, until = "code", subject = "racer") 
   out.consentVerifierUrl = r.json.redirect_to;
   if (until === "consent-verifier") return out;
   r = await b.get(origin, out.consentVerifierUrl);
+  out.final = r;
   out.code = param(r.location, "code");
   if (!out.code) throw new Error(`no code: ${r.status} ${r.location} ${r.text}`);
   return out;
@@ -196,9 +210,9 @@ export async function assertionKey() {
   const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
   return {
     jwk,
-    async assertion(clientId, jti) {
+    async assertion(clientId, jti, lifetime = 300) {
       const now = Math.floor(Date.now() / 1000);
-      const input = `${b64({ alg: "ES256", kid: "k1", typ: "JWT" })}.${b64({ iss: clientId, sub: clientId, aud: `${ISSUER}/oauth2/token`, jti, iat: now, exp: now + 300 })}`;
+      const input = `${b64({ alg: "ES256", kid: "k1", typ: "JWT" })}.${b64({ iss: clientId, sub: clientId, aud: `${ISSUER}/oauth2/token`, jti, iat: now, exp: now + lifetime })}`;
       const sig = await subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, new TextEncoder().encode(input));
       return `${input}.${Buffer.from(sig).toString("base64url")}`;
     },
