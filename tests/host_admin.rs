@@ -24,7 +24,8 @@ fn authenticates(h: &Host, p: &hydra_edge::host::HostPlatform, id: &str, secret:
 #[test]
 fn client_crud_and_pagination() {
     let h = Host::new();
-    let (status, c) = h.admin(Method::Post, "/admin/clients", Some(&json!({"client_name": "one", "redirect_uris": [REDIRECT]})));
+    let (status, c) =
+        h.admin(Method::Post, "/admin/clients", Some(&json!({"client_name": "one", "redirect_uris": [REDIRECT]})));
     assert_eq!(status, 201, "{c}");
     let id = c["client_id"].as_str().unwrap().to_string();
     assert!(c["client_secret"].as_str().unwrap().len() >= 26);
@@ -57,7 +58,11 @@ fn a_rotated_secret_reaches_other_locations_within_the_kv_propagation_delay() {
     let rp = h.register(json!({}));
     assert!(authenticates(&h, &b, &rp.id, &rp.secret), "b caches the client");
     h.world.advance_secs(1);
-    let (status, _) = h.admin(Method::Patch, &format!("/admin/clients/{}", rp.id), Some(&json!([{"op": "replace", "path": "/client_secret", "value": "a-new-secret-that-is-long-enough"}])));
+    let (status, _) = h.admin(
+        Method::Patch,
+        &format!("/admin/clients/{}", rp.id),
+        Some(&json!([{"op": "replace", "path": "/client_secret", "value": "a-new-secret-that-is-long-enough"}])),
+    );
     assert_eq!(status, 200);
     // Where the write ran: at once.
     assert!(!authenticates(&h, &h.p, &rp.id, &rp.secret));
@@ -90,7 +95,11 @@ fn a_stale_copy_written_back_by_a_concurrent_reader_is_deleted_again_after_5_s()
     let rp = h.register(json!({}));
     // A reader loads the row from D1 just before the write ...
     let old = hydra_edge::host::block_on(hydra_edge::store::clients::get(&h.p, &rp.id)).unwrap().unwrap();
-    h.admin(Method::Patch, &format!("/admin/clients/{}", rp.id), Some(&json!([{"op": "replace", "path": "/client_secret", "value": "a-new-secret-that-is-long-enough"}])));
+    h.admin(
+        Method::Patch,
+        &format!("/admin/clients/{}", rp.id),
+        Some(&json!([{"op": "replace", "path": "/client_secret", "value": "a-new-secret-that-is-long-enough"}])),
+    );
     // ... and puts it into KV just after the write's first delete.
     let key = format!("client:v1:{}", rp.id);
     hydra_edge::host::block_on(h.p.kv_put(&key, &serde_json::to_string(&old).unwrap(), 300)).unwrap();
@@ -104,13 +113,16 @@ fn keys_generate_rotate_and_reach_the_jwks_of_other_locations_within_the_delay()
     let h = Host::new();
     let b = h.world.location("b");
     for alg in ["ES256", "ES512", "RS256", "HS256"] {
-        let (status, body) = h.admin(Method::Post, &format!("/admin/keys/set-{alg}"), Some(&json!({"alg": alg, "use": "sig"})));
+        let (status, body) =
+            h.admin(Method::Post, &format!("/admin/keys/set-{alg}"), Some(&json!({"alg": alg, "use": "sig"})));
         assert_eq!(status, 201, "{alg}: {body}");
         let k = &body["keys"][0];
         assert_eq!(k["alg"], alg);
         assert!(k.get("d").is_some() || k.get("k").is_some(), "Hydra answers with the private key: {k}");
     }
-    let kids = |r: Value| -> Vec<String> { r["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect() };
+    let kids = |r: Value| -> Vec<String> {
+        r["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+    };
     let before = kids(h.send_at(&b, Method::Get, "/.well-known/jwks.json", &[], b"").json());
     assert_eq!(before.len(), 2, "one key per published set");
     // Creating the sets invalidated the cache again 5 s later; b caches the document anew.
@@ -118,18 +130,31 @@ fn keys_generate_rotate_and_reach_the_jwks_of_other_locations_within_the_delay()
     assert_eq!(kids(h.send_at(&b, Method::Get, "/.well-known/jwks.json", &[], b"").json()), before);
     let doc = h.get("/.well-known/jwks.json").text();
     assert!(!doc.contains("\"d\""), "no private part published: {doc}");
-    let (status, body) = h.admin(Method::Post, "/admin/keys/hydra.openid.id-token", Some(&json!({"alg": "ES256", "use": "sig", "kid": "rotated"})));
+    let (status, body) = h.admin(
+        Method::Post,
+        "/admin/keys/hydra.openid.id-token",
+        Some(&json!({"alg": "ES256", "use": "sig", "kid": "rotated"})),
+    );
     assert_eq!(status, 201, "{body}");
     let new_kid = body["keys"][0]["kid"].as_str().unwrap().to_string();
     assert!(kids(h.get("/.well-known/jwks.json").json()).contains(&new_kid), "at once where the write ran");
     h.world.advance_secs(59);
-    assert!(!kids(h.send_at(&b, Method::Get, "/.well-known/jwks.json", &[], b"").json()).contains(&new_kid), "stale at b (allowed)");
+    assert!(
+        !kids(h.send_at(&b, Method::Get, "/.well-known/jwks.json", &[], b"").json()).contains(&new_kid),
+        "stale at b (allowed)"
+    );
     h.world.advance_secs(1);
-    assert!(kids(h.send_at(&b, Method::Get, "/.well-known/jwks.json", &[], b"").json()).contains(&new_kid), "at b within 60 s");
+    assert!(
+        kids(h.send_at(&b, Method::Get, "/.well-known/jwks.json", &[], b"").json()).contains(&new_kid),
+        "at b within 60 s"
+    );
     // New ID tokens are signed with the new key.
     let rp = h.register(json!({}));
     let t = h.exchange(&rp, &h.code(&rp, "kim")).json();
-    let header: Value = serde_json::from_slice(&hydra_edge::crypto::b64url_decode(t["id_token"].as_str().unwrap().split('.').next().unwrap()).unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(
+        &hydra_edge::crypto::b64url_decode(t["id_token"].as_str().unwrap().split('.').next().unwrap()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(header["kid"], new_kid.as_str());
 }
 
@@ -138,7 +163,8 @@ fn a_stale_jwks_written_back_by_a_concurrent_reader_is_deleted_again_after_5_s()
     let h = Host::new();
     // A reader builds the document from D1 just before a key write ...
     let old = h.get("/.well-known/jwks.json").text();
-    let (status, _) = h.admin(Method::Post, "/admin/keys/hydra.openid.id-token", Some(&json!({"alg": "ES256", "use": "sig"})));
+    let (status, _) =
+        h.admin(Method::Post, "/admin/keys/hydra.openid.id-token", Some(&json!({"alg": "ES256", "use": "sig"})));
     assert_eq!(status, 201);
     // ... and caches it just after the write's delete.
     hydra_edge::host::block_on(h.p.kv_put("jwks:public:v1", &old, 300)).unwrap();

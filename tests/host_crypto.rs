@@ -2,7 +2,7 @@
 //! (tests/vectors/webcrypto.json, from tests/vectors/webcrypto.mjs) verify, are reproduced where
 //! the algorithm is deterministic, and keys and signatures have WebCrypto's shapes.
 
-use hydra_edge::crypto::{b64url_decode, hmac_sha256, hex};
+use hydra_edge::crypto::{b64url_decode, hex, hmac_sha256};
 use hydra_edge::host::{block_on, World};
 use hydra_edge::platform::{Platform, SigningKey};
 use serde_json::{json, Value};
@@ -120,7 +120,7 @@ fn imports_follow_webcrypto_rules() {
     assert!(fails(&es256["jwk"], "RS256"), "key type mismatch");
     assert!(fails(&rs256["jwk"], "RS384"), "RSA key whose alg names another hash");
     assert!(fails(&json!({"kty": "oct", "k": "AAAA"}), "HS256"), "symmetric keys do not verify here");
-    let err = block_on(p.verify(&json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"}), "ES384", msg, &sig)).unwrap_err();
+    let err = block_on(p.verify(&json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"}), "ES384", msg, &sig))
+        .unwrap_err();
     assert!(err.0.contains("ES384"), "a clear unsupported error: {err}");
 }
-

@@ -52,6 +52,8 @@ struct Flow {
     replayed: bool,
 }
 
+type BeforeRetry = fn(&Host, &mut Flow) -> Result<(), String>;
+
 /// One request of a flow.
 struct Step {
     name: &'static str,
@@ -64,7 +66,7 @@ struct Step {
     /// Is this answer the refusal of a replay?
     replay_refusal: fn(&Resp) -> bool,
     /// Before the retry of a failed request (e.g. replay the spent client assertion first).
-    before_retry: Option<fn(&Host, &mut Flow) -> Result<(), String>>,
+    before_retry: Option<BeforeRetry>,
 }
 
 /// A flow to walk: its client (registered once per walk), and its requests.
@@ -98,16 +100,21 @@ fn code_flow_steps() -> Vec<Step> {
                 let url = f.rp.auth_url(&[("state", &f.state)]);
                 f.browser.get(h, &url)
             },
-            accept: |f, r| {
-                r.param("login_challenge").map(|c| f.login_challenge = c).is_some()
-            },
+            accept: |f, r| r.param("login_challenge").map(|c| f.login_challenge = c).is_some(),
             committed: never,
             replay_refusal: no_replay,
             before_retry: None,
         },
         Step {
             name: "GET login request",
-            send: |h, f| h.admin_at(&h.p, Method::Get, &format!("/admin/oauth2/auth/requests/login?login_challenge={}", f.login_challenge), None),
+            send: |h, f| {
+                h.admin_at(
+                    &h.p,
+                    Method::Get,
+                    &format!("/admin/oauth2/auth/requests/login?login_challenge={}", f.login_challenge),
+                    None,
+                )
+            },
             accept: |f, r| {
                 r.status() == 200 && r.json()["session_id"].as_str().map(|s| f.session_id = s.to_string()).is_some()
             },
@@ -117,9 +124,15 @@ fn code_flow_steps() -> Vec<Step> {
         },
         Step {
             name: "PUT login accept",
-            send: |h, f| h.accept_login(&f.login_challenge, &json!({"subject": "walker", "remember": true, "remember_for": 3600})),
+            send: |h, f| {
+                h.accept_login(
+                    &f.login_challenge,
+                    &json!({"subject": "walker", "remember": true, "remember_for": 3600}),
+                )
+            },
             accept: |f, r| {
-                r.status() == 200 && r.json()["redirect_to"].as_str().map(|s| f.login_verifier_url = s.to_string()).is_some()
+                r.status() == 200
+                    && r.json()["redirect_to"].as_str().map(|s| f.login_verifier_url = s.to_string()).is_some()
             },
             committed: never,
             replay_refusal: no_replay,
@@ -138,7 +151,14 @@ fn code_flow_steps() -> Vec<Step> {
         },
         Step {
             name: "GET consent request",
-            send: |h, f| h.admin_at(&h.p, Method::Get, &format!("/admin/oauth2/auth/requests/consent?consent_challenge={}", f.consent_challenge), None),
+            send: |h, f| {
+                h.admin_at(
+                    &h.p,
+                    Method::Get,
+                    &format!("/admin/oauth2/auth/requests/consent?consent_challenge={}", f.consent_challenge),
+                    None,
+                )
+            },
             accept: |f, r| {
                 r.status() == 200
                     && r.json()["consent_request_id"].as_str().map(|s| f.consent_request_id = s.to_string()).is_some()
@@ -149,9 +169,15 @@ fn code_flow_steps() -> Vec<Step> {
         },
         Step {
             name: "PUT consent accept",
-            send: |h, f| h.accept_consent(&f.consent_challenge, &json!({"grant_scope": ["openid", "offline_access"], "remember": true})),
+            send: |h, f| {
+                h.accept_consent(
+                    &f.consent_challenge,
+                    &json!({"grant_scope": ["openid", "offline_access"], "remember": true}),
+                )
+            },
             accept: |f, r| {
-                r.status() == 200 && r.json()["redirect_to"].as_str().map(|s| f.consent_verifier_url = s.to_string()).is_some()
+                r.status() == 200
+                    && r.json()["redirect_to"].as_str().map(|s| f.consent_verifier_url = s.to_string()).is_some()
             },
             committed: never,
             replay_refusal: no_replay,
@@ -164,7 +190,12 @@ fn code_flow_steps() -> Vec<Step> {
                 f.browser.get(h, &url)
             },
             accept: |f, r| r.location().starts_with(REDIRECT) && r.param("code").map(|c| f.code = c).is_some(),
-            committed: |h, f| h.world.count(&format!("SELECT 1 FROM flow_markers WHERE id = 'consent:{}'", sql_str(&f.consent_request_id))) > 0,
+            committed: |h, f| {
+                h.world.count(&format!(
+                    "SELECT 1 FROM flow_markers WHERE id = 'consent:{}'",
+                    sql_str(&f.consent_request_id)
+                )) > 0
+            },
             replay_refusal: refused_to_client,
             before_retry: None,
         },
@@ -209,7 +240,10 @@ fn token_request(h: &Host, f: &Flow) -> Resp {
 }
 
 fn login_marker_count(h: &Host, f: &Flow) -> i64 {
-    h.world.count(&format!("SELECT 1 FROM flow_markers WHERE id LIKE 'login:%' AND request_url LIKE '%{}%'", sql_str(&f.state)))
+    h.world.count(&format!(
+        "SELECT 1 FROM flow_markers WHERE id LIKE 'login:%' AND request_url LIKE '%{}%'",
+        sql_str(&f.state)
+    ))
 }
 
 fn code_used(h: &Host, f: &Flow) -> bool {
@@ -307,7 +341,8 @@ fn check_state(h: &Host, f: &Flow) -> Result<(), String> {
         return Err("a login marker without its session".into());
     }
     if !f.consent_request_id.is_empty() {
-        let tokens = h.world.count(&format!("SELECT 1 FROM tokens WHERE request_id = '{}'", sql_str(&f.consent_request_id)));
+        let tokens =
+            h.world.count(&format!("SELECT 1 FROM tokens WHERE request_id = '{}'", sql_str(&f.consent_request_id)));
         let used = code_used(h, f);
         if used && tokens == 0 && !f.replayed {
             return Err("a redeemed code without its tokens".into());

@@ -32,13 +32,21 @@ fn code_flow_issues_tokens_and_stores_the_grant() {
     // The ID token verifies against the published JWKS.
     let jwks = h.get("/.well-known/jwks.json").json();
     let jwt = t["id_token"].as_str().unwrap();
-    let kid = serde_json::from_slice::<Value>(&hydra_edge::crypto::b64url_decode(jwt.split('.').next().unwrap()).unwrap())
-        .unwrap()["kid"]
-        .clone();
+    let kid =
+        serde_json::from_slice::<Value>(&hydra_edge::crypto::b64url_decode(jwt.split('.').next().unwrap()).unwrap())
+            .unwrap()["kid"]
+            .clone();
     let key = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).expect("signing key published");
     let (input, sig) = jwt.rsplit_once('.').unwrap();
     let sig = hydra_edge::crypto::b64url_decode(sig).unwrap();
-    assert!(hydra_edge::host::block_on(hydra_edge::platform::Platform::verify(&h.p, key, "ES256", input.as_bytes(), &sig)).unwrap());
+    assert!(hydra_edge::host::block_on(hydra_edge::platform::Platform::verify(
+        &h.p,
+        key,
+        "ES256",
+        input.as_bytes(),
+        &sig
+    ))
+    .unwrap());
 
     // What D1 holds: one consent session, its used code, an access and a refresh token.
     assert_eq!(h.world.count("SELECT * FROM consent_sessions WHERE subject = 'alice'"), 1);
@@ -92,12 +100,16 @@ fn verifiers_are_single_use_and_remembered_sessions_skip() {
     let mut b = Browser::default();
     let r = b.get(&h, &rp.auth_url(&[]));
     let login = r.param("login_challenge").unwrap();
-    let to = h.accept_login(&login, &json!({"subject": "dave", "remember": true})).json()["redirect_to"].as_str().unwrap().to_string();
+    let to = h.accept_login(&login, &json!({"subject": "dave", "remember": true})).json()["redirect_to"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(b.get(&h, &to).param("consent_challenge").is_some());
     let again = b.get(&h, &to);
     assert_eq!(again.param("error").as_deref(), Some("access_denied"), "{again}");
     // The admin API sees the login request as handled (410).
-    let (status, body) = h.admin(Method::Get, &format!("/admin/oauth2/auth/requests/login?login_challenge={login}"), None);
+    let (status, body) =
+        h.admin(Method::Get, &format!("/admin/oauth2/auth/requests/login?login_challenge={login}"), None);
     assert_eq!(status, 410, "{body}");
     // A new flow in the same browser skips the login.
     let r = b.get(&h, &rp.auth_url(&[]));
@@ -122,9 +134,15 @@ fn private_key_jwt_authenticates_once_per_jti() {
     let r = h.post_form_at(&b, "/oauth2/token", &assertion_exchange(&code, &assertion), &[]);
     assert_eq!(r.json()["error"], "jti_known", "{r}");
     let other = AssertionKey::new(9);
-    let r = h.post_form_at(&h.p, "/oauth2/token", &assertion_exchange(&code, &other.assertion(&rp.id, "jti-2", h.now())), &[]);
+    let r = h.post_form_at(
+        &h.p,
+        "/oauth2/token",
+        &assertion_exchange(&code, &other.assertion(&rp.id, "jti-2", h.now())),
+        &[],
+    );
     assert_eq!((r.status(), r.json()["error"].as_str()), (401, Some("invalid_client")), "{r}");
-    let r = h.post_form_at(&h.p, "/oauth2/token", &assertion_exchange(&code, &k.assertion(&rp.id, "jti-3", h.now())), &[]);
+    let r =
+        h.post_form_at(&h.p, "/oauth2/token", &assertion_exchange(&code, &k.assertion(&rp.id, "jti-3", h.now())), &[]);
     assert_eq!(r.status(), 200, "the code survived the failed attempts: {r}");
 }
 

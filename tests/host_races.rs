@@ -20,7 +20,9 @@ fn race(h: &Host, n: usize, rotate: usize, make: impl Fn() -> Request) -> Vec<Re
     h.world.set_interleave(true);
     let futs: Vec<Pin<Box<dyn Future<Output = Response> + '_>>> = platforms
         .iter()
-        .map(|p| Box::pin(hydra_edge::app::handle(p, Ok(&h.cfg), make(), false)) as Pin<Box<dyn Future<Output = Response>>>)
+        .map(|p| {
+            Box::pin(hydra_edge::app::handle(p, Ok(&h.cfg), make(), false)) as Pin<Box<dyn Future<Output = Response>>>
+        })
         .collect();
     let out = run_concurrently(futs, rotate);
     h.world.set_interleave(false);
@@ -41,10 +43,20 @@ fn one_code_one_winner_and_the_chain_is_revoked() {
     let rp = h.register(json!({}));
     for rotate in 0..3 {
         let code = h.code(&rp, "racer");
-        let body = form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)]);
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ]);
         let auth = basic(&rp.id, &rp.secret);
         let out = race(&h, 40, rotate, || {
-            request(Method::Post, "/oauth2/token", &[("content-type", "application/x-www-form-urlencoded"), ("authorization", &auth)], &body)
+            request(
+                Method::Post,
+                "/oauth2/token",
+                &[("content-type", "application/x-www-form-urlencoded"), ("authorization", &auth)],
+                &body,
+            )
         });
         let wins = out.iter().filter(|r| r.status == 200).count();
         assert_eq!(wins, 1, "exactly one redemption wins");
@@ -64,12 +76,19 @@ fn one_login_verifier_one_consent_verifier_one_jti() {
     let mut browser = Browser::default();
     let r = browser.get(&h, &rp.auth_url(&[]));
     let login = r.param("login_challenge").unwrap();
-    let to = h.accept_login(&login, &json!({"subject": "racer", "remember": true})).json()["redirect_to"].as_str().unwrap().to_string();
+    let to = h.accept_login(&login, &json!({"subject": "racer", "remember": true})).json()["redirect_to"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
     let out = race(&h, 30, 1, || request(Method::Get, &to, &[("cookie", &cookie)], ""));
-    let winners: Vec<&Response> = out.iter().filter(|r| Resp((*r).clone()).param("consent_challenge").is_some()).collect();
+    let winners: Vec<&Response> =
+        out.iter().filter(|r| Resp((*r).clone()).param("consent_challenge").is_some()).collect();
     assert_eq!(winners.len(), 1, "one login verifier, one winner");
-    assert!(out.iter().filter(|r| Resp((*r).clone()).param("consent_challenge").is_none()).all(|r| Resp(r.clone()).param("error").as_deref() == Some("access_denied")));
+    assert!(out
+        .iter()
+        .filter(|r| Resp((*r).clone()).param("consent_challenge").is_none())
+        .all(|r| Resp(r.clone()).param("error").as_deref() == Some("access_denied")));
     assert_eq!(h.world.count("SELECT * FROM flow_markers WHERE id LIKE 'login:%'"), 1);
 
     let consent = Resp(winners[0].clone()).param("consent_challenge").unwrap();
@@ -80,7 +99,10 @@ fn one_login_verifier_one_consent_verifier_one_jti() {
             browser.cookies.push((n.to_string(), val.to_string()));
         }
     }
-    let to = h.accept_consent(&consent, &json!({"grant_scope": ["openid"]})).json()["redirect_to"].as_str().unwrap().to_string();
+    let to = h.accept_consent(&consent, &json!({"grant_scope": ["openid"]})).json()["redirect_to"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
     let out = race(&h, 30, 2, || request(Method::Get, &to, &[("cookie", &cookie)], ""));
     let codes: Vec<String> = out.iter().filter_map(|r| Resp(r.clone()).param("code")).collect();
@@ -90,7 +112,9 @@ fn one_login_verifier_one_consent_verifier_one_jti() {
 
     let assertion = k.assertion(&rp.id, "one-jti", h.now());
     let body = assertion_exchange(&codes[0], &assertion);
-    let out = race(&h, 30, 0, || request(Method::Post, "/oauth2/token", &[("content-type", "application/x-www-form-urlencoded")], &body));
+    let out = race(&h, 30, 0, || {
+        request(Method::Post, "/oauth2/token", &[("content-type", "application/x-www-form-urlencoded")], &body)
+    });
     let statuses: Vec<u16> = out.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     for r in out.iter().filter(|r| r.status != 200) {

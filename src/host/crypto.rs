@@ -122,9 +122,15 @@ pub fn sign(key: &SigningKey, input: &[u8]) -> R<Vec<u8>> {
         "RS256" => Ok(rsa::pkcs1v15::SigningKey::<Sha256>::new(rsa_private(jwk)?).sign(input).to_vec()),
         "RS384" => Ok(rsa::pkcs1v15::SigningKey::<Sha384>::new(rsa_private(jwk)?).sign(input).to_vec()),
         "RS512" => Ok(rsa::pkcs1v15::SigningKey::<Sha512>::new(rsa_private(jwk)?).sign(input).to_vec()),
-        "PS256" => Ok(rsa::pss::SigningKey::<Sha256>::new(rsa_private(jwk)?).sign_with_rng(&mut HostRng, input).to_vec()),
-        "PS384" => Ok(rsa::pss::SigningKey::<Sha384>::new(rsa_private(jwk)?).sign_with_rng(&mut HostRng, input).to_vec()),
-        "PS512" => Ok(rsa::pss::SigningKey::<Sha512>::new(rsa_private(jwk)?).sign_with_rng(&mut HostRng, input).to_vec()),
+        "PS256" => {
+            Ok(rsa::pss::SigningKey::<Sha256>::new(rsa_private(jwk)?).sign_with_rng(&mut HostRng, input).to_vec())
+        }
+        "PS384" => {
+            Ok(rsa::pss::SigningKey::<Sha384>::new(rsa_private(jwk)?).sign_with_rng(&mut HostRng, input).to_vec())
+        }
+        "PS512" => {
+            Ok(rsa::pss::SigningKey::<Sha512>::new(rsa_private(jwk)?).sign_with_rng(&mut HostRng, input).to_vec())
+        }
         other => Err(format!("NotSupportedError: the host platform does not sign with {other}")),
     }
 }

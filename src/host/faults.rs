@@ -21,7 +21,12 @@ impl CallKind {
     pub fn is_storage(self) -> bool {
         matches!(
             self,
-            CallKind::Sql | CallKind::SqlBatch | CallKind::KvGet | CallKind::KvPut | CallKind::KvDelete | CallKind::KvDeleteLater
+            CallKind::Sql
+                | CallKind::SqlBatch
+                | CallKind::KvGet
+                | CallKind::KvPut
+                | CallKind::KvDelete
+                | CallKind::KvDeleteLater
         )
     }
 }

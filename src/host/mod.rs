@@ -355,7 +355,9 @@ impl Platform for HostPlatform {
             return Err(injected(CallKind::HttpGet, f));
         }
         let served = self.inner.http.borrow().iter().find(|(u, _, _)| u == url).map(|(_, s, b)| (*s, b.clone()));
-        served.ok_or_else(|| PlatformError(format!("fetch {url}: connection refused (nothing served on the host platform)")))
+        served.ok_or_else(|| {
+            PlatformError(format!("fetch {url}: connection refused (nothing served on the host platform)"))
+        })
     }
 
     fn after_response(&self, fut: impl Future<Output = ()> + 'static) {

@@ -116,7 +116,10 @@ mod tests {
     fn values_come_back_with_d1_types() {
         let db = Db::open_migrated().unwrap();
         let r = db.run(&q("SELECT 1 AS i, 1.5 AS f, 'x' AS t, NULL AS n, x'0102' AS b")).unwrap();
-        assert_eq!(Value::Object(r.rows[0].clone()), serde_json::json!({"i": 1, "f": 1.5, "t": "x", "n": null, "b": [1, 2]}));
+        assert_eq!(
+            Value::Object(r.rows[0].clone()),
+            serde_json::json!({"i": 1, "f": 1.5, "t": "x", "n": null, "b": [1, 2]})
+        );
         assert_eq!(r.changes, 0);
     }
 

@@ -84,7 +84,14 @@ impl Host {
     }
 
     /// Send a request to location `p`; `target` may be a path or an absolute URL of the issuer.
-    pub fn send_at(&self, p: &HostPlatform, method: Method, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    pub fn send_at(
+        &self,
+        p: &HostPlatform,
+        method: Method,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Resp {
         let target = target.strip_prefix(ISSUER).unwrap_or(target);
         let mut req = Request::new(method, target);
         req.headers = headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect();
@@ -142,7 +149,12 @@ impl Host {
     }
 
     pub fn accept_login(&self, challenge: &str, body: &Value) -> Resp {
-        self.admin_at(&self.p, Method::Put, &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={challenge}"), Some(body))
+        self.admin_at(
+            &self.p,
+            Method::Put,
+            &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={challenge}"),
+            Some(body),
+        )
     }
 
     pub fn accept_consent(&self, challenge: &str, body: &Value) -> Resp {
@@ -162,7 +174,8 @@ impl Host {
         assert_eq!(accepted.status(), 200, "{accepted}");
         let r = browser.get(self, accepted.json()["redirect_to"].as_str().unwrap());
         let consent = r.param("consent_challenge").unwrap_or_else(|| panic!("no consent challenge: {r}"));
-        let accepted = self.accept_consent(&consent, &json!({"grant_scope": ["openid", "offline_access"], "remember": true}));
+        let accepted =
+            self.accept_consent(&consent, &json!({"grant_scope": ["openid", "offline_access"], "remember": true}));
         assert_eq!(accepted.status(), 200, "{accepted}");
         browser.get(self, accepted.json()["redirect_to"].as_str().unwrap())
     }
@@ -287,7 +300,9 @@ impl AssertionKey {
         let input = format!(
             "{}.{}",
             json(&json!({"alg": "ES256", "kid": "k1", "typ": "JWT"})),
-            json(&json!({"iss": client_id, "sub": client_id, "aud": format!("{ISSUER}/oauth2/token"), "jti": jti, "iat": now, "exp": now + 300}))
+            json(
+                &json!({"iss": client_id, "sub": client_id, "aud": format!("{ISSUER}/oauth2/token"), "jti": jti, "iat": now, "exp": now + 300})
+            )
         );
         let sig: p256::ecdsa::Signature = self.key.sign(input.as_bytes());
         format!("{input}.{}", b64url(&sig.to_bytes()))
