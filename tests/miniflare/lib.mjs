@@ -95,7 +95,8 @@ async function callOnce(origin, method, target, { headers = {}, body, json } = {
     } catch {}
     return { status: res.status, headers: res.headers, location: res.headers.get("location") ?? "", text, json: parsed };
   } catch (e) {
-    return { status: 0, headers: new Headers(), location: "", text: `network: ${e.message}`, json: null };
+    const cause = e.cause ? ` (${e.cause.code ?? ""} ${e.cause.message ?? e.cause})` : "";
+    return { status: 0, headers: new Headers(), location: "", text: `network: ${e.message}${cause}`, json: null };
   }
 }
 
