@@ -17,7 +17,7 @@ const ISSUER = "http://127.0.0.1:8700";
  * sharing the D1 database persisted under `persistDir` (and KV, when `sharedKv`), with the
  * migrations applied once. Returns [{ mf, origin }].
  */
-export async function startInstances({ bundleDir, persistDir, count = 2, sharedKv = true, vars = {} }) {
+export async function startInstances({ bundleDir, persistDir, count = 2, sharedKv = true, vars = {}, options = () => ({}) }) {
   const files = readdirSync(bundleDir);
   const entry = files.find((f) => f.endsWith(".js"));
   const instances = [];
@@ -42,6 +42,7 @@ export async function startInstances({ bundleDir, persistDir, count = 2, sharedK
       },
       host: "127.0.0.1",
       port: 0,
+      ...options(i),
     });
     const url = await mf.ready;
     instances.push({ mf, origin: url.origin });

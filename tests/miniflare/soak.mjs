@@ -8,6 +8,7 @@
 //   node tests/miniflare/soak.mjs <bundle dir>
 //   SOAK_DURATION=600 (seconds of traffic) SOAK_RATE=8 (scenarios started per second)
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -41,6 +42,13 @@ rmSync(stateDir, { recursive: true, force: true });
 mkdirSync(stateDir, { recursive: true });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const freePort = () =>
+  new Promise((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 const stats = { started: 0, done: 0, failed: 0, requests: 0, status: {}, errors: {}, samples: [] };
 const fail = (scenario, what) => {
   stats.failed++;
@@ -163,6 +171,40 @@ function workerdPids() {
   return out;
 }
 
+/**
+ * The V8 heap in use of the Worker's isolate, in kB, through workerd's inspector (garbage
+ * included: its lower envelope over time is what a leak would raise). `null` when the inspector
+ * client (`ws`, which miniflare brings) cannot be loaded.
+ */
+async function heapProbe(port) {
+  let WebSocket;
+  try {
+    ({ default: WebSocket } = await import("ws"));
+  } catch {
+    return null;
+  }
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  const target = targets.find((t) => t.id.startsWith("core:user")) ?? targets[0];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  let id = 0;
+  const pending = new Map();
+  ws.on("message", (m) => {
+    const d = JSON.parse(m);
+    pending.get(d.id)?.(d.result);
+    pending.delete(d.id);
+  });
+  return {
+    async usedKb() {
+      const i = ++id;
+      ws.send(JSON.stringify({ id: i, method: "Runtime.getHeapUsage" }));
+      const r = await Promise.race([new Promise((res) => pending.set(i, res)), sleep(2000).then(() => null)]);
+      return r ? Math.round(r.usedSize / 1024) : NaN;
+    },
+    close: () => ws.close(),
+  };
+}
+
 /** The Worker isolate's wasm linear memory in kB (a test-mode response header). */
 async function wasmKb(o) {
   const r = await call(o, "GET", "/health/alive");
@@ -184,10 +226,15 @@ async function rowCounts(o) {
 
 let instances = [];
 let ok = true;
+let heapClose = null;
 const report = { startedAt: new Date().toISOString(), durationS: DURATION_S, rate: RATE, ttls: TTLS, cpus: os.cpus().length };
 try {
-  instances = await startInstances({ bundleDir, persistDir: stateDir, count: 1, vars: TTLS });
+  const inspectorPort = await freePort();
+  instances = await startInstances({ bundleDir, persistDir: stateDir, count: 1, vars: TTLS, options: () => ({ inspectorPort }) });
   const { mf, origin: o } = instances[0];
+  const heap = await heapProbe(inspectorPort).catch(() => null);
+  const heapKb = async () => (heap ? heap.usedKb() : NaN);
+  heapClose = heap?.close;
   const worker = await mf.getWorker();
   const cleanup = async () => worker.scheduled({ cron: "17 * * * *" });
   const [pid] = workerdPids();
@@ -232,11 +279,12 @@ try {
       await cleanup();
       const rows = await rowCounts(o);
       const wasm = await wasmKb(o);
-      stats.samples.push({ t: Math.round((now - t0) / 1000), kind: "after-cleanup", rssKb: rssKb(pid), wasmKb: wasm, rows });
-      console.log(`[${Math.round((now - t0) / 1000)} s] ${stats.done} scenarios, ${stats.requests} requests, rss ${rssKb(pid)} kB, wasm ${wasm} kB, rows after cleanup ${JSON.stringify(rows)}`);
+      const js = await heapKb();
+      stats.samples.push({ t: Math.round((now - t0) / 1000), kind: "after-cleanup", rssKb: rssKb(pid), wasmKb: wasm, jsHeapKb: js, rows });
+      console.log(`[${Math.round((now - t0) / 1000)} s] ${stats.done} scenarios, ${stats.requests} requests, rss ${rssKb(pid)} kB, wasm ${wasm} kB, JS heap ${js} kB, rows after cleanup ${JSON.stringify(rows)}`);
     } else if (now - lastSample >= SAMPLE_EVERY_MS) {
       lastSample = now;
-      stats.samples.push({ t: Math.round((now - t0) / 1000), kind: "rss", rssKb: rssKb(pid), wasmKb: await wasmKb(o) });
+      stats.samples.push({ t: Math.round((now - t0) / 1000), kind: "rss", rssKb: rssKb(pid), wasmKb: await wasmKb(o), jsHeapKb: await heapKb() });
     }
     await sleep(20);
   }
@@ -256,11 +304,11 @@ try {
   if (stats.failed) problems.push(`${stats.failed} scenarios got an unexpected answer`);
   if (stats.started < DURATION_S * RATE * 0.9) problems.push(`only ${stats.started} of ${DURATION_S * RATE} scenarios started (the server could not keep up)`);
   for (const t of EXPIRING) if (final[t] !== 0) problems.push(`${final[t]} rows left in ${t} after every TTL passed and the cleanup ran`);
-  // Memory after warm-up (the first fifth of the run). The Worker's own memory, its wasm linear
-  // memory, must not grow at all. The workerd process's RSS is reported with its growth rate:
+  // Memory after warm-up (the first fifth of the run, at least a minute). The Worker's own
+  // memory, its wasm linear memory, must not grow beyond one page. The workerd process's RSS is reported with its growth rate:
   // it also holds V8's heap and miniflare's local D1 and KV simulators, and grows under the same
   // traffic with a plain JS Worker too (tests/miniflare/soak_control.mjs, docs/benchmarks.md).
-  const after = stats.samples.filter((s) => s.t >= DURATION_S / 5);
+  const after = stats.samples.filter((s) => s.t >= Math.max(DURATION_S / 5, 60));
   const rss = after.map((s) => s.rssKb);
   const warm = rss.length ? rss[0] : NaN;
   const peak = rss.length ? Math.max(...rss) : NaN;
@@ -268,7 +316,15 @@ try {
   const spanMin = after.length >= 2 ? (after[after.length - 1].t - after[0].t) / 60 : NaN;
   const rssMbPerMin = +((last - warm) / 1024 / spanMin).toFixed(1);
   const wasm = after.map((s) => s.wasmKb).filter(Number.isFinite);
-  if (wasm.length >= 2 && Math.max(...wasm) > wasm[0]) problems.push(`the Worker's wasm memory grew from ${wasm[0]} kB to ${Math.max(...wasm)} kB after warm-up`);
+  // The isolate's V8 heap, per minute after warm-up: the lowest reading of each minute (the
+  // heap just after a collection) should not climb.
+  const jsHeap = {};
+  for (const s of after.filter((x) => Number.isFinite(x.jsHeapKb))) {
+    const m = Math.floor(s.t / 60);
+    jsHeap[`${m}m`] = Math.min(jsHeap[`${m}m`] ?? Infinity, s.jsHeapKb);
+  }
+  // One more 64 KiB page is the allocator's slack, not a leak (which grows without end).
+  if (wasm.length >= 2 && Math.max(...wasm) > wasm[0] + 64) problems.push(`the Worker's wasm memory grew from ${wasm[0]} kB to ${Math.max(...wasm)} kB after warm-up`);
   // Rows after each cleanup during traffic: steady, not growing with time.
   const during = stats.samples.filter((s) => s.kind === "after-cleanup" && s.t >= 180).map((s) => s.rows);
   const expiringTotal = (r) => EXPIRING.reduce((a, t) => a + r[t], 0);
@@ -289,6 +345,7 @@ try {
     errors: stats.errors,
     rssKb: { afterWarmUp: warm, peak, endOfTraffic: last, afterWait: finalRss, growthMbPerMinAfterWarmUp: rssMbPerMin },
     wasmKb: { afterWarmUp: wasm[0], max: Math.max(...wasm) },
+    jsHeapKb: jsHeap,
     rowsAfterCleanupDuringTraffic: stats.samples.filter((s) => s.kind === "after-cleanup"),
     rowsAtEndOfTraffic: beforeWait,
     rowsAfterExpiryAndCleanup: final,
@@ -297,6 +354,7 @@ try {
   console.log(`requests: ${stats.requests} (${report.requestsPerS}/s), statuses ${JSON.stringify(stats.status)}, failed scenarios ${stats.failed}`);
   for (const [k, v] of Object.entries(stats.errors).slice(0, 10)) console.log(`  ${v} × ${k}`);
   console.log(`wasm memory: ${wasm[0]} kB after warm-up, at most ${Math.max(...wasm)} kB`);
+  console.log(`isolate JS heap, lowest reading per minute (kB): ${JSON.stringify(jsHeap)}`);
   console.log(`workerd RSS: ${warm} kB after warm-up, peak ${peak} kB, ${last} kB at the end of traffic (${rssMbPerMin} MB/min), ${finalRss} kB after the wait`);
   console.log(`rows at the end of traffic: ${JSON.stringify(beforeWait)}`);
   console.log(`rows after expiry and cleanup: ${JSON.stringify(final)}`);
@@ -306,6 +364,7 @@ try {
   console.error(e.stack ?? e);
   ok = false;
 } finally {
+  heapClose?.();
   await Promise.all(instances.map((i) => i.mf.dispose()));
   rmSync(stateDir, { recursive: true, force: true });
 }
