@@ -96,11 +96,21 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     if test_routes {
         // What this request cost in storage operations (end-to-end tests report it).
         response = response.with_header("x-hydra-edge-storage", &platform.ops.summary());
+        // The isolate's wasm linear memory, which never shrinks (the soak watches it).
+        response = response.with_header("x-hydra-edge-wasm-memory", &wasm_memory_bytes().to_string());
     }
     if head {
         response.body.clear();
     }
     to_worker_response(response)
+}
+
+fn wasm_memory_bytes() -> u32 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| m.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length())
+        .unwrap_or(0)
 }
 
 /// The cleanup job (cron trigger in wrangler.toml): delete expired markers, codes, tokens,
