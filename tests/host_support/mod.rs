@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use hydra_edge::config::Config;
+use hydra_edge::crypto::seal::Purpose;
 use hydra_edge::host::{HostPlatform, World, ADMIN_TOKEN};
 use hydra_edge::http::{Method, Request, Response};
 use serde_json::{json, Value};
@@ -14,6 +15,11 @@ pub const REDIRECT: &str = "https://rp.example/callback";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// Where a relying party says goodbye (a registered `post_logout_redirect_uri`).
+pub const BYE: &str = "https://rp.example/bye";
+/// The error page a flow without a redirect URI ends on.
+pub const ERROR_PAGE: &str = "http://127.0.0.1:8787/oauth2/fallbacks/error";
 
 /// A response with helpers.
 #[derive(Debug, Clone)]
@@ -188,15 +194,60 @@ impl Host {
 
     /// Exchange a code with client_secret_basic.
     pub fn exchange(&self, rp: &Rp, code: &str) -> Resp {
-        let body = form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ]);
-        let auth = basic(&rp.id, &rp.secret);
-        self.post_form_at(&self.p, "/oauth2/token", &body, &[("authorization", &auth)])
+        self.token(
+            rp,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
     }
+
+    /// A token-endpoint request with client_secret_basic.
+    pub fn token(&self, rp: &Rp, pairs: &[(&str, &str)]) -> Resp {
+        self.post_form_at(&self.p, "/oauth2/token", &form(pairs), &[("authorization", &basic(&rp.id, &rp.secret))])
+    }
+
+    /// `grant_type=refresh_token` with client_secret_basic.
+    pub fn refresh(&self, rp: &Rp, refresh_token: &str) -> Resp {
+        self.token(rp, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
+    }
+
+    /// `POST /oauth2/revoke` with client_secret_basic.
+    pub fn revoke(&self, rp: &Rp, token: &str) -> Resp {
+        let auth = basic(&rp.id, &rp.secret);
+        self.post_form_at(&self.p, "/oauth2/revoke", &form(&[("token", token)]), &[("authorization", &auth)])
+    }
+
+    /// `POST /admin/oauth2/introspect`.
+    pub fn introspect(&self, token: &str) -> Resp {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        self.post_form_at(&self.p, "/admin/oauth2/introspect", &form(&[("token", token)]), &[("authorization", &auth)])
+    }
+
+    /// `GET /userinfo` with a bearer access token.
+    pub fn userinfo(&self, access_token: &str) -> Resp {
+        self.send(Method::Get, "/userinfo", &[("authorization", &format!("Bearer {access_token}"))], b"")
+    }
+
+    /// Open a challenge or verifier this deployment sealed (tests read the flow ids in it).
+    pub fn unseal<T: serde::de::DeserializeOwned>(&self, purpose: Purpose, sealed: &str) -> T {
+        hydra_edge::crypto::seal::open(&self.cfg.system_secrets, purpose, self.now(), sealed)
+            .unwrap_or_else(|e| panic!("cannot open a sealed {purpose:?}: {e:?}"))
+    }
+
+    /// The claims of a JWT (unverified).
+    pub fn claims(&self, jwt: &str) -> Value {
+        let part = jwt.split('.').nth(1).unwrap_or_default();
+        serde_json::from_slice(&hydra_edge::crypto::b64url_decode(part).unwrap_or_default()).unwrap_or(Value::Null)
+    }
+}
+
+/// The stored signature of an opaque token (`ory_at_…`, `ory_rt_…`: the part after the dot).
+pub fn signature_of(token: &str) -> &str {
+    token.rsplit('.').next().unwrap_or_default()
 }
 
 pub fn basic(id: &str, secret: &str) -> String {
@@ -233,10 +284,12 @@ impl Rp {
     }
 }
 
-/// A browser: a cookie jar (names and values; the tests need no paths or domains).
+/// A browser: a cookie jar (names and values; the tests need no paths or domains), and
+/// headers it sends with every request (`cf-connecting-ip`, which Cloudflare would add).
 #[derive(Default, Clone)]
 pub struct Browser {
     pub cookies: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Browser {
@@ -261,7 +314,10 @@ impl Browser {
 
     pub fn get_at(&mut self, h: &Host, p: &HostPlatform, target: &str) -> Resp {
         let cookie = self.cookie_header();
-        let headers: Vec<(&str, &str)> = if cookie.is_empty() { vec![] } else { vec![("cookie", cookie.as_str())] };
+        let mut headers: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        if !cookie.is_empty() {
+            headers.push(("cookie", cookie.as_str()));
+        }
         let r = h.send_at(p, Method::Get, target, &headers, b"");
         self.store(&r.0);
         r
