@@ -123,3 +123,33 @@ fn back_channel_logout_is_posted_after_the_response_once() {
     let last = h.world.logs().into_iter().rfind(|l| l.contains("backchannel_logout")).unwrap();
     assert!(last.contains("\"status\":500") && last.contains("error"), "{last}");
 }
+
+#[test]
+fn headless_logout_reads_whom_to_notify_in_the_deletions_transaction() {
+    let h = Host::new();
+    h.world.serve_post(BACKCHANNEL, 204, "");
+    let mut browser = Browser::default();
+    let (_, id_token) = logged_in(&h, &mut browser, "dave");
+    let sid = h.claims(&id_token)["sid"].as_str().unwrap().to_string();
+    let delete = format!("/admin/oauth2/auth/sessions/login?sid={sid}");
+    let notified = |h: &Host| {
+        h.world.sent().iter().filter(|s| s.url == BACKCHANNEL && s.form_param("logout_token").is_some()).count()
+    };
+    // The transaction fails: the session stays, nobody is told; the retry ends it and notifies.
+    h.world.start_counting();
+    h.world.inject(0, hydra_edge::host::Fault::Error);
+    let (status, body) = h.admin(Method::Delete, &delete, None);
+    assert_eq!((status, body["error"].as_str()), (503, Some("temporarily_unavailable")), "{body}");
+    assert_eq!(h.world.calls()[0].kind, hydra_edge::host::CallKind::SqlBatch);
+    assert_eq!(h.world.count(&format!("SELECT * FROM login_sessions WHERE id = '{sid}'")), 1);
+    assert_eq!(notified(&h), 0);
+    h.world.start_counting();
+    assert_eq!(h.admin(Method::Delete, &delete, None).0, 204);
+    let d1 = h.world.calls().iter().filter(|c| c.kind.is_storage()).count();
+    assert_eq!(d1, 1, "deletion and whom to notify: one round trip");
+    assert_eq!(h.world.count(&format!("SELECT * FROM login_sessions WHERE id = '{sid}'")), 0);
+    assert_eq!(notified(&h), 1);
+    // At most once: a second deletion finds nothing and tells nobody.
+    assert_eq!(h.admin(Method::Delete, &delete, None).0, 204);
+    assert_eq!(notified(&h), 1);
+}
