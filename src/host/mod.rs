@@ -20,6 +20,11 @@
 //!   (`ratelimit.rs`).
 //! * The log: each request's line (`crate::log`) and each line work after the response logs.
 //!
+//! An isolate's own memory (the `thread_local!` caches of clients, signing keys, verified
+//! secrets, refused rate-limit keys) is the thread's: the locations of a [`World`] share it, and
+//! a second `World` on the same thread would inherit it. Use one `World` per thread (each test
+//! runs on its own); a new thread is a new isolate.
+//!
 //! Why a cargo feature (`host-platform`) and not `#[cfg(test)]`: integration tests in `tests/`
 //! link the library built without `cfg(test)`, and they are where most handler tests live. The
 //! feature's crates are optional and in a `cfg(not(target_arch = "wasm32"))` dependency section,
