@@ -120,3 +120,108 @@ fn one_login_verifier_one_consent_verifier_one_jti() {
         assert_eq!(v["error"], "jti_known", "{v}");
     }
 }
+
+fn token_body_request(rp: &Rp, pairs: &[(&str, &str)]) -> Request {
+    let auth = basic(&rp.id, &rp.secret);
+    request(
+        Method::Post,
+        "/oauth2/token",
+        &[("content-type", "application/x-www-form-urlencoded"), ("authorization", &auth)],
+        &form(pairs),
+    )
+}
+
+fn error_of(r: &Response) -> (u16, String) {
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+    (r.status, v["error"].as_str().unwrap_or_default().to_string())
+}
+
+#[test]
+fn one_refresh_token_one_rotation_and_a_later_reuse_revokes_the_chain() {
+    let h = Host::new();
+    let rp = h.register(json!({}));
+    for rotate in 0..3 {
+        let t = h.exchange(&rp, &h.code(&rp, "racer")).json();
+        let rt = t["refresh_token"].as_str().unwrap().to_string();
+        let out = race(&h, 40, rotate, || {
+            token_body_request(&rp, &[("grant_type", "refresh_token"), ("refresh_token", &rt)])
+        });
+        let winners: Vec<&Response> = out.iter().filter(|r| r.status == 200).collect();
+        assert_eq!(winners.len(), 1, "exactly one rotation wins");
+        let mut reused = false;
+        for r in out.iter().filter(|r| r.status != 200) {
+            // A loser that read the token before the winner's rotation lost the conditional
+            // update (Hydra's answer to concurrent refreshes); one that read it used is reuse.
+            match error_of(r) {
+                (400, e) if e == "invalid_request" => {}
+                (400, e) if e == "invalid_grant" => reused = true,
+                other => panic!("a loser answered {other:?}"),
+            }
+        }
+        let new: serde_json::Value = serde_json::from_slice(&winners[0].body).unwrap();
+        let new_rt = new["refresh_token"].as_str().unwrap().to_string();
+        let alive = h.introspect(&new_rt).json()["active"] == true;
+        assert_eq!(alive, !reused, "a reuse among the losers revokes the chain, the winner's tokens included");
+        // Presenting the rotated token again is reuse: the whole chain goes.
+        assert_eq!(h.refresh(&rp, &rt).json()["error"], "invalid_grant");
+        assert_eq!(h.introspect(&new_rt).json()["active"], false);
+        assert_eq!(h.refresh(&rp, &new_rt).json()["error"], "invalid_grant");
+    }
+}
+
+#[test]
+fn one_device_code_one_redemption_and_the_losers_revoke_it() {
+    let h = Host::new();
+    let rp = h.register(json!({"grant_types": [DEVICE_GRANT, "refresh_token"], "response_types": [], "redirect_uris": [], "scope": "openid offline_access"}));
+    for rotate in 0..3 {
+        let auth = basic(&rp.id, &rp.secret);
+        let d = h
+            .post_form_at(
+                &h.p,
+                "/oauth2/device/auth",
+                &form(&[("client_id", &rp.id), ("scope", "openid offline_access")]),
+                &[("authorization", &auth)],
+            )
+            .json();
+        let device_code = d["device_code"].as_str().unwrap().to_string();
+        // The user finishes in a browser.
+        let mut b = Browser::default();
+        let challenge = b.get(&h, d["verification_uri_complete"].as_str().unwrap()).param("device_challenge").unwrap();
+        let to = h.admin_at(
+            &h.p,
+            Method::Put,
+            &format!("/admin/oauth2/auth/requests/device/accept?device_challenge={challenge}"),
+            Some(&json!({"user_code": d["user_code"]})),
+        );
+        let login = b.get(&h, to.json()["redirect_to"].as_str().unwrap()).param("login_challenge").unwrap();
+        let to = h.accept_login(&login, &json!({"subject": "racer", "remember": true})).json()["redirect_to"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let consent = b.get(&h, &to).param("consent_challenge").unwrap();
+        let to = h.accept_consent(&consent, &json!({"grant_scope": ["openid", "offline_access"]})).json()
+            ["redirect_to"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(b.get(&h, &to).location().contains("/device/done"));
+
+        let out = race(&h, 40, rotate, || {
+            token_body_request(&rp, &[("grant_type", DEVICE_GRANT), ("device_code", &device_code)])
+        });
+        assert_eq!(out.iter().filter(|r| r.status == 200).count(), 1, "exactly one redemption wins");
+        for r in out.iter().filter(|r| r.status != 200) {
+            assert_eq!(error_of(r), (400, "invalid_grant".to_string()));
+        }
+        let consent_id = h.world.sql("SELECT consent_request_id FROM device_codes ORDER BY rowid DESC LIMIT 1")[0]
+            ["consent_request_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            h.world.count(&format!("SELECT * FROM tokens WHERE request_id = '{consent_id}'")),
+            0,
+            "the losers' replays revoked the winner's tokens"
+        );
+    }
+}
