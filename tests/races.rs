@@ -1,9 +1,11 @@
 //! Races across instances, end to end: two workerd processes (miniflare serving the deployable
-//! bundle) share one D1 database; 1,000 attempts each at one authorization code, one login
-//! verifier, one consent verifier and one private_key_jwt `jti`, spread over both, give exactly
-//! one success, losers get Hydra's error (or a clean 503 under SQLITE_BUSY), and the chain is
-//! revoked after the code replay. Then client and key writes on one instance race with reads on
-//! the other (staleness bounds of docs/storage.md). The script: tests/miniflare/races.mjs.
+//! bundle) share one D1 database; 1,000 attempts each at one authorization code, one refresh
+//! token (outside any grace period), one login verifier, one consent verifier, one device code
+//! and one private_key_jwt `jti`, spread over both, give exactly one success, losers get Hydra's
+//! error (or a clean 503 under SQLITE_BUSY), and the chain revocation rules hold afterwards
+//! (code replay, refresh-token reuse, device-code replay). Then client and key writes on one
+//! instance race with reads on the other (staleness bounds of docs/storage.md). The script:
+//! tests/miniflare/races.mjs.
 
 mod common;
 

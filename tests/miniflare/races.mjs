@@ -1,17 +1,18 @@
 // Races across instances: two workerd processes (miniflare) serving the deployable bundle and
 // sharing one D1 database, driven concurrently. For each single-use thing (an authorization
-// code, a login verifier, a consent verifier, a private_key_jwt jti), ATTEMPTS requests spread
-// over both instances must give exactly one success; every loser gets the error Hydra gives
-// (or a clean 503 temporarily_unavailable when the local D1 answers SQLITE_BUSY), never a 500.
-// Then client and key writes on one instance race with reads on the other: the staleness bounds
-// of docs/storage.md hold.
+// code, a refresh token outside any grace period, a login verifier, a consent verifier, a
+// device code, a private_key_jwt jti), ATTEMPTS requests spread over both instances must give
+// exactly one success; every loser gets the error Hydra gives (or a clean 503
+// temporarily_unavailable when the local D1 answers SQLITE_BUSY), never a 500; and the chain
+// revocation rules hold afterwards. Then client and key writes on one instance race with reads
+// on the other: the staleness bounds of docs/storage.md hold.
 //
 // Usage: node tests/miniflare/races.mjs <bundle dir> <state dir>   (run by tests/races.rs)
 // Environment: RACE_ATTEMPTS (default 1000), RACE_CONCURRENCY (requests in flight, default 64).
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import {
-  REDIRECT, admin, assertionKey, basic, call, exchangeBody, flow, param, pool, registerClient, sql, startInstances,
+  ADMIN_TOKEN, REDIRECT, admin, assertionKey, basic, Browser, call, exchangeBody, flow, form, param, pool, registerClient, sql, startInstances,
 } from "./lib.mjs";
 
 const ATTEMPTS = Number(process.env.RACE_ATTEMPTS ?? 1000);
@@ -30,10 +31,14 @@ const busy = (r) =>
 const toClient = (r, error) => [302, 303].includes(r.status) && r.location.startsWith(REDIRECT) && param(r.location, "error") === error;
 const sqlq = (s) => s.replaceAll("'", "''");
 const one = async (origin, statement) => Object.values((await sql(origin, statement))[0] ?? {})[0];
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
+const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+const introspect = async (origin, token) =>
+  (await call(origin, "POST", "/admin/oauth2/introspect", { headers: { ...FORM, authorization: `Bearer ${ADMIN_TOKEN}` }, body: form({ token }) })).json?.active;
+const tokensOf = (origin, requestId) => one(origin, `SELECT COUNT(*) FROM tokens WHERE request_id = '${sqlq(requestId)}'`);
 
-// Each race: prepare(ctx) → { attempt(origin, i) → response, win(r), lose(r), check() → [problems],
-// retry?() → response }. Adding refresh tokens (issue 9) and device codes (issue 10) is one entry
-// each.
+// Each race: prepare(ctx) → { attempt(origin, i) → response, win(r), lose(r),
+// check(results) → [problems], retry?() → response }.
 //
 // Under SQLITE_BUSY the request that won the single-use write can itself get a 503 from a later
 // statement (the jti is spent, then reading the code is busy). Then no attempt succeeds, and one
@@ -132,13 +137,96 @@ const RACES = [
       };
     },
   },
-  // TODO(issue 9): { name: "refresh token (outside grace)", prepare: code flow to a refresh token;
-  //   attempt: grant_type=refresh_token; win: 200; lose: 400 invalid_grant; check: the whole
-  //   chain is revoked after the reuse }.
-  // TODO(issue 10): { name: "device code", prepare: device authorization, user code accepted;
-  //   attempt: grant_type=urn:ietf:params:oauth:grant-type:device_code; win: 200; lose: 400
-  //   invalid_grant; check: one token set }.
+  {
+    // No grace period (the default): a used refresh token presented again is reuse.
+    name: "refresh token (outside grace)",
+    async prepare({ a, b }) {
+      const c = await registerClient(a);
+      const f = await flow(a, c.client_id);
+      const headers = { ...FORM, authorization: basic(c.client_id, c.client_secret) };
+      const t = await call(a, "POST", "/oauth2/token", { headers, body: exchangeBody(f.code) });
+      if (t.status !== 200) throw new Error(`code exchange answered ${t.status} ${t.text}`);
+      const rt = t.json.refresh_token;
+      const body = form({ grant_type: "refresh_token", refresh_token: rt });
+      const send = (origin) => call(origin, "POST", "/oauth2/token", { headers, body });
+      return {
+        attempt: send,
+        win: (r) => r.status === 200 && typeof r.json?.refresh_token === "string",
+        // A loser that read the token before the winner's rotation lost the conditional update
+        // (Hydra: invalid_request, "multiple concurrent requests"); one that read it used is
+        // reuse (invalid_grant, and the chain is revoked).
+        lose: (r) => r.status === 400 && ["invalid_grant", "invalid_request"].includes(r.json?.error),
+        describe: (results) => {
+          const n = (e) => results.filter((r) => r.json?.error === e).length;
+          return `refused: ${n("invalid_grant")} as reuse, ${n("invalid_request")} as concurrent`;
+        },
+        async check(results) {
+          const problems = [];
+          const winner = results.find((r) => r.status === 200 && r.json?.refresh_token);
+          const reused = results.some((r) => r.json?.error === "invalid_grant");
+          if (winner) {
+            const alive = await introspect(a, winner.json.refresh_token);
+            if (alive !== !reused) problems.push(`the winner's refresh token is ${alive ? "active" : "inactive"} although ${reused ? "a reuse was" : "no reuse was"} refused`);
+          }
+          // Whatever happened, presenting the rotated token again is reuse: the chain goes.
+          const replay = await send(a);
+          if (!(replay.status === 400 && replay.json?.error === "invalid_grant")) problems.push(`a later reuse answered ${replay.status} ${replay.text}`);
+          const left = await tokensOf(a, f.consentRequestId);
+          if (left !== 0) problems.push(`${left} tokens of the chain are alive after the reuse`);
+          if (winner && (await introspect(b, winner.json.access_token)) !== false) problems.push("the winner's access token is still active on the other instance");
+          return problems;
+        },
+      };
+    },
+  },
+  {
+    name: "device code",
+    async prepare({ a }) {
+      const c = await registerClient(a, { grant_types: [DEVICE_GRANT, "refresh_token"], response_types: [], redirect_uris: [] });
+      const headers = { ...FORM, authorization: basic(c.client_id, c.client_secret) };
+      const d = await call(a, "POST", "/oauth2/device/auth", { headers, body: form({ client_id: c.client_id, scope: "openid offline_access" }) });
+      if (d.status !== 200) throw new Error(`device authorization answered ${d.status} ${d.text}`);
+      const consentRequestId = await deviceSignIn(a, d.json);
+      const body = form({ grant_type: DEVICE_GRANT, device_code: d.json.device_code });
+      const send = (origin) => call(origin, "POST", "/oauth2/token", { headers, body });
+      return {
+        attempt: send,
+        win: (r) => r.status === 200 && typeof r.json?.access_token === "string",
+        lose: (r) => r.status === 400 && r.json?.error === "invalid_grant",
+        async check() {
+          const problems = [];
+          // Every loser revokes the grant (a second redemption), the winner's tokens included.
+          const left = await tokensOf(a, consentRequestId);
+          if (left !== 0) problems.push(`${left} tokens of the redeemed device code are alive`);
+          const state = await one(a, `SELECT state FROM device_codes WHERE consent_request_id = '${sqlq(consentRequestId)}'`);
+          if (state !== "used") problems.push(`the device code is ${state}, not used`);
+          const replay = await send(a);
+          if (!(replay.status === 400 && replay.json?.error === "invalid_grant")) problems.push(`a later redemption answered ${replay.status} ${replay.text}`);
+          return problems;
+        },
+      };
+    },
+  },
 ];
+
+/** The user's side of a device flow in a browser: user code, login, consent. Its consent id. */
+async function deviceSignIn(o, d) {
+  const browser = new Browser();
+  let r = await browser.get(o, d.verification_uri_complete);
+  const challenge = param(r.location, "device_challenge");
+  if (!challenge) throw new Error(`no device challenge: ${r.status} ${r.location}`);
+  r = await admin(o, "PUT", `/admin/oauth2/auth/requests/device/accept?device_challenge=${challenge}`, { user_code: d.user_code });
+  r = await browser.get(o, r.json.redirect_to);
+  const login = param(r.location, "login_challenge");
+  r = await admin(o, "PUT", `/admin/oauth2/auth/requests/login/accept?login_challenge=${login}`, { subject: "device-racer", remember: true });
+  r = await browser.get(o, r.json.redirect_to);
+  const consent = param(r.location, "consent_challenge");
+  const consentRequestId = (await admin(o, "GET", `/admin/oauth2/auth/requests/consent?consent_challenge=${consent}`)).json.consent_request_id;
+  r = await admin(o, "PUT", `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${consent}`, { grant_scope: ["openid", "offline_access"] });
+  r = await browser.get(o, r.json.redirect_to);
+  if (!r.location.includes("/oauth2/fallbacks/device/done")) throw new Error(`the device sign-in ended at ${r.status} ${r.location} ${r.text}`);
+  return consentRequestId;
+}
 
 async function runRace(race, ctx) {
   const prepared = await race.prepare(ctx);
@@ -166,9 +254,10 @@ async function runRace(race, ctx) {
     else note = ` (the winner got a 503 after its single-use write; the retry ${outcome})`;
   }
   if (tally.bad) problems.push(`${tally.bad} wrong answers, e.g. ${bad.join(" | ")}`);
-  problems.push(...(await prepared.check()));
+  problems.push(...(await prepared.check(results)));
   console.log(
     `${race.name}: ${ATTEMPTS} attempts in ${(ms / 1000).toFixed(1)} s: ${tally.win} success, ${tally.lose} refused, ${tally.busy} busy (503), ${tally.bad} wrong${note}` +
+      (prepared.describe ? ` (${prepared.describe(results)})` : "") +
       (problems.length ? `\n  FAILED: ${problems.join("; ")}` : ""),
   );
   return problems.length === 0;
