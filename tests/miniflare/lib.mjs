@@ -206,6 +206,28 @@ export async function flow(origin, clientId, until = "code", subject = "racer", 
   return out;
 }
 
+/**
+ * The user's side of a device flow in a browser, from the device authorization `d`: the user
+ * code, login and consent. Returns the consent request id (the request id of the grant's tokens).
+ */
+export async function deviceSignIn(o, d, subject) {
+  const browser = new Browser();
+  let r = await browser.get(o, d.verification_uri_complete);
+  const challenge = param(r.location, "device_challenge");
+  if (!challenge) throw new Error(`no device challenge: ${r.status} ${r.location}`);
+  r = await admin(o, "PUT", `/admin/oauth2/auth/requests/device/accept?device_challenge=${challenge}`, { user_code: d.user_code });
+  r = await browser.get(o, r.json.redirect_to);
+  const login = param(r.location, "login_challenge");
+  r = await admin(o, "PUT", `/admin/oauth2/auth/requests/login/accept?login_challenge=${login}`, { subject, remember: true });
+  r = await browser.get(o, r.json.redirect_to);
+  const consent = param(r.location, "consent_challenge");
+  const consentRequestId = (await admin(o, "GET", `/admin/oauth2/auth/requests/consent?consent_challenge=${consent}`)).json.consent_request_id;
+  r = await admin(o, "PUT", `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${consent}`, { grant_scope: ["openid", "offline_access"] });
+  r = await browser.get(o, r.json.redirect_to);
+  if (!r.location.includes("/oauth2/fallbacks/device/done")) throw new Error(`the device sign-in ended at ${r.status} ${r.location} ${r.text}`);
+  return consentRequestId;
+}
+
 /** The token request body of a code exchange (client credentials go in `extra` or a header). */
 export const exchangeBody = (code, extra = {}) =>
   form({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: VERIFIER, ...extra });

@@ -12,7 +12,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import {
-  ADMIN_TOKEN, REDIRECT, admin, assertionKey, basic, Browser, call, exchangeBody, flow, form, param, pool, registerClient, sql, startInstances,
+  ADMIN_TOKEN, REDIRECT, admin, assertionKey, basic, call, deviceSignIn, exchangeBody, flow, form, param, pool, registerClient, sql, startInstances,
 } from "./lib.mjs";
 
 const ATTEMPTS = Number(process.env.RACE_ATTEMPTS ?? 1000);
@@ -186,7 +186,7 @@ const RACES = [
       const headers = { ...FORM, authorization: basic(c.client_id, c.client_secret) };
       const d = await call(a, "POST", "/oauth2/device/auth", { headers, body: form({ client_id: c.client_id, scope: "openid offline_access" }) });
       if (d.status !== 200) throw new Error(`device authorization answered ${d.status} ${d.text}`);
-      const consentRequestId = await deviceSignIn(a, d.json);
+      const consentRequestId = await deviceSignIn(a, d.json, "device-racer");
       const body = form({ grant_type: DEVICE_GRANT, device_code: d.json.device_code });
       const send = (origin) => call(origin, "POST", "/oauth2/token", { headers, body });
       return {
@@ -208,25 +208,6 @@ const RACES = [
     },
   },
 ];
-
-/** The user's side of a device flow in a browser: user code, login, consent. Its consent id. */
-async function deviceSignIn(o, d) {
-  const browser = new Browser();
-  let r = await browser.get(o, d.verification_uri_complete);
-  const challenge = param(r.location, "device_challenge");
-  if (!challenge) throw new Error(`no device challenge: ${r.status} ${r.location}`);
-  r = await admin(o, "PUT", `/admin/oauth2/auth/requests/device/accept?device_challenge=${challenge}`, { user_code: d.user_code });
-  r = await browser.get(o, r.json.redirect_to);
-  const login = param(r.location, "login_challenge");
-  r = await admin(o, "PUT", `/admin/oauth2/auth/requests/login/accept?login_challenge=${login}`, { subject: "device-racer", remember: true });
-  r = await browser.get(o, r.json.redirect_to);
-  const consent = param(r.location, "consent_challenge");
-  const consentRequestId = (await admin(o, "GET", `/admin/oauth2/auth/requests/consent?consent_challenge=${consent}`)).json.consent_request_id;
-  r = await admin(o, "PUT", `/admin/oauth2/auth/requests/consent/accept?consent_challenge=${consent}`, { grant_scope: ["openid", "offline_access"] });
-  r = await browser.get(o, r.json.redirect_to);
-  if (!r.location.includes("/oauth2/fallbacks/device/done")) throw new Error(`the device sign-in ended at ${r.status} ${r.location} ${r.text}`);
-  return consentRequestId;
-}
 
 async function runRace(race, ctx) {
   const prepared = await race.prepare(ctx);

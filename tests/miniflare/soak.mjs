@@ -1,9 +1,14 @@
 // The soak (`make soak`, not part of `make test`): mixed traffic of every implemented flow at a
-// steady rate through miniflare (the deployable bundle in workerd), for a bounded time. It
-// checks: no 5xx at all; every answer the one its scenario expects; the Worker's memory (its wasm
-// linear memory) flat after warm-up, with the workerd process's RSS reported; and D1 row counts held at a steady level by the cleanup job (run every
-// minute here, hourly in production) and back to the kept rows once traffic stops and the TTLs
-// (shortened for the soak) have passed. Results: build/soak-results.json; docs/benchmarks.md.
+// steady rate through miniflare (the deployable bundle in workerd), for a bounded time: the code
+// flow (three kinds of client), remembered sessions, replays, rejections, the hybrid flow,
+// refresh with reuse, revocation, introspection, userinfo, client_credentials, RP-initiated
+// logout with front- and back-channel (to a relying party this script runs), the device flow,
+// discovery and JWKS, client and key administration. It checks: no 5xx at all; every answer the
+// one its scenario expects; one back-channel logout request per logout; the Worker's memory (its
+// wasm linear memory) flat after warm-up, with the workerd process's RSS reported; and D1 row
+// counts held at a steady level by the cleanup job (run every minute here, hourly in
+// production) and back to the kept rows once traffic stops and the TTLs (shortened for the
+// soak) have passed. Results: build/soak-results.json; docs/benchmarks.md.
 //
 //   node tests/miniflare/soak.mjs <bundle dir>
 //   SOAK_DURATION=600 (seconds of traffic) SOAK_RATE=8 (scenarios started per second)
@@ -12,8 +17,9 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {
-  ROOT, ADMIN_TOKEN, REDIRECT, assertionKey, authUrl, basic, Browser, call, exchangeBody, flow, hooks, param, registerClient, sql, startInstances,
+  ROOT, ADMIN_TOKEN, REDIRECT, assertionKey, authUrl, basic, Browser, call, deviceSignIn, exchangeBody, flow, form, hooks, param, registerClient, sql, startInstances,
 } from "./lib.mjs";
+import http from "node:http";
 
 const DURATION_S = Number(process.env.SOAK_DURATION ?? 600);
 const RATE = Number(process.env.SOAK_RATE ?? 8);
@@ -29,10 +35,14 @@ const TTLS = {
   TTL_LOGIN_CONSENT_REQUEST: "1m",
   TTL_REFRESH_TOKEN: "2m",
   TTL_AUTHENTICATION_SESSION: "2m",
+  TTL_DEVICE_USER_CODE: "1m",
 };
 const LONGEST_TTL_MS = 120_000;
 /** Tables whose rows expire and are deleted by the cleanup job. */
-const EXPIRING = ["flow_markers", "authorization_codes", "tokens", "client_assertion_jtis", "login_sessions"];
+const EXPIRING = [
+  "flow_markers", "authorization_codes", "tokens", "client_assertion_jtis", "login_sessions", "revoked_jtis", "device_codes",
+  "device_user_code_attempts",
+];
 /** Tables kept by design (docs/storage.md): reported, not expected to shrink. */
 const KEPT = ["consent_sessions", "clients", "jwk"];
 
@@ -49,7 +59,7 @@ const freePort = () =>
       srv.close(() => resolve(port));
     });
   });
-const stats = { started: 0, done: 0, failed: 0, requests: 0, status: {}, errors: {}, samples: [] };
+const stats = { started: 0, done: 0, failed: 0, requests: 0, logouts: 0, status: {}, errors: {}, samples: [] };
 const fail = (scenario, what) => {
   stats.failed++;
   const key = `${scenario}: ${what}`.slice(0, 300);
@@ -70,6 +80,27 @@ function expect(cond, what, r) {
   if (!cond) throw new Error(`${what}: ${r ? `${r.status} ${r.location} ${r.text.slice(0, 200)}` : ""}`);
 }
 
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
+const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+const BYE = "https://rp.example/bye";
+
+/** A relying party's back-channel logout endpoint: counts the logout tokens it receives. */
+function startReceiver() {
+  const received = { backchannel: 0, withoutToken: 0 };
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      if (req.method === "POST" && req.url === "/backchannel") {
+        if (new URLSearchParams(body).get("logout_token")) received.backchannel++;
+        else received.withoutToken++;
+      }
+      res.writeHead(200).end();
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, received, base: `http://127.0.0.1:${server.address().port}` })));
+}
+
 async function exchange(origin, code, headers, extra = {}) {
   return req(origin, "POST", "/oauth2/token", {
     headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
@@ -77,8 +108,23 @@ async function exchange(origin, code, headers, extra = {}) {
   });
 }
 
+/** A code flow of the client_secret_basic client to its tokens. */
+async function tokensOf(o, client, subject, opts = {}) {
+  const f = await flow(o, client.client_id, "code", subject, { rememberFor: 120, ...opts });
+  const r = await exchange(o, f.code, { authorization: basic(client.client_id, client.client_secret) });
+  expect(r.status === 200 && r.json?.refresh_token, "token", r);
+  return r.json;
+}
+
+async function introspect(o, token) {
+  const r = await req(o, "POST", "/admin/oauth2/introspect", { headers: { ...FORM, ...adminHeaders }, body: form({ token }) });
+  expect(r.status === 200, "introspection", r);
+  return r.json.active;
+}
+
 function scenarios(o, clients) {
-  const { secret, jwt, pub, key } = clients;
+  const { secret, jwt, pub, key, cc, device, rp } = clients;
+  const auth = (c) => ({ ...FORM, authorization: basic(c.client_id, c.client_secret) });
   return {
     "code flow, client_secret_basic": async (n) => {
       const f = await flow(o, secret.client_id, "code", `user-${n % 50}`, { rememberFor: 120 });
@@ -141,6 +187,65 @@ function scenarios(o, clients) {
       expect(r.status === 200, "list", r);
       r = await req(o, "DELETE", `/admin/clients/${id}`, { headers: adminHeaders });
       expect(r.status === 204, "delete", r);
+    },
+    "refresh: rotation, then reuse revokes the chain": async (n) => {
+      const t = await tokensOf(o, secret, `refresh-${n % 50}`);
+      let r = await req(o, "POST", "/oauth2/token", { headers: auth(secret), body: form({ grant_type: "refresh_token", refresh_token: t.refresh_token }) });
+      expect(r.status === 200 && r.json?.refresh_token, "refresh", r);
+      const rotated = r.json;
+      r = await req(o, "POST", "/oauth2/token", { headers: auth(secret), body: form({ grant_type: "refresh_token", refresh_token: t.refresh_token }) });
+      expect(r.status === 400 && r.json?.error === "invalid_grant", "reuse", r);
+      expect((await introspect(o, rotated.refresh_token)) === false, "the chain is revoked after the reuse");
+    },
+    "revocation and introspection": async (n) => {
+      const t = await tokensOf(o, secret, `revoke-${n % 50}`);
+      expect((await introspect(o, t.access_token)) === true, "active before");
+      const r = await req(o, "POST", "/oauth2/revoke", { headers: auth(secret), body: form({ token: t.refresh_token }) });
+      expect(r.status === 200, "revoke", r);
+      expect((await introspect(o, t.access_token)) === false, "inactive after");
+      const u = await req(o, "GET", "/userinfo", { headers: { authorization: `Bearer ${t.access_token}` } });
+      expect(u.status === 401, "userinfo with a revoked token", u);
+    },
+    userinfo: async (n) => {
+      const t = await tokensOf(o, secret, `userinfo-${n % 50}`);
+      const r = await req(o, "GET", "/userinfo", { headers: { authorization: `Bearer ${t.access_token}` } });
+      expect(r.status === 200 && r.json?.sub === `userinfo-${n % 50}`, "userinfo", r);
+    },
+    "client_credentials (JWT access token), introspection and revocation": async () => {
+      let r = await req(o, "POST", "/oauth2/token", { headers: auth(cc), body: form({ grant_type: "client_credentials", scope: "api" }) });
+      expect(r.status === 200 && r.json?.access_token, "client_credentials", r);
+      const at = r.json.access_token;
+      expect((await introspect(o, at)) === true, "active");
+      r = await req(o, "POST", "/oauth2/revoke", { headers: auth(cc), body: form({ token: at }) });
+      expect(r.status === 200, "revoke", r);
+      expect((await introspect(o, at)) === false, "inactive after the revocation");
+    },
+    "logout (RP-initiated, front- and back-channel)": async (n) => {
+      const browser = new Browser();
+      const t = await tokensOf(o, rp, `logout-${n}`, { browser });
+      let r = await browser.get(o, `/oauth2/sessions/logout?${form({ id_token_hint: t.id_token, post_logout_redirect_uri: BYE, state: `s${n}` })}`);
+      const challenge = param(r.location, "logout_challenge");
+      expect(challenge, "logout challenge", r);
+      r = await req(o, "PUT", `/admin/oauth2/auth/requests/logout/accept?logout_challenge=${challenge}`, { headers: adminHeaders, json: {} });
+      expect(r.status === 200, "logout accept", r);
+      r = await browser.get(o, r.json.redirect_to);
+      expect(r.status === 200 && r.text.includes("/frontchannel?iss=") && r.text.includes(`${BYE}?state=s${n}`), "front-channel page", r);
+      stats.logouts++;
+      // The session is gone: a new flow asks for a login again.
+      r = await browser.get(o, authUrl(rp.client_id));
+      const login = param(r.location, "login_challenge");
+      r = await req(o, "GET", `/admin/oauth2/auth/requests/login?login_challenge=${login}`, { headers: adminHeaders });
+      expect(r.json?.skip === false, "no session after the logout", r);
+    },
+    "device flow": async (n) => {
+      const d = await req(o, "POST", "/oauth2/device/auth", { headers: auth(device), body: form({ client_id: device.client_id, scope: "openid offline_access" }) });
+      expect(d.status === 200 && d.json?.device_code, "device authorization", d);
+      const poll = () => req(o, "POST", "/oauth2/token", { headers: auth(device), body: form({ grant_type: DEVICE_GRANT, device_code: d.json.device_code }) });
+      let r = await poll();
+      expect(r.status === 400 && r.json?.error === "authorization_pending", "pending", r);
+      await deviceSignIn(o, d.json, `device-${n % 50}`);
+      r = await poll();
+      expect(r.status === 200 && r.json?.access_token && r.json?.refresh_token, "device tokens", r);
     },
     "key administration": async (n) => {
       const set = `soak-set-${n}`;
@@ -225,10 +330,12 @@ async function rowCounts(o) {
 // --- Main -----------------------------------------------------------------------------------
 
 let instances = [];
+let receiver = null;
 let ok = true;
 let heapClose = null;
 const report = { startedAt: new Date().toISOString(), durationS: DURATION_S, rate: RATE, ttls: TTLS, cpus: os.cpus().length };
 try {
+  receiver = await startReceiver();
   const inspectorPort = await freePort();
   instances = await startInstances({ bundleDir, persistDir: stateDir, count: 1, vars: TTLS, options: () => ({ inspectorPort }) });
   const { mf, origin: o } = instances[0];
@@ -246,6 +353,14 @@ try {
     jwt: await registerClient(o, { token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "ES256", jwks: { keys: [key.jwk] } }),
     pub: await registerClient(o, { token_endpoint_auth_method: "none" }),
     key,
+    // JWT access tokens: issued without a write, revoked through `revoked_jtis`.
+    cc: await registerClient(o, { grant_types: ["client_credentials"], response_types: [], redirect_uris: [], scope: "api", access_token_strategy: "jwt" }),
+    device: await registerClient(o, { grant_types: ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"], response_types: [], redirect_uris: [] }),
+    rp: await registerClient(o, {
+      post_logout_redirect_uris: [BYE],
+      frontchannel_logout_uri: `${receiver.base}/frontchannel`,
+      backchannel_logout_uri: `${receiver.base}/backchannel`,
+    }),
   };
   const all = scenarios(o, clients);
   const names = Object.keys(all);
@@ -303,6 +418,9 @@ try {
   if (fiveXX) problems.push(`${fiveXX} answers were 5xx`);
   if (stats.failed) problems.push(`${stats.failed} scenarios got an unexpected answer`);
   if (stats.started < DURATION_S * RATE * 0.9) problems.push(`only ${stats.started} of ${DURATION_S * RATE} scenarios started (the server could not keep up)`);
+  // Every completed logout told its relying party once (back-channel, after the response).
+  if (receiver.received.backchannel !== stats.logouts) problems.push(`${stats.logouts} logouts but ${receiver.received.backchannel} back-channel logout requests`);
+  if (receiver.received.withoutToken) problems.push(`${receiver.received.withoutToken} back-channel requests without a logout_token`);
   for (const t of EXPIRING) if (final[t] !== 0) problems.push(`${final[t]} rows left in ${t} after every TTL passed and the cleanup ran`);
   // Memory after warm-up (the first fifth of the run, at least a minute). The Worker's own
   // memory, its wasm linear memory, must not grow beyond one page. The workerd process's RSS is reported with its growth rate:
@@ -342,6 +460,8 @@ try {
     requestsPerS: +(stats.requests / trafficS).toFixed(1),
     statuses: stats.status,
     failedScenarios: stats.failed,
+    logouts: stats.logouts,
+    backchannelReceived: receiver.received.backchannel,
     errors: stats.errors,
     rssKb: { afterWarmUp: warm, peak, endOfTraffic: last, afterWait: finalRss, growthMbPerMinAfterWarmUp: rssMbPerMin },
     wasmKb: { afterWarmUp: wasm[0], max: Math.max(...wasm) },
@@ -352,6 +472,7 @@ try {
     problems,
   });
   console.log(`requests: ${stats.requests} (${report.requestsPerS}/s), statuses ${JSON.stringify(stats.status)}, failed scenarios ${stats.failed}`);
+  console.log(`logouts: ${stats.logouts}, back-channel logout requests received: ${receiver.received.backchannel}`);
   for (const [k, v] of Object.entries(stats.errors).slice(0, 10)) console.log(`  ${v} × ${k}`);
   console.log(`wasm memory: ${wasm[0]} kB after warm-up, at most ${Math.max(...wasm)} kB`);
   console.log(`isolate JS heap, lowest reading per minute (kB): ${JSON.stringify(jsHeap)}`);
@@ -365,6 +486,7 @@ try {
   ok = false;
 } finally {
   heapClose?.();
+  receiver?.server.close();
   await Promise.all(instances.map((i) => i.mf.dispose()));
   rmSync(stateDir, { recursive: true, force: true });
 }
