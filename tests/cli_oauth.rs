@@ -79,7 +79,12 @@ impl Performing {
             std::thread::sleep(Duration::from_millis(50));
         }
         let out = self.child.wait_with_output().unwrap();
-        let stderr: Vec<String> = self.stderr.try_iter().collect();
+        // Every line the reader thread passes on, until it meets the end of the pipe (it may
+        // still be forwarding when the process has exited).
+        let mut stderr = Vec::new();
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
+            stderr.push(line);
+        }
         Out {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
