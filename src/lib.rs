@@ -34,6 +34,7 @@
 //! | [`health`] | `/health/*`, `/version` |
 //! | [`fallbacks`] | `/oauth2/fallbacks/*` |
 //! | `worker` | the wasm-only shell: entry point and platform implementation |
+//! | [`host`] | tests only: the platform on the host (SQLite, in-memory KV, crypto in Rust, faults) |
 
 pub mod app;
 pub mod authorize;
@@ -67,3 +68,7 @@ pub mod userinfo;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;
+
+/// The host platform for handler-level tests (see its module documentation for why a feature).
+#[cfg(all(feature = "host-platform", not(target_arch = "wasm32")))]
+pub mod host;

@@ -154,8 +154,7 @@ pub async fn revoke_login_sessions<P: Platform>(ctx: &Ctx<'_, P>, req: &Request)
         );
     }
     if !sid.is_empty() {
-        if let Some(owner) = store::sessions::delete_login_session(ctx.p, &sid).await? {
-            let clients = store::sessions::logout_clients(ctx.p, &sid, &owner).await?;
+        if let Some(clients) = store::sessions::delete_login_session(ctx.p, &sid).await? {
             super::backchannel::notify(ctx, &clients, &sid).await?;
         }
         return Ok(Response::new(204));

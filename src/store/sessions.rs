@@ -176,11 +176,41 @@ pub async fn delete_subject_login_sessions<P: Platform>(p: &P, subject: &str) ->
     Ok(p.sql(Query::new("DELETE FROM login_sessions WHERE subject = ?1").bind(subject)).await?.changes)
 }
 
-/// Delete one login session; its subject when this call deleted it (of several concurrent
-/// deletions exactly one gets it, which makes back-channel logout at most once).
-pub async fn delete_login_session<P: Platform>(p: &P, sid: &str) -> PResult<Option<String>> {
-    let r = p.sql(Query::new("DELETE FROM login_sessions WHERE id = ?1 RETURNING subject").bind(sid)).await?;
-    Ok(r.rows.first().map(|row| col_str(row, "subject")))
+/// The clients to notify of the end of login session `?1` (a consent of that session, and a
+/// front- or back-channel logout URI), read in the same transaction as the session's deletion:
+/// a failure afterwards can no longer cost the notifications once the session is gone. `?2` is
+/// the session's subject (an expression over the other parameters), `tail` a further condition.
+macro_rules! clients_of_session {
+    ($subject:literal, $tail:literal) => {
+        concat!(
+            "SELECT data FROM clients WHERE id IN \
+             (SELECT client_id FROM consent_sessions WHERE login_session_id = ?1 AND subject = ",
+            $subject,
+            ") AND (json_extract(data, '$.frontchannel_logout_uri') != '' OR json_extract(data, '$.backchannel_logout_uri') != '')",
+            $tail,
+            " ORDER BY pk"
+        )
+    };
+}
+
+fn clients_of(result: Option<&crate::platform::QueryResult>) -> Vec<Client> {
+    result
+        .map(|r| r.rows.iter().filter_map(|row| serde_json::from_str::<Client>(&col_str(row, "data")).ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Delete one login session; when this call deleted it (of several concurrent deletions
+/// exactly one does, which makes back-channel logout at most once), the clients to notify, read
+/// in the same transaction.
+pub async fn delete_login_session<P: Platform>(p: &P, sid: &str) -> PResult<Option<Vec<Client>>> {
+    let results = p
+        .sql_batch(vec![
+            Query::new(clients_of_session!("(SELECT subject FROM login_sessions WHERE id = ?1)", "")).bind(sid),
+            Query::new("DELETE FROM login_sessions WHERE id = ?1 RETURNING subject").bind(sid),
+        ])
+        .await?;
+    let deleted = results.get(1).is_some_and(|r| !r.rows.is_empty());
+    Ok(deleted.then(|| clients_of(results.first())))
 }
 
 /// The subject of an unexpired, remembered login session.
@@ -188,9 +218,20 @@ pub async fn login_session_subject<P: Platform>(p: &P, sid: &str, now: i64) -> P
     Ok(crate::store::flows::remembered_session(p, sid, now).await?.map(|s| s.subject))
 }
 
-/// Redeem a logout verifier: its marker, and the deletion of the login session `sid` of
-/// `subject` if this request won the marker. One transaction. Returns (won the marker,
-/// deleted the session).
+/// What redeeming a logout verifier did.
+#[derive(Debug, Clone, Default)]
+pub struct LogoutRedeemed {
+    /// This request won the verifier's marker.
+    pub won: bool,
+    /// ... and deleted the session.
+    pub deleted: bool,
+    /// The clients to notify (when it deleted the session).
+    pub clients: Vec<Client>,
+}
+
+/// Redeem a logout verifier: its marker, the clients to notify and the deletion of the login
+/// session `sid` of `subject`, the last two only if this request won the marker. One
+/// transaction.
 pub async fn redeem_logout<P: Platform>(
     p: &P,
     claim: &Claim,
@@ -199,10 +240,19 @@ pub async fn redeem_logout<P: Platform>(
     marker_expires_at: i64,
     sid: &str,
     subject: &str,
-) -> PResult<(bool, bool)> {
+) -> PResult<LogoutRedeemed> {
     let results = p
         .sql_batch(vec![
             crate::store::flows::insert_marker(claim, request_url, now, marker_expires_at),
+            Query::new(clients_of_session!(
+                "?2",
+                " AND EXISTS (SELECT 1 FROM login_sessions WHERE id = ?1 AND subject = ?2) \
+                 AND EXISTS (SELECT 1 FROM flow_markers WHERE id = ?3 AND claim = ?4)"
+            ))
+            .bind(sid)
+            .bind(subject)
+            .bind(&claim.marker)
+            .bind(&claim.value),
             Query::new(
                 "DELETE FROM login_sessions WHERE id = ?1 AND subject = ?2 \
                  AND EXISTS (SELECT 1 FROM flow_markers WHERE id = ?3 AND claim = ?4)",
@@ -214,23 +264,6 @@ pub async fn redeem_logout<P: Platform>(
         ])
         .await?;
     let changed = |i: usize| results.get(i).map(|r| r.changes == 1).unwrap_or(false);
-    Ok((changed(0), changed(1)))
-}
-
-/// The clients that took part in login session `sid` of `subject` (a consent of that session)
-/// and registered a front- or back-channel logout URI.
-pub async fn logout_clients<P: Platform>(p: &P, sid: &str, subject: &str) -> PResult<Vec<Client>> {
-    let r = p
-        .sql(
-            Query::new(
-                "SELECT data FROM clients WHERE id IN \
-                 (SELECT client_id FROM consent_sessions WHERE login_session_id = ?1 AND subject = ?2) \
-                 AND (json_extract(data, '$.frontchannel_logout_uri') != '' OR json_extract(data, '$.backchannel_logout_uri') != '') \
-                 ORDER BY pk",
-            )
-            .bind(sid)
-            .bind(subject),
-        )
-        .await?;
-    Ok(r.rows.iter().filter_map(|row| serde_json::from_str::<Client>(&col_str(row, "data")).ok()).collect())
+    let (won, deleted) = (changed(0), changed(2));
+    Ok(LogoutRedeemed { won, deleted, clients: if deleted { clients_of(results.get(1)) } else { Vec::new() } })
 }

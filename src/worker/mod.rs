@@ -96,6 +96,8 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     if test_routes {
         // What this request cost in storage operations (end-to-end tests report it).
         response = response.with_header("x-hydra-edge-storage", &platform.ops.summary());
+        // The isolate's wasm linear memory, which never shrinks (the soak watches it).
+        response = response.with_header("x-hydra-edge-wasm-memory", &wasm_memory_bytes().to_string());
     }
     count_and_flush(&platform, &log, &response);
     if head {
@@ -122,6 +124,14 @@ fn count_and_flush(platform: &platform::WorkerPlatform, log: &crate::log::Reques
             }),
         );
     }
+}
+
+fn wasm_memory_bytes() -> u32 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| m.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length())
+        .unwrap_or(0)
 }
 
 /// The cleanup job (cron trigger in wrangler.toml): delete expired markers, codes, tokens,
