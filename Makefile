@@ -18,7 +18,7 @@ RUST_SOURCES := $(shell find src -name '*.rs') src/worker/glue.mjs Cargo.toml Ca
 WASM_FEATURES := --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 
-.PHONY: dev test build bootstrap deploy-guard bench deploy clean
+.PHONY: dev test build bootstrap deploy-guard bench soak deploy clean
 
 ## Start the server on 127.0.0.1:$(PORT) with local D1 and KV, migrations applied, and the
 ## example login & consent app on $(PORT)+1 (EXAMPLE=0 to leave it out).
@@ -38,6 +38,13 @@ deploy: bootstrap
 ## Benchmark the built Worker under miniflare (not a test): see bench/README.md.
 bench: build
 	node bench/run.mjs
+
+## Soak the built Worker under miniflare (not in `make test`): mixed traffic of every flow for
+## SOAK_DURATION seconds (default 600) at SOAK_RATE scenarios/s (default 8); see docs/benchmarks.md.
+soak: build
+	rm -rf build/soak-bundle
+	$(WRANGLER) deploy --dry-run --outdir build/soak-bundle --var URLS_SELF_ISSUER:https://bundle.invalid
+	node tests/miniflare/soak.mjs build/soak-bundle
 
 bootstrap:
 	@bash scripts/bootstrap.sh

@@ -59,7 +59,9 @@ if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
 fi
 
 # npm packages: wrangler (workerd, local D1/KV), esbuild, binaryen's wasm-opt, miniflare,
-# playwright-core (drives the browser tests' chromium).
+# playwright-core (drives the browser tests' chromium), and Ory's JavaScript SDKs of three
+# generations (@ory/hydra-client 26.2.0, @oryd/hydra-client 1.8.5, ory-hydra-sdk 1.0.0-beta.8)
+# for tests/sdk/. Cargo fetches the Rust SDKs (26.2.0 and 1.10.6) as dev-dependencies.
 # Reinstalled only when package-lock.json changed since the last install.
 if ! cmp -s package-lock.json node_modules/.hydra-edge-lock 2>/dev/null; then
   say "installing npm packages"

@@ -9,10 +9,10 @@ use crate::http::{Request, Response, MAX_BODY_BYTES};
 use crate::log::{route_name, RequestLog};
 use crate::platform::Platform;
 use crate::ratelimit::{self, Limiter};
-use crate::router::{self, Route, RouteError};
+use crate::router::{self, Gen, Route, RouteError};
 use crate::{
-    authorize, clients, cors, device, discovery, fallbacks, flow, health, introspect, keys, revoke, token, trust,
-    userinfo,
+    authorize, clients, compat, cors, device, discovery, fallbacks, flow, flush, health, introspect, keys, metrics,
+    revoke, token, trust, userinfo,
 };
 
 /// Is this the admin token? Compared as SHA-256 digests so the comparison is constant-time
@@ -150,7 +150,7 @@ async fn handle_routed<P: Platform>(
                 .admin_response(expose);
         }
         Err(RouteError::MethodNotAllowed { allowed, .. }) => {
-            return ApiError::method_not_allowed(allowed).admin_response(expose).with_header("allow", allowed);
+            return ApiError::method_not_allowed(&allowed).admin_response(expose).with_header("allow", &allowed);
         }
     };
     log.route(route_name(&routed.route), routed.admin);
@@ -188,7 +188,7 @@ async fn handle_routed<P: Platform>(
         panic!("deliberate panic from the test route");
     }
     let ctx = Ctx { cfg, p, log };
-    let result = dispatch(&ctx, routed.route, req).await;
+    let result = dispatch_any_generation(&ctx, routed, req).await;
     let mut response = match result {
         Ok(r) => r,
         Err(e) => render(e),
@@ -224,7 +224,30 @@ async fn test_sql<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Res
     Ok(Response::json(200, &last))
 }
 
-async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) -> ApiResult<Response> {
+/// Adapt a request of an older generation's form, run the one handler of its operation, and
+/// bring the answer into that generation's form (requests of the current form pass untouched).
+async fn dispatch_any_generation<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    routed: router::Routed,
+    req: &Request,
+) -> ApiResult<Response> {
+    let adapted = compat::adapt_request(&routed, req)?;
+    let req = adapted.request.as_ref().unwrap_or(req);
+    let shape = compat::ResponseShape::of(&routed);
+    // Older generations answer 409 to changing a used login or consent request.
+    let decides = match routed.route {
+        Route::LoginAccept | Route::LoginReject => Some("login"),
+        Route::ConsentAccept | Route::ConsentReject => Some("consent"),
+        _ => None,
+    };
+    if let Some(what) = decides.filter(|_| routed.gen != Gen::V2) {
+        flow::refuse_if_already_used(ctx, req, what).await?;
+    }
+    let response = dispatch(ctx, routed.route, routed.gen, req).await?;
+    Ok(compat::adapt_response(shape, &adapted, req.method, response))
+}
+
+async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, gen: Gen, req: &Request) -> ApiResult<Response> {
     use crate::http::Method::*;
     match (route, req.method) {
         (Route::HealthAlive, _) => Ok(health::alive()),
@@ -246,7 +269,7 @@ async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) ->
         (Route::ConsentRequest, _) => flow::consent::get_request(ctx, req).await,
         (Route::ConsentAccept, _) => flow::consent::accept(ctx, req).await,
         (Route::ConsentReject, _) => flow::consent::reject(ctx, req).await,
-        (Route::Clients, Get) => clients::admin::list(ctx, req).await,
+        (Route::Clients, Get) => clients::admin::list(ctx, req, compat::v1::page(req, gen)?).await,
         (Route::Clients, Post) => clients::admin::create(ctx, req).await,
         (Route::Client(id), Get) => clients::admin::get(ctx, &id).await,
         (Route::Client(id), Put) => clients::admin::replace(ctx, &id, req).await,
@@ -276,12 +299,21 @@ async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, req: &Request) ->
         (Route::LogoutRequest, _) => flow::logout::get_request(ctx, req).await,
         (Route::LogoutAccept, _) => flow::logout::accept(ctx, req).await,
         (Route::LogoutReject, _) => flow::logout::reject(ctx, req).await,
-        (Route::ConsentSessions, Get) => flow::sessions::list_consents(ctx, req).await,
+        (Route::ConsentSessions, Get) => flow::sessions::list_consents(ctx, req, compat::v1::page(req, gen)?).await,
         (Route::ConsentSessions, Delete) => flow::sessions::revoke_consents(ctx, req).await,
         (Route::LoginSessions, _) => flow::sessions::revoke_login_sessions(ctx, req).await,
         (Route::DeviceAuth, _) => device::auth::handle(ctx, req).await,
         (Route::DeviceVerify, _) => device::verify::handle(ctx, req).await,
         (Route::DeviceAccept, _) => device::verify::accept(ctx, req).await,
+        (Route::Flush, _) => flush::handle(ctx, req).await,
+        (Route::Metrics, _) => metrics::handle(ctx).await,
+        // v1.0-beta logged the browser out here at once; the logout flow asks the logout app first.
+        (Route::RevokeLoginCookie, _) => {
+            Ok(Response::redirect(302, &ctx.cfg.public("/oauth2/sessions/logout")).no_store())
+        }
+        (Route::ConsentV010Request(id), _) => flow::consent_v0_10::get_request(ctx, &id).await,
+        (Route::ConsentV010Accept(id), _) => flow::consent_v0_10::accept(ctx, req, &id).await,
+        (Route::ConsentV010Reject(id), _) => flow::consent_v0_10::reject(ctx, req, &id).await,
         // The router only lets through the methods listed above.
         _ => Err(ApiError::not_found()),
     }

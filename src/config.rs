@@ -93,6 +93,21 @@ pub struct RegistrationPolicy {
     pub allowed_audience: Vec<String>,
 }
 
+/// `CONSENT_URL` (Hydra v0.10's own variable) and `CONSENT_URL_CLIENTS`: the v0.10-style consent
+/// app, and which clients' authorizations go there instead of the login and consent apps.
+#[derive(Clone, Debug)]
+pub struct ConsentV010 {
+    pub url: String,
+    /// `None`: every client (`*`, the default).
+    pub clients: Option<Vec<String>>,
+}
+
+impl ConsentV010 {
+    pub fn covers(&self, client_id: &str) -> bool {
+        self.clients.as_ref().is_none_or(|ids| ids.iter().any(|c| c == client_id))
+    }
+}
+
 /// Lifespans in seconds.
 #[derive(Clone, Debug)]
 pub struct Ttls {
@@ -154,6 +169,8 @@ pub struct Config {
     /// `SERVE_REQUEST_LOG_DISABLE_FOR_DISCOVERY`: neither do successful requests of the
     /// well-known documents (`/.well-known/openid-configuration`, `/.well-known/jwks.json`).
     pub request_log_disable_for_discovery: bool,
+    /// The v0.10 consent flow, when `CONSENT_URL` is set.
+    pub consent_v0_10: Option<ConsentV010>,
 }
 
 impl std::fmt::Debug for Config {
@@ -521,6 +538,25 @@ impl Config {
         };
         let device = DeviceSettings { polling_interval, user_code_length, user_code_alphabet };
 
+        let consent_v0_10 = match get("CONSENT_URL") {
+            None => None,
+            Some(u) => {
+                if !Url::parse(&u).is_ok_and(|p| p.scheme() == "https" || p.scheme() == "http") {
+                    errors.push(format!("CONSENT_URL must be an absolute http(s) URL, got {u:?}"));
+                }
+                let clients = match get("CONSENT_URL_CLIENTS").as_deref() {
+                    None | Some("*") => None,
+                    Some(v) => {
+                        Some(v.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect())
+                    }
+                };
+                Some(ConsentV010 { url: u, clients })
+            }
+        };
+        if consent_v0_10.is_none() && get("CONSENT_URL_CLIENTS").is_some() {
+            errors.push("CONSENT_URL_CLIENTS needs CONSENT_URL (the v0.10 consent app)".into());
+        }
+
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
@@ -553,6 +589,7 @@ impl Config {
             device,
             request_log_disable_for_health,
             request_log_disable_for_discovery,
+            consent_v0_10,
         })
     }
 
@@ -628,6 +665,36 @@ pub mod tests {
         assert!(!c.dcr_enabled);
         assert!(!c.cookies.secure);
         assert_eq!(c.cookies.same_site, SameSite::Lax);
+    }
+
+    #[test]
+    fn the_v0_10_consent_app_is_off_unless_set() {
+        assert!(test_config().consent_v0_10.is_none());
+        let base = [
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("CONSENT_URL", "https://consent.example/v0"),
+        ];
+        let every = Config::from_lookup(lookup(&base)).unwrap().consent_v0_10.unwrap();
+        assert!(every.covers("any-client"));
+        let mut some = base.to_vec();
+        some.push(("CONSENT_URL_CLIENTS", "a, b"));
+        let some = Config::from_lookup(lookup(&some)).unwrap().consent_v0_10.unwrap();
+        assert!(some.covers("a") && some.covers("b") && !some.covers("c"));
+        let err = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("CONSENT_URL", "consent-app"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("CONSENT_URL must be an absolute http(s) URL"), "{err}");
+        let err = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("CONSENT_URL_CLIENTS", "a"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("CONSENT_URL_CLIENTS needs CONSENT_URL"), "{err}");
     }
 
     #[test]

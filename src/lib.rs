@@ -7,7 +7,8 @@
 //! | --- | --- |
 //! | [`app`] | dispatch: routing, admin authentication, error rendering |
 //! | [`ctx`] | what every handler receives: configuration and runtime |
-//! | [`router`] | the route table |
+//! | [`router`] | the route table, every generation of Hydra's API side by side |
+//! | [`compat`] | request/response adapters of the older generations (v1.x, v1.0-beta, v0.10) |
 //! | [`config`] | vars and secrets, Hydra's defaults |
 //! | [`cors`] | cross-origin resource sharing by path, as Hydra does it |
 //! | [`error`] | `errorOAuth2` / `genericError` |
@@ -15,6 +16,7 @@
 //! | [`log`] | the structured log line of each request |
 //! | [`rfc3339`] | RFC 3339 timestamps |
 //! | [`memo`] | per-isolate memory with a time bound |
+//! | [`metrics`] | `/metrics/prometheus`: counters, flushed to D1 after responses |
 //! | [`platform`] | the runtime ports (D1, KV, WebCrypto, fetch, rate limiter) |
 //! | [`ratelimit`] | rate limits of the public edge (Workers rate-limiting binding) |
 //! | [`store`] | every SQL statement and KV key |
@@ -25,6 +27,7 @@
 //! | [`token`] | `/oauth2/token`: grants and token minting |
 //! | [`introspect`] | `/admin/oauth2/introspect`; what a presented token stands for |
 //! | [`revoke`] | `/oauth2/revoke`, `DELETE /admin/oauth2/tokens` |
+//! | [`flush`] | `POST /oauth2/flush` |
 //! | [`userinfo`] | `/userinfo` |
 //! | [`trust`] | `/admin/trust/grants/jwt-bearer/issuers` |
 //! | [`clients`] | `/admin/clients`, `/oauth2/register`, client authentication |
@@ -33,10 +36,12 @@
 //! | [`health`] | `/health/*`, `/version` |
 //! | [`fallbacks`] | `/oauth2/fallbacks/*` |
 //! | `worker` | the wasm-only shell: entry point and platform implementation |
+//! | [`host`] | tests only: the platform on the host (SQLite, in-memory KV, crypto in Rust, faults) |
 
 pub mod app;
 pub mod authorize;
 pub mod clients;
+pub mod compat;
 pub mod config;
 pub mod cors;
 pub mod crypto;
@@ -47,12 +52,14 @@ pub mod duration;
 pub mod error;
 pub mod fallbacks;
 pub mod flow;
+pub mod flush;
 pub mod health;
 pub mod http;
 pub mod introspect;
 pub mod keys;
 pub mod log;
 pub mod memo;
+pub mod metrics;
 pub mod platform;
 pub mod ratelimit;
 pub mod revoke;
@@ -67,3 +74,7 @@ pub mod userinfo;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;
+
+/// The host platform for handler-level tests (see its module documentation for why a feature).
+#[cfg(all(feature = "host-platform", not(target_arch = "wasm32")))]
+pub mod host;

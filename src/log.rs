@@ -34,6 +34,22 @@ pub struct RequestLog {
     admin: Cell<bool>,
     client_id: RefCell<Option<String>>,
     grant_type: Cell<Option<&'static str>>,
+    /// Flow events and implicit issuance, for the metrics ([`crate::metrics`]); not logged.
+    flow_started: Cell<Option<&'static str>>,
+    flow_completed: Cell<Option<&'static str>>,
+    implicit_tokens: Cell<bool>,
+}
+
+/// What the metrics count of one request (besides its response).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub route: String,
+    pub grant_type: Option<&'static str>,
+    pub flow_started: Option<&'static str>,
+    pub flow_completed: Option<&'static str>,
+    /// Tokens were issued from the authorization endpoint (`response_type` with `token` or
+    /// `id_token`).
+    pub implicit_tokens: bool,
 }
 
 impl RequestLog {
@@ -75,6 +91,34 @@ impl RequestLog {
             _ => false,
         };
         !quiet
+    }
+
+    /// A login, consent, logout, device or v0.10 consent flow began (the browser was sent to
+    /// the app, or the device got its codes).
+    pub fn flow_started(&self, flow: &'static str) {
+        self.flow_started.set(Some(flow));
+    }
+
+    /// A flow ended well: its verifier was redeemed.
+    pub fn flow_completed(&self, flow: &'static str) {
+        self.flow_completed.set(Some(flow));
+    }
+
+    /// The authorization endpoint issued an access or ID token.
+    pub fn implicit_tokens(&self) {
+        self.implicit_tokens.set(true);
+    }
+
+    /// What the metrics count of this request.
+    pub fn observed(&self) -> Observed {
+        let route = self.route.borrow();
+        Observed {
+            route: if route.is_empty() { "unmatched".to_string() } else { route.clone() },
+            grant_type: self.grant_type.get(),
+            flow_started: self.flow_started.get(),
+            flow_completed: self.flow_completed.get(),
+            implicit_tokens: self.implicit_tokens.get(),
+        }
     }
 
     /// The line for this request as it ended with `response` after `duration_ms`.

@@ -235,6 +235,14 @@ pub trait Platform {
     /// Run `fut` after the response is sent (`ctx.waitUntil`).
     fn after_response(&self, fut: impl std::future::Future<Output = ()> + 'static);
 
+    /// Run `queries` as one batch (one transaction, one round trip) after the response is sent,
+    /// then call `done` with the outcome (the metrics' flush). Not counted as the request's
+    /// storage cost. A platform that cannot work after a response reports a failure.
+    fn sql_batch_after_response(&self, queries: Vec<Query>, done: Box<dyn FnOnce(PResult<()>)>) {
+        let _ = queries;
+        done(Err(PlatformError("this platform runs nothing after the response".into())));
+    }
+
     /// Send `post` after the response is sent (through [`Platform::after_response`], bounded as
     /// [`Platform::http_post`] is) and log the line its `report` makes of the outcome. A
     /// platform that cannot work after a response reports the POST as not sent.

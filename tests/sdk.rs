@@ -2,8 +2,10 @@
 //! (JavaScript, @ory/hydra-client 26.2.0) and tests/sdk/hydra_client.py (Python,
 //! ory-hydra-client from PyPI, in the venv scripts/bootstrap.sh makes) call the admin API and
 //! discovery through the SDK and drive a login + consent flow; these tests run each script
-//! against a fresh server and fail with its output when it fails. The Rust SDK's test is
-//! tests/sdk_rust.rs.
+//! against a fresh server and fail with its output when it fails. Older generations' SDKs run the
+//! same way: tests/sdk/hydra-sdk-beta.mjs (`ory-hydra-sdk` 1.0.0-beta.8) and
+//! tests/sdk/hydra-client-v1.mjs (`@oryd/hydra-client` 1.8.5). The Rust SDKs' tests are
+//! tests/sdk_rust.rs (26.2.0) and tests/sdk_rust_v1.rs (1.10.6).
 
 mod common;
 
@@ -43,6 +45,32 @@ fn official_python_sdk_works_unchanged() {
         .env("HYDRA_EDGE_ADMIN_TOKEN", common::cli::TOKEN)
         .output()
         .expect("run tests/sdk/hydra_client.py");
+    report(&s, out);
+}
+
+/// Ory's JavaScript SDK of Hydra v1.0.0-beta.8 (`ory-hydra-sdk`, seeds 004 and 000):
+/// challenges and users in the path.
+#[test]
+fn hydra_v1_beta_javascript_sdk_works_unchanged() {
+    run_node("tests/sdk/hydra-sdk-beta.mjs");
+}
+
+/// Ory's JavaScript SDK of Hydra v1.8 (`@oryd/hydra-client` 1.8.5): the v1.x admin API.
+#[test]
+fn hydra_v1_javascript_sdk_works_unchanged() {
+    run_node("tests/sdk/hydra-client-v1.mjs");
+}
+
+/// Run a node script against a fresh server.
+fn run_node(script: &str) {
+    let s = common::Server::start(&[]);
+    let out = Command::new("node")
+        .arg(script)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HYDRA_EDGE_URL", &s.base)
+        .env("HYDRA_EDGE_ADMIN_TOKEN", common::ADMIN_TOKEN)
+        .output()
+        .unwrap_or_else(|e| panic!("run node {script}: {e}"));
     report(&s, out);
 }
 

@@ -66,6 +66,20 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Response {
         query
     };
     let verifier = |name: &str| form.get(name).map(|v| v.map(str::to_string));
+    // v0.10's return leg: `consent=<id>`, only when a v0.10 consent app is configured.
+    if ctx.cfg.consent_v0_10.is_some() {
+        match verifier("consent") {
+            Err(e) => return bad(e.to_string()),
+            Ok(None) => {}
+            Ok(Some(_))
+                if form.get("login_verifier").ok().flatten().is_some()
+                    || form.get("consent_verifier").ok().flatten().is_some() =>
+            {
+                return bad("A request cannot carry a v0.10 consent id and a login or consent verifier.".into())
+            }
+            Ok(Some(id)) => return flow::consent_v0_10::finish(ctx, req, &form, &id).await,
+        }
+    }
     match (verifier("login_verifier"), verifier("consent_verifier")) {
         (Err(e), _) | (_, Err(e)) => bad(e.to_string()),
         (Ok(Some(_)), Ok(Some(_))) => bad("A request cannot carry both a login and a consent verifier.".into()),
@@ -96,6 +110,9 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> Res
     };
     // Later legs re-read the request from this URL; a POSTed request becomes a GET URL here.
     let request_url = format!("{}?{}", ctx.cfg.public("/oauth2/auth"), form.encode());
+    if flow::consent_v0_10::applies(ctx, &client.client_id) {
+        return flow::consent_v0_10::start(ctx, &client, &ar, request_url);
+    }
     flow::login::start(ctx, req, &client, &ar, request_url, None).await
 }
 
@@ -229,6 +246,10 @@ pub async fn complete<P: Platform>(
         store::flows::redeem_consent(ctx.p, claim, &c.login.request_url, now, marker_expiry, &consent, writes).await?;
     if !redeemed {
         return Err(ApiError::access_denied().with_hint("The consent verifier has already been used."));
+    }
+    ctx.log.flow_completed("consent");
+    if access_token.is_some() || ar.has_response_type("id_token") {
+        ctx.log.implicit_tokens();
     }
     let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     Ok(response::deliver(&ar.target(), &pairs))

@@ -7,6 +7,7 @@ use super::json_patch;
 use super::model::{Client, Lifespans};
 use super::validate::{self, Origin};
 use super::{create as create_client, encode_segment, generate_secret, load, rfc3339, save};
+use crate::compat::v1::{self, Page};
 use crate::crypto::seal::{self, Purpose};
 use crate::crypto::secret_hash;
 use crate::ctx::{parse_json, Ctx};
@@ -172,8 +173,18 @@ pub fn page_size(raw: Option<&str>) -> ApiResult<i64> {
 }
 
 /// `GET /admin/clients`: keyset pagination over insertion order, filters `client_name` and
-/// `owner`, `Link` header with `rel="first"` and (unless last) `rel="next"`.
-pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+/// `owner`, `Link` header with `rel="first"` and (unless last) `rel="next"`; or, as Hydra v1
+/// paged it, by `limit`/`offset` with `X-Total-Count` ([`Page::Offset`]).
+pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, page: Page) -> ApiResult<Response> {
+    let name = req.query_param("client_name").unwrap_or_default();
+    let owner = req.query_param("owner").unwrap_or_default();
+    if let Page::Offset { limit, offset } = page {
+        let (rows, total) = store::clients::list_offset(ctx.p, offset, limit, &name, &owner).await?;
+        let body: Vec<Client> = rows.into_iter().map(|r| r.client.public_view()).collect();
+        let keep = [("client_name", name.as_str()), ("owner", owner.as_str())];
+        let url = ctx.cfg.public(&req.path);
+        return Ok(v1::offset_headers(Response::json(200, &body), &url, &keep, limit, offset, total));
+    }
     let size = page_size(req.query_param("page_size").as_deref())?;
     let after = match req.query_param("page_token").filter(|t| !t.is_empty()) {
         None => 0,
@@ -185,8 +196,6 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Res
                 .after
         }
     };
-    let name = req.query_param("client_name").unwrap_or_default();
-    let owner = req.query_param("owner").unwrap_or_default();
     let mut rows = store::clients::list(ctx.p, after, size, &name, &owner).await?;
     let has_next = rows.len() as i64 > size;
     rows.truncate(size as usize);

@@ -44,7 +44,9 @@ pub fn parse(token: &str) -> Option<Parsed> {
     if !header.is_object() || !claims.is_object() {
         return None;
     }
-    Some(Parsed { header, claims, signing_input: format!("{h}.{c}"), signature: b64url_decode(s)? })
+    // A signature part of padding only (`=`) decodes to nothing: unsigned, refused.
+    let signature = b64url_decode(s).filter(|sig| !sig.is_empty())?;
+    Some(Parsed { header, claims, signing_input: format!("{h}.{c}"), signature })
 }
 
 /// Algorithms this server verifies (asymmetric only: never `none`, never HMAC).

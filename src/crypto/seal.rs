@@ -25,6 +25,8 @@ pub enum Purpose {
     LogoutVerifier,
     DeviceChallenge,
     DeviceVerifier,
+    /// The id of a v0.10 consent request (`consent=`), which is also its challenge.
+    ConsentV010,
 }
 
 impl Purpose {
@@ -40,6 +42,7 @@ impl Purpose {
             Purpose::LogoutVerifier => "logout_verifier",
             Purpose::DeviceChallenge => "device_challenge",
             Purpose::DeviceVerifier => "device_verifier",
+            Purpose::ConsentV010 => "consent_v0_10",
         }
     }
 }

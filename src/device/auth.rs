@@ -76,6 +76,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     })?;
     let verification_uri = ctx.cfg.public("/oauth2/device/verify");
     let complete = crate::http::add_query(&verification_uri, &[("user_code", &user_code)]);
+    ctx.log.flow_started("device");
     Ok(Response::json_typed(
         200,
         &json!({

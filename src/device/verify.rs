@@ -232,6 +232,7 @@ pub async fn complete<P: Platform>(
     if !accepted {
         return Err(ApiError::expired_token().with_hint("The device request has expired or was already decided."));
     }
+    ctx.log.flow_completed("device");
     Ok(Response::redirect(302, &add_query(&ctx.cfg.urls.device_success, &[("client_id", &client.client_id)]))
         .no_store())
 }

@@ -29,8 +29,9 @@ pub async fn verify<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> ApiResult<Valu
     if key.get("alg").and_then(Value::as_str).map(|a| a != alg).unwrap_or(false) {
         return Err(bad("names an algorithm that does not match its key"));
     }
-    // A signature WebCrypto cannot even read (wrong length, junk) is an invalid one.
-    if !ctx.p.verify(key, alg, parsed.signing_input.as_bytes(), &parsed.signature).await.unwrap_or(false) {
+    // WebCrypto answers `false` for a junk signature (wrong length included); an error is the
+    // runtime failing with our own key, an outage (503), not a hint to refuse.
+    if !ctx.p.verify(key, alg, parsed.signing_input.as_bytes(), &parsed.signature).await? {
         return Err(bad("has an invalid signature"));
     }
     if parsed.claims.get("iss").and_then(Value::as_str) != Some(ctx.cfg.issuer.as_str()) {

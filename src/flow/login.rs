@@ -170,7 +170,10 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     )
     .await
     {
-        Ok((true, remembered)) => remembered,
+        Ok((true, remembered)) => {
+            ctx.log.flow_completed("login");
+            remembered
+        }
         Ok((false, _)) => {
             return to_client(ApiError::access_denied().with_hint("The login verifier has already been used."))
         }

@@ -182,6 +182,7 @@ async fn initiate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, params: &Form) -
 
 fn to_logout_app<P: Platform>(ctx: &Ctx<'_, P>, state: LogoutState) -> Response {
     let challenge = seal::seal(ctx.cfg.primary_secret(), Purpose::LogoutChallenge, state.expires_at, &state);
+    ctx.log.flow_started("logout");
     Response::redirect(302, &add_query(&ctx.cfg.urls.logout, &[("logout_challenge", &challenge)])).no_store()
 }
 
@@ -211,7 +212,7 @@ async fn complete<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, verifier: &str) 
         }
     }
     let claim = Claim { marker: logout_marker(&lr.id), value: random_hex128() };
-    let (won, deleted) = match store::sessions::redeem_logout(
+    let redeemed = match store::sessions::redeem_logout(
         ctx.p,
         &claim,
         &lr.post_logout_redirect,
@@ -225,14 +226,14 @@ async fn complete<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, verifier: &str) 
         Ok(x) => x,
         Err(e) => return error_page(ctx.cfg, &e.into()),
     };
-    if !won || !deleted {
+    if !redeemed.won || !redeemed.deleted {
         // A reused verifier, or the session ended some other way meanwhile: no notifications
         // (they went out, or go out, with the deletion that did happen).
         return go_on();
     }
+    ctx.log.flow_completed("logout");
     let clear = cookies::clear(ctx, &cookies::session_cookie_name(ctx.cfg));
-    // The session is gone either way; a failed read only loses the notifications.
-    let clients: Vec<_> = store::sessions::logout_clients(ctx.p, &lr.sid, &lr.subject).await.unwrap_or_default();
+    let clients = redeemed.clients;
     // Signing failures must not keep the user logged in on screen: they are the notifications'.
     let _ = super::backchannel::notify(ctx, &clients, &lr.sid).await;
     let urls = super::backchannel::frontchannel_urls(&ctx.cfg.issuer, &clients, &lr.sid);

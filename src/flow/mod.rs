@@ -8,6 +8,7 @@
 //!
 //! * `login.rs`: `/admin/oauth2/auth/requests/login*` and the browser's login leg.
 //! * `consent.rs`: `/admin/oauth2/auth/requests/consent*` and the browser's consent leg.
+//! * `consent_v0_10.rs`: Hydra v0.10's one-step consent flow (`CONSENT_URL`).
 //! * `cookies.rs`: the authentication session cookie and the per-client CSRF cookies.
 //! * `id_token_hint.rs`: verifying an `id_token_hint` (authorization and logout requests).
 //! * `logout.rs`: `/oauth2/sessions/logout` and `/admin/oauth2/auth/requests/logout*`.
@@ -19,6 +20,7 @@
 
 pub mod backchannel;
 pub mod consent;
+pub mod consent_v0_10;
 pub mod cookies;
 pub mod id_token_hint;
 pub mod login;
@@ -321,6 +323,11 @@ pub fn to_ui<P: Platform, T: Serialize>(
     csrf_cookie: (String, &str),
 ) -> crate::http::Response {
     let challenge = seal::seal(ctx.cfg.primary_secret(), purpose, expires_at, state);
+    ctx.log.flow_started(match what {
+        "login" => "login",
+        "consent" => "consent",
+        _ => "other",
+    });
     crate::http::Response::redirect(302, &crate::http::add_query(ui_url, &[(&format!("{what}_challenge"), &challenge)]))
         .with_header("set-cookie", &cookies::set_csrf(ctx, &csrf_cookie.0, csrf_cookie.1))
         .no_store()
@@ -356,8 +363,31 @@ pub fn gone(request_url: &str) -> crate::http::Response {
     crate::http::Response::json(410, &json!({ "redirect_to": request_url }))
 }
 
+/// Hydra's older generations (v1.x and v1.0-beta, as Hydra did up to v2.3) answer 409 to an
+/// accept or reject of a login or consent request whose verifier was already redeemed; their
+/// routes keep that answer at the cost of one primary read of the marker. The v2 form follows
+/// Hydra v26: no read, and the new verifier never redeems (docs/compatibility.md, "Flows").
+pub async fn refuse_if_already_used<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    req: &crate::http::Request,
+    what: &str,
+) -> ApiResult<()> {
+    let marker = if what == "login" {
+        let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, what, &challenge_param(req, what))?;
+        login_marker(&state.id)
+    } else {
+        let state: ConsentState = open_challenge(ctx, Purpose::ConsentChallenge, what, &challenge_param(req, what))?;
+        consent_marker(&state.consent_request_id)
+    };
+    match crate::store::flows::marker(ctx.p, &marker).await? {
+        Some(_) => Err(already_used(what)),
+        None => Ok(()),
+    }
+}
+
 /// 409 for changing a request that was already used (logout and device requests, as Hydra 2.3
-/// does; login and consent requests follow Hydra v26, which has no such answer).
+/// does; login and consent requests follow Hydra v26, which has no such answer, except in the
+/// older generations' forms: [`refuse_if_already_used`]).
 pub fn already_used(what: &str) -> ApiError {
     ApiError::new(409, "Conflict", "")
         .with_description(format!("The {what} request was already used and can no longer be changed."))

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::clients::admin::page_size;
 use crate::clients::rfc3339;
+use crate::compat::v1::{self, Page};
 use crate::crypto::seal::{self, Purpose};
 use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
@@ -63,8 +64,9 @@ pub fn consent_session_view(l: &ListedConsent) -> Value {
 }
 
 /// `GET /admin/oauth2/auth/sessions/consent?subject=`: the subject's granted consents, in the
-/// order they were given, with `Link` pagination like the client list.
-pub async fn list_consents<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
+/// order they were given, with `Link` pagination like the client list (or v1's `limit`/`offset`
+/// with `X-Total-Count`, [`Page::Offset`]).
+pub async fn list_consents<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, page: Page) -> ApiResult<Response> {
     let subject = req.query_param("subject").unwrap_or_default();
     if subject.is_empty() {
         return Err(
@@ -72,6 +74,14 @@ pub async fn list_consents<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiR
         );
     }
     let login_session_id = req.query_param("login_session_id").unwrap_or_default();
+    if let Page::Offset { limit, offset } = page {
+        let (rows, total) =
+            store::sessions::list_consents_offset(ctx.p, &subject, &login_session_id, offset, limit).await?;
+        let body: Vec<Value> = rows.iter().map(consent_session_view).collect();
+        let keep = [("subject", subject.as_str()), ("login_session_id", login_session_id.as_str())];
+        let url = ctx.cfg.public(&req.path);
+        return Ok(v1::offset_headers(Response::json(200, &body), &url, &keep, limit, offset, total));
+    }
     let size = page_size(req.query_param("page_size").as_deref())?;
     let after = match req.query_param("page_token").filter(|t| !t.is_empty()) {
         None => 0,
@@ -144,8 +154,7 @@ pub async fn revoke_login_sessions<P: Platform>(ctx: &Ctx<'_, P>, req: &Request)
         );
     }
     if !sid.is_empty() {
-        if let Some(owner) = store::sessions::delete_login_session(ctx.p, &sid).await? {
-            let clients = store::sessions::logout_clients(ctx.p, &sid, &owner).await?;
+        if let Some(clients) = store::sessions::delete_login_session(ctx.p, &sid).await? {
             super::backchannel::notify(ctx, &clients, &sid).await?;
         }
         return Ok(Response::new(204));

@@ -130,7 +130,10 @@ async fn verified_claims<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> ApiResul
     if !jws::key_fits(&key, alg) {
         return Ok(None);
     }
-    if !ctx.p.verify(&key, alg, parsed.signing_input.as_bytes(), &parsed.signature).await.unwrap_or(false) {
+    // WebCrypto answers `false` for a junk signature; an error is the runtime failing with our
+    // own key: an outage (503), never "inactive" (which would let a revocation answer 200
+    // without revoking).
+    if !ctx.p.verify(&key, alg, parsed.signing_input.as_bytes(), &parsed.signature).await? {
         return Ok(None);
     }
     let signature = token.rsplit('.').next().unwrap_or_default().to_string();

@@ -185,6 +185,33 @@ pub async fn list<P: Platform>(
     p.sql(q).await?.rows.iter().map(from_row).collect()
 }
 
+/// A page of clients by offset (Hydra v1's `limit`/`offset`) and how many clients the filters
+/// match in all: one round trip.
+pub async fn list_offset<P: Platform>(
+    p: &P,
+    offset: i64,
+    limit: i64,
+    name: &str,
+    owner: &str,
+) -> PResult<(Vec<StoredClient>, i64)> {
+    let page = Query::new(
+        "SELECT pk, data, secret_hash, registration_token_sig, version FROM clients \
+         WHERE (?1 = '' OR client_name = ?1) AND (?2 = '' OR owner = ?2) ORDER BY pk LIMIT ?3 OFFSET ?4",
+    )
+    .bind(name)
+    .bind(owner)
+    .bind(limit)
+    .bind(offset);
+    let count =
+        Query::new("SELECT COUNT(*) AS n FROM clients WHERE (?1 = '' OR client_name = ?1) AND (?2 = '' OR owner = ?2)")
+            .bind(name)
+            .bind(owner);
+    let results = p.sql_batch(vec![page, count]).await?;
+    let rows = results.first().map(|r| r.rows.iter().map(from_row).collect()).unwrap_or(Ok(Vec::new()))?;
+    let total = results.get(1).and_then(|r| r.rows.first()).map(|r| col_i64(r, "n")).unwrap_or(0);
+    Ok((rows, total))
+}
+
 /// Drop this isolate's copy, and the KV copy now and once more after
 /// [`SECOND_INVALIDATION_DELAY_MS`].
 async fn invalidate<P: Platform>(p: &P, id: &str) {

@@ -153,6 +153,10 @@ pub async fn cache_jwks<P: Platform>(p: &P, doc: &str) -> PResult<()> {
     p.kv_put(JWKS_CACHE_KEY, doc, JWKS_CACHE_TTL).await
 }
 
+/// Drop the cached document now and once more a few seconds later: a reader that built it from
+/// D1 just before the key write and cached it just after this delete would otherwise leave a
+/// stale document for the whole [`JWKS_CACHE_TTL`] (as for clients, see `store::clients`).
 pub async fn forget_cached_jwks<P: Platform>(p: &P) -> PResult<()> {
+    p.kv_delete_later(JWKS_CACHE_KEY, super::clients::SECOND_INVALIDATION_DELAY_MS);
     p.kv_delete(JWKS_CACHE_KEY).await
 }

@@ -14,9 +14,11 @@
 //! Flow state itself (login/consent challenges) is sealed into the challenge, not stored.
 
 pub mod clients;
+pub mod consent_v0_10;
 pub mod devices;
 pub mod flows;
 pub mod keys;
+pub mod metrics;
 pub mod sessions;
 pub mod tokens;
 pub mod trust;
@@ -39,11 +41,11 @@ async fn claim_batch<P: Platform>(p: &P, batch: Vec<Query>) -> PResult<bool> {
 }
 
 /// Rows removed per table and run, so one run stays well inside D1's limits.
-const CLEANUP_BATCH: i64 = 5_000;
+pub const CLEANUP_BATCH: i64 = 5_000;
 
 /// Delete what has expired: redeemed-verifier markers, codes, tokens, client-assertion jtis,
-/// login sessions, revoked-JWT entries, device codes and user-code attempt counters (the
-/// scheduled job). Returns the rows deleted.
+/// login sessions, revoked-JWT entries, device codes, user-code attempt counters and v0.10
+/// consent decisions (the scheduled job, and `POST /oauth2/flush`). Returns the rows deleted.
 pub async fn delete_expired<P: Platform>(p: &P, now: i64) -> PResult<u64> {
     let q = |sql: &'static str| Query::new(sql).bind(now).bind(CLEANUP_BATCH);
     let results = p
@@ -56,6 +58,7 @@ pub async fn delete_expired<P: Platform>(p: &P, now: i64) -> PResult<u64> {
             q("DELETE FROM revoked_jtis WHERE rowid IN (SELECT rowid FROM revoked_jtis WHERE expires_at < ?1 LIMIT ?2)"),
             q("DELETE FROM device_codes WHERE rowid IN (SELECT rowid FROM device_codes WHERE expires_at < ?1 LIMIT ?2)"),
             q("DELETE FROM device_user_code_attempts WHERE rowid IN (SELECT rowid FROM device_user_code_attempts WHERE expires_at < ?1 LIMIT ?2)"),
+            q("DELETE FROM consent_v0_10_decisions WHERE rowid IN (SELECT rowid FROM consent_v0_10_decisions WHERE expires_at < ?1 LIMIT ?2)"),
         ])
         .await?;
     Ok(results.iter().map(|r| r.changes).sum())

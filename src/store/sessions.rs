@@ -64,6 +64,48 @@ pub async fn list_consents<P: Platform>(
         .collect())
 }
 
+/// A page of a subject's granted consents by offset (Hydra v1's `limit`/`offset`), and how many
+/// there are in all: one round trip.
+pub async fn list_consents_offset<P: Platform>(
+    p: &P,
+    subject: &str,
+    login_session_id: &str,
+    offset: i64,
+    limit: i64,
+) -> PResult<(Vec<ListedConsent>, i64)> {
+    let page = Query::new(
+        "SELECT s.rowid AS pk, s.id, s.client_id, s.subject, s.login_session_id, s.grant_scope, s.remember, \
+         s.remember_for, s.skipped, s.handled_at, s.data, c.data AS client_data \
+         FROM consent_sessions s LEFT JOIN clients c ON c.id = s.client_id WHERE s.subject = ?1 AND s.skipped = 0 \
+         AND (?2 = '' OR s.login_session_id = ?2) ORDER BY s.rowid LIMIT ?3 OFFSET ?4",
+    )
+    .bind(subject)
+    .bind(login_session_id)
+    .bind(limit)
+    .bind(offset);
+    let count = Query::new(
+        "SELECT COUNT(*) AS n FROM consent_sessions WHERE subject = ?1 AND skipped = 0 AND (?2 = '' OR login_session_id = ?2)",
+    )
+    .bind(subject)
+    .bind(login_session_id);
+    let results = p.sql_batch(vec![page, count]).await?;
+    let rows = results
+        .first()
+        .map(|r| {
+            r.rows
+                .iter()
+                .map(|r| ListedConsent {
+                    pk: col_i64(r, "pk"),
+                    row: consent_row(r),
+                    client: serde_json::from_str(&col_str(r, "client_data")).ok(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let total = results.get(1).and_then(|r| r.rows.first()).map(|r| col_i64(r, "n")).unwrap_or(0);
+    Ok((rows, total))
+}
+
 /// Which consents a revocation removes (Hydra's three combinations).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentSelector {
@@ -134,11 +176,41 @@ pub async fn delete_subject_login_sessions<P: Platform>(p: &P, subject: &str) ->
     Ok(p.sql(Query::new("DELETE FROM login_sessions WHERE subject = ?1").bind(subject)).await?.changes)
 }
 
-/// Delete one login session; its subject when this call deleted it (of several concurrent
-/// deletions exactly one gets it, which makes back-channel logout at most once).
-pub async fn delete_login_session<P: Platform>(p: &P, sid: &str) -> PResult<Option<String>> {
-    let r = p.sql(Query::new("DELETE FROM login_sessions WHERE id = ?1 RETURNING subject").bind(sid)).await?;
-    Ok(r.rows.first().map(|row| col_str(row, "subject")))
+/// The clients to notify of the end of login session `?1` (a consent of that session, and a
+/// front- or back-channel logout URI), read in the same transaction as the session's deletion:
+/// a failure afterwards can no longer cost the notifications once the session is gone. `?2` is
+/// the session's subject (an expression over the other parameters), `tail` a further condition.
+macro_rules! clients_of_session {
+    ($subject:literal, $tail:literal) => {
+        concat!(
+            "SELECT data FROM clients WHERE id IN \
+             (SELECT client_id FROM consent_sessions WHERE login_session_id = ?1 AND subject = ",
+            $subject,
+            ") AND (json_extract(data, '$.frontchannel_logout_uri') != '' OR json_extract(data, '$.backchannel_logout_uri') != '')",
+            $tail,
+            " ORDER BY pk"
+        )
+    };
+}
+
+fn clients_of(result: Option<&crate::platform::QueryResult>) -> Vec<Client> {
+    result
+        .map(|r| r.rows.iter().filter_map(|row| serde_json::from_str::<Client>(&col_str(row, "data")).ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Delete one login session; when this call deleted it (of several concurrent deletions
+/// exactly one does, which makes back-channel logout at most once), the clients to notify, read
+/// in the same transaction.
+pub async fn delete_login_session<P: Platform>(p: &P, sid: &str) -> PResult<Option<Vec<Client>>> {
+    let results = p
+        .sql_batch(vec![
+            Query::new(clients_of_session!("(SELECT subject FROM login_sessions WHERE id = ?1)", "")).bind(sid),
+            Query::new("DELETE FROM login_sessions WHERE id = ?1 RETURNING subject").bind(sid),
+        ])
+        .await?;
+    let deleted = results.get(1).is_some_and(|r| !r.rows.is_empty());
+    Ok(deleted.then(|| clients_of(results.first())))
 }
 
 /// The subject of an unexpired, remembered login session.
@@ -146,9 +218,20 @@ pub async fn login_session_subject<P: Platform>(p: &P, sid: &str, now: i64) -> P
     Ok(crate::store::flows::remembered_session(p, sid, now).await?.map(|s| s.subject))
 }
 
-/// Redeem a logout verifier: its marker, and the deletion of the login session `sid` of
-/// `subject` if this request won the marker. One transaction. Returns (won the marker,
-/// deleted the session).
+/// What redeeming a logout verifier did.
+#[derive(Debug, Clone, Default)]
+pub struct LogoutRedeemed {
+    /// This request won the verifier's marker.
+    pub won: bool,
+    /// ... and deleted the session.
+    pub deleted: bool,
+    /// The clients to notify (when it deleted the session).
+    pub clients: Vec<Client>,
+}
+
+/// Redeem a logout verifier: its marker, the clients to notify and the deletion of the login
+/// session `sid` of `subject`, the last two only if this request won the marker. One
+/// transaction.
 pub async fn redeem_logout<P: Platform>(
     p: &P,
     claim: &Claim,
@@ -157,10 +240,19 @@ pub async fn redeem_logout<P: Platform>(
     marker_expires_at: i64,
     sid: &str,
     subject: &str,
-) -> PResult<(bool, bool)> {
+) -> PResult<LogoutRedeemed> {
     let results = p
         .sql_batch(vec![
             crate::store::flows::insert_marker(claim, request_url, now, marker_expires_at),
+            Query::new(clients_of_session!(
+                "?2",
+                " AND EXISTS (SELECT 1 FROM login_sessions WHERE id = ?1 AND subject = ?2) \
+                 AND EXISTS (SELECT 1 FROM flow_markers WHERE id = ?3 AND claim = ?4)"
+            ))
+            .bind(sid)
+            .bind(subject)
+            .bind(&claim.marker)
+            .bind(&claim.value),
             Query::new(
                 "DELETE FROM login_sessions WHERE id = ?1 AND subject = ?2 \
                  AND EXISTS (SELECT 1 FROM flow_markers WHERE id = ?3 AND claim = ?4)",
@@ -172,23 +264,6 @@ pub async fn redeem_logout<P: Platform>(
         ])
         .await?;
     let changed = |i: usize| results.get(i).map(|r| r.changes == 1).unwrap_or(false);
-    Ok((changed(0), changed(1)))
-}
-
-/// The clients that took part in login session `sid` of `subject` (a consent of that session)
-/// and registered a front- or back-channel logout URI.
-pub async fn logout_clients<P: Platform>(p: &P, sid: &str, subject: &str) -> PResult<Vec<Client>> {
-    let r = p
-        .sql(
-            Query::new(
-                "SELECT data FROM clients WHERE id IN \
-                 (SELECT client_id FROM consent_sessions WHERE login_session_id = ?1 AND subject = ?2) \
-                 AND (json_extract(data, '$.frontchannel_logout_uri') != '' OR json_extract(data, '$.backchannel_logout_uri') != '') \
-                 ORDER BY pk",
-            )
-            .bind(sid)
-            .bind(subject),
-        )
-        .await?;
-    Ok(r.rows.iter().filter_map(|row| serde_json::from_str::<Client>(&col_str(row, "data")).ok()).collect())
+    let (won, deleted) = (changed(0), changed(2));
+    Ok(LogoutRedeemed { won, deleted, clients: if deleted { clients_of(results.get(1)) } else { Vec::new() } })
 }

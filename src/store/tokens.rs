@@ -387,3 +387,43 @@ pub async fn access_token_client<P: Platform>(p: &P, signature: &str, now: i64) 
         .await?;
     Ok(r.rows.first().map(|row| col_str(row, "client_id")))
 }
+
+/// Unit tests on the host platform (D1 semantics over SQLite, see `crate::host`).
+#[cfg(all(test, feature = "host-platform", not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::host::{block_on, World};
+
+    #[test]
+    fn a_jti_is_refused_until_it_expires() {
+        let p = World::new().location("a");
+        assert!(block_on(remember_jti(&p, "j", 100, 50)).unwrap());
+        assert!(!block_on(remember_jti(&p, "j", 200, 99)).unwrap(), "replayed while alive");
+        assert!(block_on(remember_jti(&p, "j", 300, 101)).unwrap(), "usable again once expired");
+    }
+
+    #[test]
+    fn a_code_is_redeemed_once_with_its_tokens() {
+        let w = World::new();
+        let p = w.location("a");
+        w.sql("INSERT INTO authorization_codes (signature, request_id, client_id, data, expires_at) VALUES ('s', 'r', 'c', '{}', 1000)");
+        let token = TokenRow {
+            signature: "t".into(),
+            kind: "access_token",
+            request_id: "r".into(),
+            client_id: "c".into(),
+            subject: "u".into(),
+            data: "{}".into(),
+            issued_at: 1,
+            expires_at: Some(2),
+            jti: None,
+            access_signature: None,
+        };
+        assert!(block_on(redeem_code(&p, "s", "claim-1", 10, std::slice::from_ref(&token))).unwrap());
+        let again = TokenRow { signature: "t2".into(), ..token };
+        assert!(!block_on(redeem_code(&p, "s", "claim-2", 11, &[again])).unwrap());
+        assert_eq!(w.count("SELECT * FROM tokens"), 1, "the loser wrote nothing");
+        assert_eq!(block_on(revoke_chain(&p, "r")).unwrap(), 1);
+        assert!(!block_on(redeem_code(&p, "s", "claim-3", 2000, &[])).unwrap(), "expired and used");
+    }
+}

@@ -155,11 +155,42 @@ async fn serve(request: Request, too_large: bool, env: JsValue, ctx: JsValue) ->
     if test_routes {
         // What this request cost in storage operations (end-to-end tests report it).
         response = response.with_header("x-hydra-edge-storage", &platform.ops.summary());
+        // The isolate's wasm linear memory, which never shrinks (the soak watches it).
+        response = response.with_header("x-hydra-edge-wasm-memory", &wasm_memory_bytes().to_string());
     }
+    count_and_flush(&platform, &log, &response);
     if head {
         response.body.clear();
     }
     to_js(response)
+}
+
+/// Count the request in this isolate's metrics and, when the flush interval has passed, add the
+/// counts to D1 after the response (never on its path; see src/metrics.rs).
+fn count_and_flush(platform: &platform::WorkerPlatform, log: &crate::log::RequestLog, response: &Response) {
+    let now_ms = js_sys::Date::now() as i64;
+    crate::metrics::record(&log.observed(), response, now_ms);
+    if let Some(samples) = crate::metrics::take_due(now_ms) {
+        let queries = crate::store::metrics::upsert(&samples);
+        crate::platform::Platform::sql_batch_after_response(
+            platform,
+            queries,
+            Box::new(move |outcome| {
+                if let Err(e) = outcome {
+                    worker::console_warn!("metrics: flush failed, kept for the next one: {e}");
+                    crate::metrics::restore(samples);
+                }
+            }),
+        );
+    }
+}
+
+fn wasm_memory_bytes() -> u32 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| m.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length())
+        .unwrap_or(0)
 }
 
 /// The cleanup job (cron trigger in wrangler.toml): delete expired markers, codes, tokens,

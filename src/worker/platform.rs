@@ -168,6 +168,23 @@ fn params_json(q: &Query) -> String {
     Value::Array(values).to_string()
 }
 
+/// Statements as the JSON array of `[sql, params]` pairs `glue.mjs` batches.
+fn batch_json(queries: &[Query]) -> String {
+    let mut statements = String::from("[");
+    for (i, q) in queries.iter().enumerate() {
+        if i > 0 {
+            statements.push(',');
+        }
+        statements.push('[');
+        statements.push_str(&Value::from(q.sql).to_string());
+        statements.push(',');
+        statements.push_str(&params_json(q));
+        statements.push(']');
+    }
+    statements.push(']');
+    statements
+}
+
 #[derive(serde::Deserialize)]
 struct RawResult {
     rows: Vec<Row>,
@@ -236,20 +253,9 @@ impl Platform for WorkerPlatform {
         OpCounts::add(&self.ops.d1_round_trips, 1);
         OpCounts::add(&self.ops.d1_statements, queries.len() as u32);
         let b = self.up()?;
-        let mut statements = String::from("[");
-        for (i, q) in queries.iter().enumerate() {
-            if i > 0 {
-                statements.push(',');
-            }
-            statements.push('[');
-            statements.push_str(&Value::from(q.sql).to_string());
-            statements.push(',');
-            statements.push_str(&params_json(q));
-            statements.push(']');
-        }
-        statements.push(']');
-        let out =
-            call(d1_batch(&self.primary(b), &statements)).await.map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
+        let out = call(d1_batch(&self.primary(b), &batch_json(&queries)))
+            .await
+            .map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
         Ok(parse::<Vec<RawResult>>(out)?.into_iter().map(Into::into).collect())
     }
 
@@ -386,6 +392,21 @@ impl Platform for WorkerPlatform {
             )
             .await;
             worker::console_log!("{}", (post.report)(outcome.map(|(status, _)| status).map_err(|e| e.0)));
+        });
+    }
+
+    fn sql_batch_after_response(&self, queries: Vec<Query>, done: Box<dyn FnOnce(PResult<()>)>) {
+        if self.storage_down {
+            return done(Err(PlatformError("simulated storage outage (test header)".into())));
+        }
+        let db = match &self.bindings {
+            Ok(b) => b.db.clone(),
+            Err(e) => return done(Err(PlatformError(e.clone()))),
+        };
+        let statements = batch_json(&queries);
+        self.after_response(async move {
+            let outcome = call(d1_batch(&db, &statements)).await.map(|_| ());
+            done(outcome.map_err(|e| PlatformError(format!("D1 batch: {e}"))));
         });
     }
 

@@ -12,6 +12,7 @@ mod common;
 
 mod authorize;
 mod clients;
+mod compat;
 mod device;
 mod flow;
 mod keys;
@@ -170,7 +171,15 @@ pub struct Fixture {
     pub device: Rp<'static>,
     pub device_code: String,
     pub device_challenge: String,
+    /// A client of the v0.10 consent flow (`CONSENT_URL_CLIENTS`) and one of its open consent
+    /// requests (the `consent` id), neither accepted nor rejected.
+    pub v010: Rp<'static>,
+    pub v010_request: String,
 }
+
+/// The v0.10 consent app of the hostile server, and the clients that use it.
+pub const V010_CONSENT_APP: &str = "https://consent-v0-10.example/consent";
+pub const V010_CLIENT: &str = "hostile-v010-client";
 
 static POOL_NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -208,7 +217,13 @@ impl Fixture {
 
 fn server() -> &'static Server {
     static S: OnceLock<Server> = OnceLock::new();
-    S.get_or_init(|| Server::start(&[("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", "true")]))
+    S.get_or_init(|| {
+        Server::start(&[
+            ("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", "true"),
+            ("CONSENT_URL", V010_CONSENT_APP),
+            ("CONSENT_URL_CLIENTS", V010_CLIENT),
+        ])
+    })
 }
 
 fn code_from(r: &reqwest::blocking::Response) -> String {
@@ -328,6 +343,12 @@ fn fixture() -> &'static Fixture {
         let r = s.browser().get(s.url("/oauth2/device/verify")).send().unwrap();
         let device_challenge = param(&location(&r), "device_challenge").unwrap();
 
+        // v0.10: a client of the v0.10 consent app and one open consent request.
+        let v010 = Rp::register(s, json!({"client_id": V010_CLIENT, "scope": "openid offline_access"}));
+        let r = s.browser().get(v010.auth_url(&[])).send().unwrap();
+        assert!(location(&r).starts_with(V010_CONSENT_APP), "{}", location(&r));
+        let v010_request = param(&location(&r), "consent").unwrap();
+
         Fixture {
             s,
             rp,
@@ -355,6 +376,8 @@ fn fixture() -> &'static Fixture {
             device,
             device_code,
             device_challenge,
+            v010,
+            v010_request,
         }
     })
 }
@@ -460,6 +483,7 @@ fn families() -> Vec<(&'static str, Family)> {
         ("logout", logout::cases),
         ("device", device::cases),
         ("misc", misc::cases),
+        ("compat", compat::cases),
     ]
 }
 
@@ -526,6 +550,11 @@ fn hostile_logout_requests() {
 #[test]
 fn hostile_device_flow_requests() {
     run_family("device");
+}
+
+#[test]
+fn hostile_requests_of_older_generations() {
+    run_family("compat");
 }
 
 #[test]

@@ -1,0 +1,162 @@
+//! The login → consent → code → token flow, handler by handler on the host platform
+//! (milliseconds per test; the same flow end to end in workerd is tests/flow.rs).
+
+mod host_support;
+
+use host_support::*;
+use hydra_edge::host::CallKind;
+use hydra_edge::http::Method;
+use serde_json::{json, Value};
+
+fn claims(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&hydra_edge::crypto::b64url_decode(part).unwrap()).unwrap()
+}
+
+#[test]
+fn code_flow_issues_tokens_and_stores_the_grant() {
+    let h = Host::new();
+    let rp = h.register(json!({}));
+    let code = h.code(&rp, "alice");
+    let r = h.exchange(&rp, &code);
+    assert_eq!(r.status(), 200, "{r}");
+    let t = r.json();
+    assert!(t["access_token"].as_str().unwrap().starts_with("ory_at_"));
+    assert!(t["refresh_token"].as_str().unwrap().starts_with("ory_rt_"));
+    assert_eq!(t["scope"], "openid offline_access");
+    let id = claims(t["id_token"].as_str().unwrap());
+    assert_eq!((id["sub"].as_str(), id["iss"].as_str()), (Some("alice"), Some(ISSUER)));
+    assert_eq!(id["nonce"], "nonce-0123456789");
+    assert_eq!(id["aud"], json!([rp.id]));
+
+    // The ID token verifies against the published JWKS.
+    let jwks = h.get("/.well-known/jwks.json").json();
+    let jwt = t["id_token"].as_str().unwrap();
+    let kid =
+        serde_json::from_slice::<Value>(&hydra_edge::crypto::b64url_decode(jwt.split('.').next().unwrap()).unwrap())
+            .unwrap()["kid"]
+            .clone();
+    let key = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).expect("signing key published");
+    let (input, sig) = jwt.rsplit_once('.').unwrap();
+    let sig = hydra_edge::crypto::b64url_decode(sig).unwrap();
+    assert!(hydra_edge::host::block_on(hydra_edge::platform::Platform::verify(
+        &h.p,
+        key,
+        "ES256",
+        input.as_bytes(),
+        &sig
+    ))
+    .unwrap());
+
+    // What D1 holds: one consent session, its used code, an access and a refresh token.
+    assert_eq!(h.world.count("SELECT * FROM consent_sessions WHERE subject = 'alice'"), 1);
+    assert_eq!(h.world.count("SELECT * FROM authorization_codes WHERE used_at IS NOT NULL"), 1);
+    assert_eq!(h.world.count("SELECT * FROM tokens t JOIN consent_sessions c ON c.id = t.request_id"), 2);
+}
+
+#[test]
+fn each_request_of_the_flow_costs_what_docs_say() {
+    let h = Host::new();
+    let rp = h.register(json!({}));
+    // Afterwards the signing keys, the client cache and the verified-secret digest exist.
+    assert_eq!(h.exchange(&rp, &h.code(&rp, "warm-up")).status(), 200);
+    let mut b = Browser::default();
+    let d1 = |h: &Host| h.world.calls().iter().filter(|c| matches!(c.kind, CallKind::Sql | CallKind::SqlBatch)).count();
+    h.world.start_counting();
+    let r = b.get(&h, &rp.auth_url(&[]));
+    assert_eq!(d1(&h), 0, "starting a flow reads the client from KV and writes nothing");
+    let login = r.param("login_challenge").unwrap();
+    let accepted = h.accept_login(&login, &json!({"subject": "bob", "remember": true}));
+    h.world.start_counting();
+    let r = b.get(&h, accepted.json()["redirect_to"].as_str().unwrap());
+    assert_eq!(d1(&h), 1, "login verifier: one batch (marker, session and the remembered-consent read)");
+    let consent = r.param("consent_challenge").unwrap();
+    let accepted = h.accept_consent(&consent, &json!({"grant_scope": ["openid"]}));
+    h.world.start_counting();
+    let r = b.get(&h, accepted.json()["redirect_to"].as_str().unwrap());
+    assert_eq!(d1(&h), 1, "consent verifier: one batch (marker, consent, code)");
+    h.world.start_counting();
+    let t = h.exchange(&rp, &r.param("code").unwrap());
+    assert_eq!(t.status(), 200, "{t}");
+    assert_eq!(d1(&h), 2, "token: read the code, one batch redeeming it with the tokens");
+}
+
+#[test]
+fn a_replayed_code_is_refused_and_revokes_its_tokens() {
+    let h = Host::new();
+    let rp = h.register(json!({}));
+    let code = h.code(&rp, "carol");
+    assert_eq!(h.exchange(&rp, &code).status(), 200);
+    assert_eq!(h.world.count("SELECT * FROM tokens"), 2);
+    let r = h.exchange(&rp, &code);
+    assert_eq!((r.status(), r.json()["error"].as_str()), (400, Some("invalid_grant")), "{r}");
+    assert_eq!(h.world.count("SELECT * FROM tokens"), 0, "the chain is revoked");
+}
+
+#[test]
+fn verifiers_are_single_use_and_remembered_sessions_skip() {
+    let h = Host::new();
+    let rp = h.register(json!({}));
+    let mut b = Browser::default();
+    let r = b.get(&h, &rp.auth_url(&[]));
+    let login = r.param("login_challenge").unwrap();
+    let to = h.accept_login(&login, &json!({"subject": "dave", "remember": true})).json()["redirect_to"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(b.get(&h, &to).param("consent_challenge").is_some());
+    let again = b.get(&h, &to);
+    assert_eq!(again.param("error").as_deref(), Some("access_denied"), "{again}");
+    // The admin API sees the login request as handled (410).
+    let (status, body) =
+        h.admin(Method::Get, &format!("/admin/oauth2/auth/requests/login?login_challenge={login}"), None);
+    assert_eq!(status, 410, "{body}");
+    // A new flow in the same browser skips the login.
+    let r = b.get(&h, &rp.auth_url(&[]));
+    let login = r.param("login_challenge").unwrap();
+    let (_, req) = h.admin(Method::Get, &format!("/admin/oauth2/auth/requests/login?login_challenge={login}"), None);
+    assert_eq!((req["skip"].as_bool(), req["subject"].as_str()), (Some(true), Some("dave")), "{req}");
+}
+
+#[test]
+fn private_key_jwt_authenticates_once_per_jti() {
+    let h = Host::new();
+    let k = AssertionKey::new(7);
+    let rp = h.register(json!({"token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "ES256", "jwks": {"keys": [k.jwk]}}));
+    let assertion = k.assertion(&rp.id, "jti-1", h.now());
+    let r = h.post_form_at(&h.p, "/oauth2/token", &assertion_exchange(&h.code(&rp, "erin"), &assertion), &[]);
+    assert_eq!(r.status(), 200, "{r}");
+    let code = h.code(&rp, "erin");
+    let r = h.post_form_at(&h.p, "/oauth2/token", &assertion_exchange(&code, &assertion), &[]);
+    assert_eq!((r.status(), r.json()["error"].as_str()), (400, Some("jti_known")), "{r}");
+    // Another location, same jti: refused too (D1, not KV, remembers it).
+    let b = h.world.location("b");
+    let r = h.post_form_at(&b, "/oauth2/token", &assertion_exchange(&code, &assertion), &[]);
+    assert_eq!(r.json()["error"], "jti_known", "{r}");
+    let other = AssertionKey::new(9);
+    let r = h.post_form_at(
+        &h.p,
+        "/oauth2/token",
+        &assertion_exchange(&code, &other.assertion(&rp.id, "jti-2", h.now())),
+        &[],
+    );
+    assert_eq!((r.status(), r.json()["error"].as_str()), (401, Some("invalid_client")), "{r}");
+    let r =
+        h.post_form_at(&h.p, "/oauth2/token", &assertion_exchange(&code, &k.assertion(&rp.id, "jti-3", h.now())), &[]);
+    assert_eq!(r.status(), 200, "the code survived the failed attempts: {r}");
+}
+
+#[test]
+fn expired_codes_and_cleanup() {
+    let h = Host::new();
+    let rp = h.register(json!({}));
+    let code = h.code(&rp, "frank");
+    h.world.advance_secs(601);
+    let r = h.exchange(&rp, &code);
+    assert_eq!(r.json()["error"], "invalid_grant", "{r}");
+    let before = h.world.count("SELECT * FROM authorization_codes");
+    assert_eq!(before, 1);
+    let deleted = hydra_edge::host::block_on(hydra_edge::store::delete_expired(&h.p, h.now())).unwrap();
+    assert!(deleted >= 1);
+    assert_eq!(h.world.count("SELECT * FROM authorization_codes"), 0);
+}

@@ -1,0 +1,64 @@
+//! The edge's rate limits on the host platform: the bindings of wrangler.toml counted in fixed
+//! windows per location (`hydra_edge::host`), through the handlers. End to end through the
+//! binding under `wrangler dev`: tests/edge.rs.
+
+mod host_support;
+
+use host_support::*;
+use hydra_edge::host::{CallKind, Limit};
+use serde_json::json;
+
+fn wrong_secret(h: &Host, rp: &Rp) -> Resp {
+    let body = form(&[("grant_type", "client_credentials")]);
+    h.post_form_at(&h.p, "/oauth2/token", &body, &[("authorization", &basic(&rp.id, "not-the-secret"))])
+}
+
+#[test]
+fn failed_client_authentications_are_limited_per_client_then_refused_without_work() {
+    let h = Host::new();
+    let rp = h.register(json!({"grant_types": ["client_credentials"]}));
+    // wrangler.toml: 20 failures per client per 60 s.
+    for i in 0..20 {
+        let r = wrong_secret(&h, &rp);
+        assert_eq!((r.status(), r.json()["error"].as_str()), (401, Some("invalid_client")), "failure {i}: {r}");
+    }
+    let r = wrong_secret(&h, &rp);
+    assert_eq!(r.status(), 429, "{r}");
+    assert_eq!(r.header("retry-after").as_deref(), Some("60"));
+    // Refused at once afterwards: no secret hashing, no storage call.
+    h.world.start_counting();
+    assert_eq!(wrong_secret(&h, &rp).status(), 429);
+    assert!(h.world.calls().is_empty(), "{:?}", h.world.calls());
+    // A minute later the window and the isolate's block are over.
+    h.world.advance_secs(61);
+    assert_eq!(wrong_secret(&h, &rp).status(), 401);
+}
+
+#[test]
+fn device_verifications_are_limited_per_address_and_a_failing_limiter_allows() {
+    let h = Host::new();
+    h.world.set_rate_limit("RATE_LIMIT_DEVICE_USER_CODE", Some(Limit { limit: 3, period_secs: 10 }));
+    let mut b = Browser { headers: vec![("cf-connecting-ip".into(), "203.0.113.9".into())], ..Default::default() };
+    for _ in 0..3 {
+        let r = b.get(&h, "/oauth2/device/verify");
+        assert!(r.param("device_challenge").is_some(), "{r}");
+    }
+    let r = b.get(&h, "/oauth2/device/verify");
+    assert_eq!(r.status(), 429, "{r}");
+    // Another address is counted apart.
+    let mut other = Browser { headers: vec![("cf-connecting-ip".into(), "203.0.113.10".into())], ..Default::default() };
+    h.world.start_counting();
+    assert!(other.get(&h, "/oauth2/device/verify").param("device_challenge").is_some());
+    assert_eq!(h.world.calls().iter().filter(|c| c.kind == CallKind::RateLimit).count(), 1);
+    // A limiter that does not answer lets the request through (an outage must not lock out),
+    // even for an address at its limit.
+    for _ in 0..2 {
+        assert!(other.get(&h, "/oauth2/device/verify").param("device_challenge").is_some());
+    }
+    h.world.start_counting();
+    h.world.inject(0, hydra_edge::host::Fault::Error);
+    let r = other.get(&h, "/oauth2/device/verify");
+    assert_eq!(h.world.calls()[0].kind, CallKind::RateLimit);
+    assert!(r.param("device_challenge").is_some(), "{r}");
+    assert_eq!(other.get(&h, "/oauth2/device/verify").status(), 429, "the limiter answers again");
+}
