@@ -199,7 +199,7 @@ pub async fn complete<P: Platform>(
     let mut writes = Vec::new();
     let mut code_token = None;
     if ar.has_response_type("code") {
-        let code = opaque::generate(ctx.cfg.primary_secret(), TokenKind::AuthorizeCode);
+        let code = opaque::generate_in(ctx.cfg.primary_secret(), TokenKind::AuthorizeCode, grant.shard());
         let data = CodeData {
             grant: grant.clone(),
             redirect_uri: ar.redirect_uri.clone(),

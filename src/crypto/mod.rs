@@ -56,7 +56,18 @@ pub fn random_string(len: usize, alphabet: &[u8]) -> String {
 
 /// A random UUIDv4 string (RFC 9562: version 4, variant 10).
 pub fn uuid_v4() -> String {
+    uuid_v4_from(random_bytes::<16>())
+}
+
+/// A UUIDv4 whose first byte is `shard` (a JWT access token's `jti`, docs/scaling.md): 114
+/// random bits are left.
+pub fn uuid_v4_in(shard: u8) -> String {
     let mut b = random_bytes::<16>();
+    b[0] = shard;
+    uuid_v4_from(b)
+}
+
+fn uuid_v4_from(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);

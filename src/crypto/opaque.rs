@@ -44,9 +44,33 @@ fn mac(secret: &str, key: &[u8]) -> Vec<u8> {
 }
 
 pub fn generate(secret: &str, kind: TokenKind) -> OpaqueToken {
-    let key = random_bytes::<32>();
+    from_key(secret, kind, random_bytes::<32>())
+}
+
+/// A token of a grant whose rows would live in shard `shard` if storage were split
+/// (docs/scaling.md, "Past one database"): the first byte of its key is the shard, the other 31
+/// are random, and the HMAC covers all of them, so the shard cannot be changed.
+pub fn generate_in(secret: &str, kind: TokenKind, shard: u8) -> OpaqueToken {
+    let mut key = random_bytes::<32>();
+    key[0] = shard;
+    from_key(secret, kind, key)
+}
+
+fn from_key(secret: &str, kind: TokenKind, key: [u8; 32]) -> OpaqueToken {
     let signature = b64url(&mac(secret, &key));
     OpaqueToken { token: format!("{}{}.{}", kind.prefix(), b64url(&key), signature), signature }
+}
+
+/// The shard of a grant (docs/scaling.md): the first byte of SHA-256 of its subject, or of its
+/// client id when it has none (client_credentials). Everything of one subject shares it.
+pub fn shard_of(subject: &str, client_id: &str) -> u8 {
+    sha256(if subject.is_empty() { client_id } else { subject }.as_bytes())[0]
+}
+
+/// The shard byte a token carries (read it only from a token whose HMAC [`verify`] accepted).
+pub fn shard_of_token(kind: TokenKind, token: &str) -> Option<u8> {
+    let key = token.strip_prefix(kind.prefix())?.split_once('.')?.0;
+    b64url_decode(key)?.first().copied()
 }
 
 /// Check a presented token's HMAC against every configured secret; returns its signature.
@@ -64,6 +88,22 @@ pub fn verify(secrets: &[String], kind: TokenKind, token: &str) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_carries_its_grants_shard_under_the_hmac() {
+        let shard = shard_of("alice", "client-1");
+        assert_eq!(shard, shard_of("alice", "another-client"), "by subject");
+        assert_eq!(shard_of("", "client-1"), sha256(b"client-1")[0], "by client without a subject");
+        let t = generate_in(S, TokenKind::RefreshToken, shard);
+        assert_eq!(shard_of_token(TokenKind::RefreshToken, &t.token), Some(shard));
+        assert_eq!(verify(&[S.to_string()], TokenKind::RefreshToken, &t.token), Some(t.signature.clone()));
+        // Another shard byte under the same signature: the HMAC no longer verifies.
+        let key = t.token.strip_prefix("ory_rt_").unwrap().split_once('.').unwrap().0;
+        let mut bytes = b64url_decode(key).unwrap();
+        bytes[0] ^= 1;
+        let forged = format!("ory_rt_{}.{}", b64url(&bytes), t.signature);
+        assert_eq!(verify(&[S.to_string()], TokenKind::RefreshToken, &forged), None);
+    }
 
     const S: &str = "0123456789abcdef0123";
 

@@ -46,6 +46,12 @@ pub struct Grant {
 }
 
 impl Grant {
+    /// The shard this grant's rows would live in if storage were split (docs/scaling.md); its
+    /// codes, opaque tokens and JWT `jti`s carry it.
+    pub fn shard(&self) -> u8 {
+        opaque::shard_of(&self.subject, &self.client_id)
+    }
+
     pub fn has_scope(&self, s: &str) -> bool {
         self.scopes.iter().any(|x| x == s)
     }
@@ -158,12 +164,12 @@ pub async fn access_token<P: Platform>(
     let strategy = TokenStrategy::parse(&client.access_token_strategy).unwrap_or(ctx.cfg.access_token_strategy);
     let (token, signature, jti) = match strategy {
         TokenStrategy::Opaque => {
-            let t = opaque::generate(ctx.cfg.primary_secret(), TokenKind::AccessToken);
+            let t = opaque::generate_in(ctx.cfg.primary_secret(), TokenKind::AccessToken, grant.shard());
             (t.token, t.signature, None)
         }
         TokenStrategy::Jwt => {
             let key = signing_key(ctx, ACCESS_TOKEN_SET).await?;
-            let jti = uuid_v4();
+            let jti = crate::crypto::uuid_v4_in(grant.shard());
             let jwt =
                 jws::sign(ctx.p, &key, ACCESS_TOKEN_TYP, &access_token_claims(ctx.cfg, grant, now, exp, &jti)).await?;
             let signature = jwt.rsplit('.').next().unwrap_or_default().to_string();
@@ -188,7 +194,7 @@ pub fn refresh_token(
     lifetime: Option<i64>,
     access: &MintedToken,
 ) -> MintedToken {
-    let t = opaque::generate(cfg.primary_secret(), TokenKind::RefreshToken);
+    let t = opaque::generate_in(cfg.primary_secret(), TokenKind::RefreshToken, grant.shard());
     let mut row = row(t.signature, "refresh_token", grant, now, lifetime.map(|l| now + l));
     row.access_signature = Some(access.row.signature.clone());
     MintedToken { row, token: t.token }
