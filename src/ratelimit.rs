@@ -65,9 +65,22 @@ impl Limiter {
     }
 }
 
-/// The client's address (`CF-Connecting-IP` only).
-pub fn client_ip(req: &Request) -> Option<&str> {
-    req.header("cf-connecting-ip").map(str::trim).filter(|ip| !ip.is_empty() && ip.len() <= 64)
+/// The rate-limit key of the client's address (`CF-Connecting-IP` only): an IPv4 address as
+/// it is, an IPv6 address by its /64 prefix, since one host commonly holds a whole /64 and could
+/// otherwise rotate through 2^64 keys. (An IPv4-mapped IPv6 address counts as its IPv4 address.)
+pub fn client_ip(req: &Request) -> Option<String> {
+    let raw = req.header("cf-connecting-ip").map(str::trim).filter(|ip| !ip.is_empty() && ip.len() <= 64)?;
+    Some(match raw.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => raw.to_string(),
+    })
 }
 
 /// How long a refused key stays refused in this isolate without asking the binding again.
@@ -196,7 +209,21 @@ mod tests {
         r.headers.push(("x-real-ip".into(), "1.2.3.5".into()));
         assert_eq!(client_ip(&r), None);
         r.headers.push(("cf-connecting-ip".into(), " 203.0.113.7 ".into()));
-        assert_eq!(client_ip(&r), Some("203.0.113.7"));
+        assert_eq!(client_ip(&r).as_deref(), Some("203.0.113.7"));
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_prefix() {
+        let ip = |v: &str| {
+            let mut r = Request::new(crate::http::Method::Post, "/oauth2/token");
+            r.headers.push(("cf-connecting-ip".into(), v.into()));
+            client_ip(&r)
+        };
+        assert_eq!(ip("2001:db8:1:2:aaaa::1").as_deref(), Some("2001:db8:1:2::/64"));
+        assert_eq!(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"), ip("2001:0DB8:0001:0002::7"));
+        assert_ne!(ip("2001:db8:1:2::1"), ip("2001:db8:1:3::1"));
+        assert_eq!(ip("::ffff:203.0.113.9").as_deref(), Some("203.0.113.9"));
+        assert_eq!(ip("not-an-address").as_deref(), Some("not-an-address"));
     }
 
     #[test]

@@ -23,7 +23,7 @@ fn server() -> &'static Server {
     S.get_or_init(|| {
         Server::start(&[
             ("CONSENT_URL", CONSENT_APP),
-            ("CONSENT_URL_CLIENTS", &format!("{APP},{PUBLIC_APP},v010-reject,v010-crud")),
+            ("CONSENT_URL_CLIENTS", &format!("{APP},{PUBLIC_APP},v010-reject,v010-crud,v010-hint")),
         ])
     })
 }
@@ -306,4 +306,71 @@ fn the_v2_flow_runs_beside_it() {
     let r = browser.get(format!("{to}&consent=x")).send().unwrap();
     assert_eq!(r.status(), 302, "the error page");
     assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"), "{}", location(&r));
+}
+
+/// What fosite checked of v0.10's consent, the flow still checks: the subject an
+/// `id_token_hint` names and `max_age` against the app's `authTime` (`login_required` at the
+/// client, the request spent), and a hint that is not our ID token is refused up front.
+#[test]
+fn an_id_token_hint_and_max_age_bind_the_consent_apps_login() {
+    let s = server();
+    let client = "v010-hint";
+    create_client(s, client, false);
+    // Accept as `subject` (with `extra` members), follow the browser back; where it lands.
+    let run = |extra: &str, accept: Value| {
+        let browser = s.browser();
+        let id = start(s, &browser, client, extra);
+        let r = admin(s, Method::PATCH, &format!("/oauth2/consent/requests/{id}/accept")).json(&accept).send().unwrap();
+        assert_eq!(r.status(), 204);
+        let (_, cr) = json_of(admin(s, Method::GET, &format!("/oauth2/consent/requests/{id}")).send().unwrap());
+        let back = cr["redirectUrl"].as_str().unwrap().to_string();
+        let to = location(&browser.get(&back).send().unwrap());
+        assert!(to.starts_with(REDIRECT), "{to}");
+        // Spent either way.
+        let (status, _) = json_of(admin(s, Method::GET, &format!("/oauth2/consent/requests/{id}")).send().unwrap());
+        assert_eq!(status, 410, "{to}");
+        to
+    };
+    let alice = json!({"subject": "alice", "grantScopes": ["openid"]});
+    let to = run("", alice.clone());
+    let code = param(&to, "code").expect("code");
+    let (status, tokens) = json_of(
+        s.client()
+            .post(s.url("/oauth2/token"))
+            .basic_auth(client, Some(SECRET))
+            .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)])
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{tokens}");
+    let hint = tokens["id_token"].as_str().unwrap().to_string();
+
+    let with_hint = format!("&id_token_hint={hint}");
+    let to = run(&with_hint, json!({"subject": "bob", "grantScopes": ["openid"]}));
+    assert_eq!(param(&to, "error").as_deref(), Some("login_required"), "{to}");
+    assert!(param(&to, "code").is_none());
+    let to = run(&with_hint, alice.clone());
+    assert!(param(&to, "code").is_some(), "{to}");
+
+    let an_hour_ago = common::tokens::now() - 3600;
+    let to = run("&max_age=60", json!({"subject": "alice", "grantScopes": ["openid"], "authTime": an_hour_ago}));
+    assert_eq!(param(&to, "error").as_deref(), Some("login_required"), "{to}");
+    let to = run("&max_age=60", alice);
+    assert!(param(&to, "code").is_some(), "authTime defaults to the acceptance: {to}");
+
+    // A hint this server did not sign never reaches the consent app.
+    let mut parts: Vec<String> = hint.split('.').map(str::to_string).collect();
+    parts[2] = common::tokens::b64url(&[7u8; 64]);
+    let forged = parts.join(".");
+    let r = s
+        .browser()
+        .get(s.url(&format!(
+            "/oauth2/auth?client_id={client}&response_type=code&redirect_uri={}&scope=openid&state=v010-state-123&nonce=v010-nonce-123&id_token_hint={forged}",
+            form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+        )))
+        .send()
+        .unwrap();
+    let to = location(&r);
+    assert!(to.starts_with(REDIRECT), "{to}");
+    assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"), "{to}");
 }

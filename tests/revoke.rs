@@ -63,3 +63,67 @@ fn other_clients_tokens_and_unknown_tokens_change_nothing() {
     assert_eq!(r.status(), 405);
     assert!(active(s, t["access_token"].as_str().unwrap()), "no failure revoked anything");
 }
+
+/// Deleting a client takes everything issued to it, as Hydra's cascade does: stored and
+/// write-free tokens inactive, refresh tokens dead even for a client re-created with the same
+/// id and secret, remembered consents gone.
+#[test]
+fn deleting_a_client_revokes_everything_issued_to_it() {
+    let s = shared();
+    let secret = "a-secret-of-the-first-incarnation";
+    let mut held = vec![];
+    let mut ids = vec![];
+    for strategy in ["opaque", "jwt"] {
+        let rp = Rp::register(s, json!({"access_token_strategy": strategy, "client_secret": secret}));
+        let t = tokens_via_flow(&rp, "dora", "openid offline_access");
+        held.push((rp.id.clone(), t["access_token"].as_str().unwrap().to_string()));
+        held.push((rp.id.clone(), t["refresh_token"].as_str().unwrap().to_string()));
+        ids.push((rp.id.clone(), rp.client.clone()));
+    }
+    let (m2m, m2m_secret) = machine_client(s, json!({"access_token_strategy": "jwt"}));
+    let (status, cc, _) = token_request(s, &m2m, &m2m_secret, &[("grant_type", "client_credentials")]);
+    assert_eq!(status, 200, "{cc}");
+    held.push((m2m.clone(), cc["access_token"].as_str().unwrap().to_string()));
+    for (_, token) in &held {
+        assert!(active(s, token));
+    }
+    let consents = |client: &str| {
+        let (status, body) =
+            json_of(s.admin(reqwest::Method::GET, "/admin/oauth2/auth/sessions/consent?subject=dora").send().unwrap());
+        assert_eq!(status, 200, "{body}");
+        body.as_array().unwrap().iter().filter(|c| c["consent_request"]["client"]["client_id"] == client).count()
+    };
+    assert_eq!(consents(&ids[0].0), 1);
+
+    for id in ids.iter().map(|(id, _)| id.as_str()).chain([m2m.as_str()]) {
+        let r = s.admin(reqwest::Method::DELETE, &format!("/admin/clients/{id}")).send().unwrap();
+        assert_eq!(r.status(), 204);
+    }
+    for (client, token) in &held {
+        assert!(!active(s, token), "a token of deleted client {client} is still active");
+    }
+    assert_eq!(consents(&ids[0].0), 0, "remembered consent outlived its client");
+
+    // The same id and secret again, a second later: the old refresh token stays dead, new
+    // tokens of the new client work.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let mut body = ids[0].1.clone();
+    body["client_secret"] = json!(secret);
+    let (status, c) = s.admin_json(reqwest::Method::POST, "/admin/clients", &body);
+    assert_eq!(status, 201, "{c}");
+    let rp = Rp { s, id: ids[0].0.clone(), secret: secret.to_string(), client: c };
+    let (status, body) = refresh(&rp, &held[1].1, &[]);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let t = tokens_via_flow(&rp, "dora", "openid offline_access");
+    assert!(active(s, t["access_token"].as_str().unwrap()));
+    assert!(active(s, t["refresh_token"].as_str().unwrap()));
+
+    // Deleting a client that does not exist leaves no cutoff behind to hit a later client.
+    let ghost = common::unique("ghost");
+    let r = s.admin(reqwest::Method::DELETE, &format!("/admin/clients/{ghost}")).send().unwrap();
+    assert_eq!(r.status(), 404);
+    let (ghost_id, ghost_secret) = machine_client(s, json!({"client_id": ghost, "access_token_strategy": "jwt"}));
+    let (status, cc, _) = token_request(s, &ghost_id, &ghost_secret, &[("grant_type", "client_credentials")]);
+    assert_eq!(status, 200, "{cc}");
+    assert!(active(s, cc["access_token"].as_str().unwrap()));
+}

@@ -111,7 +111,7 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> Res
     // Later legs re-read the request from this URL; a POSTed request becomes a GET URL here.
     let request_url = format!("{}?{}", ctx.cfg.public("/oauth2/auth"), form.encode());
     if flow::consent_v0_10::applies(ctx, &client.client_id) {
-        return flow::consent_v0_10::start(ctx, &client, &ar, request_url);
+        return flow::consent_v0_10::start(ctx, &client, &ar, request_url).await;
     }
     flow::login::start(ctx, req, &client, &ar, request_url, None).await
 }

@@ -130,7 +130,7 @@ pub fn apply_patch(current: &Client, ops: &[json_patch::Op]) -> ApiResult<(Clien
 
 /// `DELETE /admin/clients/{id}`
 pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<Response> {
-    if validate::check_client_id(id).is_err() || !store::clients::delete(ctx.p, id).await? {
+    if validate::check_client_id(id).is_err() || !store::clients::delete(ctx.p, id, ctx.p.now()).await? {
         return Err(super::not_found(id));
     }
     Ok(Response::new(204))

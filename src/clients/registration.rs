@@ -123,6 +123,6 @@ pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str, req: &Request) -> A
         return Err(disabled());
     }
     authorize(ctx, id, req).await?;
-    store::clients::delete(ctx.p, id).await?;
+    store::clients::delete(ctx.p, id, ctx.p.now()).await?;
     Ok(Response::new(204))
 }

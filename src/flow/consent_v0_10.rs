@@ -50,7 +50,12 @@ pub fn applies<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> bool {
 
 /// Start the flow for a validated authorization request: seal it into the request id and send
 /// the browser to the consent app with `?consent=<id>`.
-pub fn start<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, ar: &AuthorizeRequest, request_url: String) -> Response {
+pub async fn start<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    ar: &AuthorizeRequest,
+    request_url: String,
+) -> Response {
     let Some(settings) = &ctx.cfg.consent_v0_10 else {
         return super::fail(ctx.cfg, ar, &ApiError::server_error());
     };
@@ -63,6 +68,16 @@ pub fn start<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, ar: &AuthorizeReque
                 .with_hint("Prompt 'none' was requested, but this client's consent app always asks."),
         );
     }
+    // A hint must be one of our ID tokens, as in the v2 flow; its subject is checked against
+    // whoever the consent app says logged in (`finish`).
+    let id_token_hint_claims = if ar.id_token_hint.is_empty() {
+        Value::Object(Map::new())
+    } else {
+        match super::id_token_hint::verify(ctx, &ar.id_token_hint).await {
+            Ok(claims) => claims,
+            Err(e) => return super::fail(ctx.cfg, ar, &e),
+        }
+    };
     let now = ctx.p.now();
     let state = ConsentState {
         login: LoginState {
@@ -76,7 +91,7 @@ pub fn start<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, ar: &AuthorizeReque
             // No login session exists (v0.10 had none), so tokens name none (`sid`).
             session_id: String::new(),
             csrf: String::new(),
-            id_token_hint_claims: Value::Object(Map::new()),
+            id_token_hint_claims,
             device: None,
             // v0.10's consent request names the client by id; the request id stays short.
             client: None,
@@ -225,6 +240,16 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, i
             Err(e) => to_client(e.into()),
         };
     }
+    // What the v2 flow checks of a login, fosite checked of v0.10's consent: the subject an
+    // id_token_hint names, and an authentication recent enough for max_age. Either failing
+    // spends the request, as a refused login does.
+    if let Some(why) = unsatisfied(&state, &ar, &login_result) {
+        return match store::flows::redeem_marker(ctx.p, &claim, &state.login.request_url, now, marker_expiry).await {
+            Ok(true) => to_client(ApiError::login_required().with_hint(why)),
+            Ok(false) => to_client(ApiError::access_denied().with_hint("The consent request has already been used.")),
+            Err(e) => to_client(e.into()),
+        };
+    }
     let mut consent = state;
     consent.login_result = login_result;
     let v = ConsentVerifier { consent, result };
@@ -235,4 +260,22 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, i
         }
         Err(e) => to_client(e),
     }
+}
+
+/// Why the consent app's login does not satisfy the authorization request, if it does not.
+fn unsatisfied(state: &ConsentState, ar: &AuthorizeRequest, login: &LoginResult) -> Option<&'static str> {
+    let hint_sub = state.login.id_token_hint_claims.get("sub").and_then(Value::as_str).unwrap_or("");
+    if !hint_sub.is_empty() && hint_sub != login.subject {
+        return Some(
+            "Failed to validate OpenID Connect request because the subject from provided id token from id_token_hint does not match the current session's subject.",
+        );
+    }
+    if let Some(max_age) = ar.max_age {
+        if login.authenticated_at + max_age < state.requested_at {
+            return Some(
+                "Failed to validate OpenID Connect request because authentication time does not satisfy max_age time.",
+            );
+        }
+    }
+    None
 }

@@ -158,9 +158,37 @@ pub async fn update<P: Platform>(p: &P, c: &StoredClient, now: i64) -> PResult<b
     Ok(updated)
 }
 
-/// Delete a client; `false` if it did not exist.
-pub async fn delete<P: Platform>(p: &P, id: &str) -> PResult<bool> {
-    let deleted = p.sql(Query::new("DELETE FROM clients WHERE id = ?1").bind(id)).await?.changes == 1;
+/// What deleting a client takes with it, as Hydra's `ON DELETE CASCADE` does: every token and
+/// authorization code of the client, its remembered consents and its device grants not yet
+/// redeemed. JWT access tokens are never stored when they are write-free (client_credentials),
+/// so the client's cutoff time makes every one issued up to `?2` inactive, and the `jti`s of the
+/// stored ones go to `revoked_jtis` as a chain revocation does. The cutoff is written only
+/// when the client exists; the client row goes last so its `changes` says whether it did.
+const CASCADE: [&str; 7] = [
+    "INSERT INTO client_token_cutoffs (client_id, revoked_before) SELECT ?1, ?2 \
+     WHERE EXISTS (SELECT 1 FROM clients WHERE id = ?1) \
+     ON CONFLICT (client_id) DO UPDATE SET revoked_before = excluded.revoked_before",
+    "INSERT INTO revoked_jtis (jti, expires_at) SELECT jti, COALESCE(expires_at, 0) FROM tokens \
+     WHERE client_id = ?1 AND kind = 'access_token' AND jti IS NOT NULL ON CONFLICT (jti) DO NOTHING",
+    "DELETE FROM tokens WHERE client_id = ?1",
+    "DELETE FROM authorization_codes WHERE client_id = ?1",
+    "UPDATE device_codes SET state = 'rejected' WHERE client_id = ?1 AND state IN ('pending', 'accepted')",
+    "DELETE FROM consent_sessions WHERE client_id = ?1",
+    "DELETE FROM clients WHERE id = ?1",
+];
+
+/// Delete a client and everything issued to it (see [`CASCADE`]), one transaction; `false` if
+/// it did not exist. Isolates that still hold the client (at most [`ISOLATE_CACHE_MS`] plus
+/// KV's bound) may issue tokens for it until they read it again, as after any client change.
+pub async fn delete<P: Platform>(p: &P, id: &str, now: i64) -> PResult<bool> {
+    // Only the cutoff (the first statement) takes `?2`: D1 refuses unused bindings.
+    let batch = CASCADE
+        .iter()
+        .enumerate()
+        .map(|(i, sql)| if i == 0 { Query::new(sql).bind(id).bind(now) } else { Query::new(sql).bind(id) })
+        .collect();
+    let results = p.sql_batch(batch).await?;
+    let deleted = results.last().map(|r| r.changes == 1).unwrap_or(false);
     invalidate(p, id).await;
     Ok(deleted)
 }
@@ -274,7 +302,7 @@ mod tests {
     fn a_client_write_invalidates_the_isolate_copy_and_kv() {
         let p = platform_with_client("first");
         block_on(get_cached(&p, 300, "seen-client")).unwrap();
-        block_on(delete(&p, "seen-client")).unwrap();
+        block_on(delete(&p, "seen-client", 0)).unwrap();
         assert_eq!((p.count("kv_delete client"), p.count("kv_delete_later client")), (1, 1));
         block_on(get_cached(&p, 300, "seen-client")).unwrap();
         assert_eq!((p.count("kv_get"), p.count("sql SELECT")), (2, 2), "read again from KV and D1, not from memory");
