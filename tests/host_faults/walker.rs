@@ -172,8 +172,9 @@ pub fn new_flow((rp, auth): &(Rp, ClientAuth)) -> Flow {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
-    // Each run is a browser of its own address (per-address rate limits count apart).
-    let ip = format!("2001:db8::{:x}", n + 1);
+    // Each run is a browser of its own address (per-address rate limits count apart; an IPv6
+    // address counts by its /64, so each run gets a /64 of its own).
+    let ip = format!("2001:db8:{:x}:{:x}::1", (n + 1) >> 16, (n + 1) & 0xffff);
     Flow {
         rp: rp.clone(),
         auth: auth.clone(),
