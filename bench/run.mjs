@@ -1091,7 +1091,8 @@ function compare(results) {
 function printReport(results, comparisons, sizes, opts) {
   const head = ["route", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs base", "p50 vs base", "req/s spread", "storage (warm)"];
   const rows = results.map((r) => [
-    `${r.name}: ${r.method} ${r.path}${r.baseline ? " (baseline)" : ""}`,
+    // Flow steps send per-request paths (a challenge or verifier): the label shows their start.
+    `${r.name}: ${r.method} ${r.path.length > 48 ? r.path.slice(0, 45) + "..." : r.path}${r.baseline ? " (baseline)" : ""}`,
     r.median.rps.toFixed(0),
     r.median.p50Ms.toFixed(2),
     r.median.p99Ms.toFixed(2),
