@@ -60,6 +60,7 @@ pub mod keys;
 pub mod log;
 pub mod memo;
 pub mod metrics;
+pub mod pagination;
 pub mod platform;
 pub mod ratelimit;
 pub mod revoke;

@@ -1,6 +1,5 @@
 //! `/admin/clients`: Hydra's client administration API.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::json_patch;
@@ -8,18 +7,13 @@ use super::model::{Client, Lifespans};
 use super::validate::{self, Origin};
 use super::{create as create_client, encode_segment, generate_secret, load, rfc3339, save};
 use crate::compat::v1::{self, Page};
-use crate::crypto::seal::{self, Purpose};
 use crate::crypto::secret_hash;
 use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
+use crate::pagination::{self, page_size};
 use crate::platform::Platform;
 use crate::store;
-
-pub const DEFAULT_PAGE_SIZE: i64 = 100;
-pub const MAX_PAGE_SIZE: i64 = 500;
-/// Page tokens stay usable this long.
-const PAGE_TOKEN_TTL: i64 = 7 * 24 * 3600;
 
 /// `POST /admin/clients`
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
@@ -152,26 +146,6 @@ pub async fn set_lifespans<P: Platform>(ctx: &Ctx<'_, P>, id: &str, req: &Reques
     Ok(Response::json(200, &stored.client.public_view()))
 }
 
-#[derive(Serialize, Deserialize)]
-struct PageToken {
-    /// List continues after this row.
-    after: i64,
-}
-
-/// Page size: Hydra's keyset pagination reads values below 1 as the default and clamps
-/// values above the maximum; anything that is not a number is a 400.
-pub fn page_size(raw: Option<&str>) -> ApiResult<i64> {
-    match raw.filter(|s| !s.is_empty()) {
-        None => Ok(DEFAULT_PAGE_SIZE),
-        Some(s) => {
-            let n: i64 = s
-                .parse()
-                .map_err(|_| ApiError::bad_request(format!("The page_size must be an integer, got \"{s}\".")))?;
-            Ok(if n < 1 { DEFAULT_PAGE_SIZE } else { n.min(MAX_PAGE_SIZE) })
-        }
-    }
-}
-
 /// `GET /admin/clients`: keyset pagination over insertion order, filters `client_name` and
 /// `owner`, `Link` header with `rel="first"` and (unless last) `rel="next"`; or, as Hydra v1
 /// paged it, by `limit`/`offset` with `X-Total-Count` ([`Page::Offset`]).
@@ -186,57 +160,15 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, page: Page) -> A
         return Ok(v1::offset_headers(Response::json(200, &body), &url, &keep, limit, offset, total));
     }
     let size = page_size(req.query_param("page_size").as_deref())?;
-    let after = match req.query_param("page_token").filter(|t| !t.is_empty()) {
-        None => 0,
-        Some(t) => {
-            seal::open::<PageToken>(&ctx.cfg.system_secrets, Purpose::PageToken, ctx.p.now(), &t)
-                .map_err(|_| {
-                    ApiError::bad_request("The page_token is invalid or has expired; start again from the first page.")
-                })?
-                .after
-        }
-    };
+    let after = pagination::after(ctx, req).ok_or_else(|| {
+        ApiError::bad_request("The page_token is invalid or has expired; start again from the first page.")
+    })?;
     let mut rows = store::clients::list(ctx.p, after, size, &name, &owner).await?;
     let has_next = rows.len() as i64 > size;
     rows.truncate(size as usize);
 
-    let token = |after: i64| {
-        seal::seal(ctx.cfg.primary_secret(), Purpose::PageToken, ctx.p.now() + PAGE_TOKEN_TTL, &PageToken { after })
-    };
-    let link = |rel: &str, page_token: &str| {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        if !name.is_empty() {
-            q.append_pair("client_name", &name);
-        }
-        if !owner.is_empty() {
-            q.append_pair("owner", &owner);
-        }
-        q.append_pair("page_size", &size.to_string());
-        q.append_pair("page_token", page_token);
-        format!("<{}?{}>; rel=\"{rel}\"", ctx.cfg.public(&req.path), q.finish())
-    };
-    let mut links = vec![link("first", &token(0))];
-    if has_next {
-        if let Some(last) = rows.last() {
-            links.push(link("next", &token(last.pk)));
-        }
-    }
+    let next = if has_next { rows.last().map(|r| r.pk) } else { None };
+    let links = pagination::link_header(ctx, req, &[("client_name", &name), ("owner", &owner)], size, next);
     let body: Vec<Client> = rows.into_iter().map(|r| r.client.public_view()).collect();
-    Ok(Response::json(200, &body).with_header("link", &links.join(",")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn page_sizes_follow_hydra() {
-        assert_eq!(page_size(None).unwrap(), 100);
-        assert_eq!(page_size(Some("")).unwrap(), 100);
-        assert_eq!(page_size(Some("0")).unwrap(), 100);
-        assert_eq!(page_size(Some("-5")).unwrap(), 100);
-        assert_eq!(page_size(Some("7")).unwrap(), 7);
-        assert_eq!(page_size(Some("100000")).unwrap(), 500);
-        assert_eq!(page_size(Some("ten")).unwrap_err().status, 400);
-    }
+    Ok(Response::json(200, &body).with_header("link", &links))
 }

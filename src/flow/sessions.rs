@@ -1,28 +1,17 @@
 //! `/admin/oauth2/auth/sessions/consent` (list, revoke) and `/admin/oauth2/auth/sessions/login`
 //! (revoke), with Hydra's parameters, models and messages.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::clients::admin::page_size;
 use crate::clients::rfc3339;
 use crate::compat::v1::{self, Page};
-use crate::crypto::seal::{self, Purpose};
 use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
+use crate::pagination::{self, page_size};
 use crate::platform::Platform;
 use crate::store;
 use crate::store::sessions::{ConsentSelector, ListedConsent};
-
-/// Page tokens stay usable this long.
-const PAGE_TOKEN_TTL: i64 = 7 * 24 * 3600;
-
-#[derive(Serialize, Deserialize)]
-struct PageToken {
-    /// The list continues after this row.
-    after: i64,
-}
 
 /// Hydra's `oAuth2ConsentSession`: the grant, and the consent request it answered (with an
 /// empty `challenge`, as Hydra lists it).
@@ -83,42 +72,19 @@ pub async fn list_consents<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, page: P
         return Ok(v1::offset_headers(Response::json(200, &body), &url, &keep, limit, offset, total));
     }
     let size = page_size(req.query_param("page_size").as_deref())?;
-    let after = match req.query_param("page_token").filter(|t| !t.is_empty()) {
-        None => 0,
-        Some(t) => {
-            seal::open::<PageToken>(&ctx.cfg.system_secrets, Purpose::PageToken, ctx.p.now(), &t)
-                .map_err(|_| {
-                    ApiError::invalid_request().with_hint(
-                        "Unable to parse pagination parameters: the page_token is invalid or has expired; start again from the first page.",
-                    )
-                })?
-                .after
-        }
-    };
+    let after = pagination::after(ctx, req).ok_or_else(|| {
+        ApiError::invalid_request().with_hint(
+            "Unable to parse pagination parameters: the page_token is invalid or has expired; start again from the first page.",
+        )
+    })?;
     let mut rows = store::sessions::list_consents(ctx.p, &subject, &login_session_id, after, size).await?;
     let has_next = rows.len() as i64 > size;
     rows.truncate(size as usize);
-    let token = |after: i64| {
-        seal::seal(ctx.cfg.primary_secret(), Purpose::PageToken, ctx.p.now() + PAGE_TOKEN_TTL, &PageToken { after })
-    };
-    let link = |rel: &str, page_token: &str| {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        q.append_pair("subject", &subject);
-        if !login_session_id.is_empty() {
-            q.append_pair("login_session_id", &login_session_id);
-        }
-        q.append_pair("page_size", &size.to_string());
-        q.append_pair("page_token", page_token);
-        format!("<{}?{}>; rel=\"{rel}\"", ctx.cfg.public(&req.path), q.finish())
-    };
-    let mut links = vec![link("first", &token(0))];
-    if has_next {
-        if let Some(last) = rows.last() {
-            links.push(link("next", &token(last.pk)));
-        }
-    }
+    let next = if has_next { rows.last().map(|r| r.pk) } else { None };
+    let filters = [("subject", subject.as_str()), ("login_session_id", login_session_id.as_str())];
+    let links = pagination::link_header(ctx, req, &filters, size, next);
     let body: Vec<Value> = rows.iter().map(consent_session_view).collect();
-    Ok(Response::json(200, &body).with_header("link", &links.join(",")))
+    Ok(Response::json(200, &body).with_header("link", &links))
 }
 
 /// Which consents a `DELETE` names: exactly one of Hydra's three combinations.

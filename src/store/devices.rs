@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::platform::{col_i64, col_opt, col_str, PResult, Platform, Query, Row};
-use crate::store::flows::{insert_marker, Claim, ConsentSessionRow};
+use crate::store::flows::{insert_consent_where, insert_marker, Claim, ConsentSessionRow};
 use crate::store::tokens::{insert_token_after_device, TokenRow};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,22 +207,12 @@ pub async fn redeem_consent<P: Platform>(
             .bind(&claim.value)
             .bind(now)
             .bind(&claim.marker),
-            Query::new(
-                "INSERT INTO consent_sessions (id, client_id, subject, login_session_id, grant_scope, remember, remember_for, skipped, handled_at, data) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM device_codes WHERE request_id = ?11 AND claim = ?12)",
-            )
-            .bind(&consent.id)
-            .bind(&consent.client_id)
-            .bind(&consent.subject)
-            .bind(&consent.login_session_id)
-            .bind(serde_json::to_string(&consent.grant_scope).expect("json"))
-            .bind(consent.remember)
-            .bind(consent.remember_for)
-            .bind(consent.skipped)
-            .bind(consent.handled_at)
-            .bind(consent.data.to_string())
-            .bind(device_request_id)
-            .bind(&claim.value),
+            consent
+                .bind_insert(Query::new(insert_consent_where!(
+                    "EXISTS (SELECT 1 FROM device_codes WHERE request_id = ?11 AND claim = ?12)"
+                )))
+                .bind(device_request_id)
+                .bind(&claim.value),
         ])
         .await?;
     let changed = |i: usize| results.get(i).map(|r| r.changes == 1).unwrap_or(false);

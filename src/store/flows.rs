@@ -170,6 +170,35 @@ pub struct ConsentSessionRow {
     pub data: Value,
 }
 
+/// The insert of a consent session, made only when `$guard` (an SQL condition on `?11` and `?12`,
+/// the caller's single-use claim) holds; bind the row with [`ConsentSessionRow::bind_insert`].
+macro_rules! insert_consent_where {
+    ($guard:literal) => {
+        concat!(
+            "INSERT INTO consent_sessions (id, client_id, subject, login_session_id, grant_scope, remember, remember_for, skipped, handled_at, data) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE ",
+            $guard
+        )
+    };
+}
+pub(crate) use insert_consent_where;
+
+impl ConsentSessionRow {
+    /// Binds `?1`..`?10` of [`insert_consent_where`].
+    pub fn bind_insert(&self, q: Query) -> Query {
+        q.bind(&self.id)
+            .bind(&self.client_id)
+            .bind(&self.subject)
+            .bind(&self.login_session_id)
+            .bind(serde_json::to_string(&self.grant_scope).expect("json"))
+            .bind(self.remember)
+            .bind(self.remember_for)
+            .bind(self.skipped)
+            .bind(self.handled_at)
+            .bind(self.data.to_string())
+    }
+}
+
 /// Redeem a consent verifier: marker, consent session and whatever else the response needs
 /// (authorization code, implicit tokens), all in one transaction and all conditional on this
 /// request having won the marker. Returns false when the verifier had been used already.
@@ -184,22 +213,12 @@ pub async fn redeem_consent<P: Platform>(
 ) -> PResult<bool> {
     let mut batch = vec![
         insert_marker(claim, request_url, now, marker_expires_at),
-        Query::new(
-            "INSERT INTO consent_sessions (id, client_id, subject, login_session_id, grant_scope, remember, remember_for, skipped, handled_at, data) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM flow_markers WHERE id = ?11 AND claim = ?12)",
-        )
-        .bind(&consent.id)
-        .bind(&consent.client_id)
-        .bind(&consent.subject)
-        .bind(&consent.login_session_id)
-        .bind(serde_json::to_string(&consent.grant_scope).expect("json"))
-        .bind(consent.remember)
-        .bind(consent.remember_for)
-        .bind(consent.skipped)
-        .bind(consent.handled_at)
-        .bind(consent.data.to_string())
-        .bind(&claim.marker)
-        .bind(&claim.value),
+        consent
+            .bind_insert(Query::new(insert_consent_where!(
+                "EXISTS (SELECT 1 FROM flow_markers WHERE id = ?11 AND claim = ?12)"
+            )))
+            .bind(&claim.marker)
+            .bind(&claim.value),
     ];
     batch.extend(more);
     super::claim_batch(p, batch).await

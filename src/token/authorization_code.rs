@@ -7,8 +7,7 @@
 
 use serde_json::Value;
 
-use super::hook::{self, HookRequest};
-use super::issue::{self, lifetimes, GrantKind};
+use super::issue::{self, GrantKind};
 use super::{Grant, GrantSpec};
 use crate::authorize::{pkce, CodeData};
 use crate::clients::model::Client;
@@ -73,41 +72,14 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
 
     // Mint before redeeming: the redemption and the token rows then commit together.
     let mut grant = data.grant;
-    let lt = lifetimes(ctx.cfg, client, GrantKind::AuthorizationCode);
-    let wants_refresh = grant.wants_refresh() && client.has_grant("refresh_token");
-    let openid = grant.has_scope("openid");
     let requested = grant.scopes.clone();
-    hook::run(
-        ctx,
-        &mut grant,
-        &HookRequest {
-            grant_type: SPEC.grant_type,
-            requested_scopes: &requested,
-            assertion: None,
-            access_expires_at: now + lt.access,
-            id_token_expires_at: openid.then_some(now + lt.id),
-            refresh_expires_at: if wants_refresh { lt.refresh.map(|l| now + l) } else { None },
-        },
-    )
-    .await?;
-    let access = issue::access_token(ctx, client, &grant, lt.access).await?;
-    let refresh = wants_refresh.then(|| issue::refresh_token(ctx.cfg, &grant, now, lt.refresh, &access));
-    let id_token =
-        if openid { Some(issue::id_token(ctx, client, &grant, lt.id, Some(&access.token), None).await?) } else { None };
-    let mut rows = vec![access.row.clone()];
-    if let Some(r) = &refresh {
-        rows.push(r.row.clone());
-    }
+    let tokens =
+        issue::user_tokens(ctx, client, &mut grant, GrantKind::AuthorizationCode, SPEC.grant_type, &requested).await?;
+    let rows = tokens.rows();
     if !store::tokens::redeem_code(ctx.p, &signature, &random_hex128(), now, &rows).await? {
         // Another request redeemed it between our read and our write: a replay race.
         store::tokens::revoke_chain(ctx.p, &row.request_id).await?;
         return Err(replayed());
     }
-    Ok(super::body(
-        &access.token,
-        lt.access,
-        &grant.scopes,
-        refresh.as_ref().map(|r| r.token.as_str()),
-        id_token.as_deref(),
-    ))
+    Ok(tokens.body(&grant.scopes))
 }

@@ -10,8 +10,7 @@
 
 use serde_json::Value;
 
-use super::hook::{self, HookRequest};
-use super::issue::{self, lifetimes, Grant as GrantData, GrantKind};
+use super::issue::{self, Grant as GrantData, GrantKind};
 use super::{param, Grant, GrantSpec};
 use crate::clients::model::Client;
 use crate::crypto::opaque::{self, TokenKind};
@@ -95,43 +94,15 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
         .as_deref()
         .and_then(|g| serde_json::from_str(g).ok())
         .ok_or_else(|| ApiError::server_error().with_debug("accepted device code without a grant"))?;
-    let lt = lifetimes(ctx.cfg, client, GrantKind::DeviceCode);
-    let wants_refresh = grant.wants_refresh() && client.has_grant("refresh_token");
-    let openid = grant.has_scope("openid");
     let requested = row.scope.clone();
-    hook::run(
-        ctx,
-        &mut grant,
-        &HookRequest {
-            grant_type: GRANT_TYPE,
-            requested_scopes: &requested,
-            assertion: None,
-            access_expires_at: now + lt.access,
-            id_token_expires_at: openid.then_some(now + lt.id),
-            refresh_expires_at: if wants_refresh { lt.refresh.map(|l| now + l) } else { None },
-        },
-    )
-    .await?;
-    let access = issue::access_token(ctx, client, &grant, lt.access).await?;
-    let refresh = wants_refresh.then(|| issue::refresh_token(ctx.cfg, &grant, now, lt.refresh, &access));
-    let id_token =
-        if openid { Some(issue::id_token(ctx, client, &grant, lt.id, Some(&access.token), None).await?) } else { None };
-    let mut rows = vec![access.row.clone()];
-    if let Some(r) = &refresh {
-        rows.push(r.row.clone());
-    }
+    let tokens = issue::user_tokens(ctx, client, &mut grant, GrantKind::DeviceCode, GRANT_TYPE, &requested).await?;
+    let rows = tokens.rows();
     if !store::devices::redeem(ctx.p, &signature, &random_hex128(), now, &rows).await? {
         // Another request redeemed it between our read and our write.
         store::tokens::revoke_chain(ctx.p, &grant.request_id).await?;
         return Err(replayed());
     }
-    Ok(super::body(
-        &access.token,
-        lt.access,
-        &grant.scopes,
-        refresh.as_ref().map(|r| r.token.as_str()),
-        id_token.as_deref(),
-    ))
+    Ok(tokens.body(&grant.scopes))
 }
 
 #[cfg(test)]

@@ -309,6 +309,64 @@ pub async fn id_token<P: Platform>(
     Ok(jws::sign(ctx.p, &key, "JWT", &claims).await?)
 }
 
+/// The tokens of a user's grant being redeemed (an authorization code or a device code), minted
+/// but not stored: their rows go into the caller's single-use redemption batch.
+pub struct UserTokens {
+    pub access: MintedToken,
+    pub refresh: Option<MintedToken>,
+    pub id_token: Option<String>,
+    pub access_lifetime: i64,
+}
+
+impl UserTokens {
+    /// The rows to insert with the redemption.
+    pub fn rows(&self) -> Vec<TokenRow> {
+        std::iter::once(&self.access).chain(&self.refresh).map(|t| t.row.clone()).collect()
+    }
+
+    /// The token response.
+    pub fn body(&self, scopes: &[String]) -> Value {
+        super::body(
+            &self.access.token,
+            self.access_lifetime,
+            scopes,
+            self.refresh.as_ref().map(|r| r.token.as_str()),
+            self.id_token.as_deref(),
+        )
+    }
+}
+
+/// Run the token hook on `grant` (it may add claims), then mint the access token, a refresh
+/// token when `offline` was granted and the client may refresh, and an ID token when `openid`
+/// was granted, with the client's lifespans for `kind`.
+pub async fn user_tokens<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    grant: &mut Grant,
+    kind: GrantKind,
+    grant_type: &str,
+    requested_scopes: &[String],
+) -> ApiResult<UserTokens> {
+    let now = ctx.p.now();
+    let lt = lifetimes(ctx.cfg, client, kind);
+    let wants_refresh = grant.wants_refresh() && client.has_grant("refresh_token");
+    let openid = grant.has_scope("openid");
+    let hook_request = super::hook::HookRequest {
+        grant_type,
+        requested_scopes,
+        assertion: None,
+        access_expires_at: now + lt.access,
+        id_token_expires_at: openid.then_some(now + lt.id),
+        refresh_expires_at: if wants_refresh { lt.refresh.map(|l| now + l) } else { None },
+    };
+    super::hook::run(ctx, grant, &hook_request).await?;
+    let access = access_token(ctx, client, grant, lt.access).await?;
+    let refresh = wants_refresh.then(|| refresh_token(ctx.cfg, grant, now, lt.refresh, &access));
+    let id_token =
+        if openid { Some(id_token(ctx, client, grant, lt.id, Some(&access.token), None).await?) } else { None };
+    Ok(UserTokens { access, refresh, id_token, access_lifetime: lt.access })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

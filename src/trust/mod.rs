@@ -5,23 +5,20 @@
 //! Unlike Hydra, the trusted public key is kept with the relationship rather than in a key set
 //! named after the issuer; `public_key.set` still names the issuer, as Hydra's does.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::clients::admin::page_size;
 use crate::clients::rfc3339;
-use crate::crypto::seal::{self, Purpose};
 use crate::crypto::uuid_v4;
 use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
+use crate::pagination::{self, page_size};
 use crate::platform::Platform;
 use crate::store;
 use crate::store::trust::TrustRow;
 
 const PATH: &str = "/admin/trust/grants/jwt-bearer/issuers";
-const PAGE_TOKEN_TTL: i64 = 7 * 24 * 3600;
-
 /// Hydra's `missing_required_parameter` (400).
 fn missing(hint: &str) -> ApiError {
     ApiError::new(
@@ -146,51 +143,21 @@ pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<Respon
     Ok(Response::new(204))
 }
 
-#[derive(Serialize, Deserialize)]
-struct PageToken {
-    after: i64,
-}
-
 /// `GET /admin/trust/grants/jwt-bearer/issuers`: keyset pagination in creation order,
 /// `issuer` filter, `Link` header with `rel="first"` and (unless last) `rel="next"`.
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let size = page_size(req.query_param("page_size").as_deref())?;
-    let after = match req.query_param("page_token").filter(|t| !t.is_empty()) {
-        None => 0,
-        Some(t) => {
-            seal::open::<PageToken>(&ctx.cfg.system_secrets, Purpose::PageToken, ctx.p.now(), &t)
-                .map_err(|_| {
-                    ApiError::bad_request(
-                        "Unable to parse pagination parameters: the page_token is invalid or has expired.",
-                    )
-                })?
-                .after
-        }
-    };
+    let after = pagination::after(ctx, req).ok_or_else(|| {
+        ApiError::bad_request("Unable to parse pagination parameters: the page_token is invalid or has expired.")
+    })?;
     let issuer = req.query_param("issuer").unwrap_or_default();
     let mut rows = store::trust::list(ctx.p, after, size, &issuer).await?;
     let has_next = rows.len() as i64 > size;
     rows.truncate(size as usize);
-    let token = |after: i64| {
-        seal::seal(ctx.cfg.primary_secret(), Purpose::PageToken, ctx.p.now() + PAGE_TOKEN_TTL, &PageToken { after })
-    };
-    let link = |rel: &str, page_token: &str| {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        if !issuer.is_empty() {
-            q.append_pair("issuer", &issuer);
-        }
-        q.append_pair("page_size", &size.to_string());
-        q.append_pair("page_token", page_token);
-        format!("<{}?{}>; rel=\"{rel}\"", ctx.cfg.public(&req.path), q.finish())
-    };
-    let mut links = vec![link("first", &token(0))];
-    if has_next {
-        if let Some(last) = rows.last() {
-            links.push(link("next", &token(last.pk)));
-        }
-    }
+    let next = if has_next { rows.last().map(|r| r.pk) } else { None };
+    let links = pagination::link_header(ctx, req, &[("issuer", &issuer)], size, next);
     let body: Vec<Value> = rows.iter().map(view).collect();
-    Ok(Response::json(200, &body).with_header("link", &links.join(",")))
+    Ok(Response::json(200, &body).with_header("link", &links))
 }
 
 #[cfg(test)]
