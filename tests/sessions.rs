@@ -151,3 +151,44 @@ fn revoking_login_sessions_forces_a_new_login() {
     // v1 path without /admin.
     assert_eq!(delete(s, &format!("/oauth2/auth/sessions/login?subject={subject}")), 204);
 }
+
+/// A login skipped on a remembered session that is revoked before the browser returns (the
+/// lag a D1 replica may add, or a plain race) logs no one in: `login_required`, the cookie
+/// cleared, and an extension of the session does not bring the revoked row back.
+#[test]
+fn a_session_revoked_during_a_skipped_login_logs_no_one_in() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    for extend in [false, true] {
+        let subject = unique("revoked-mid-flow");
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let browser = s.browser_with_jar(jar.clone());
+        let origin: reqwest::Url = s.url("/").parse().unwrap();
+        assert_eq!(run_flow(&rp, &browser, &rp.auth_url(&[]), &subject).status(), 303);
+        let login = to_login(&browser, &rp.auth_url(&[]));
+        let (_, req) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
+        assert_eq!(req["skip"], true, "{req}");
+        use reqwest::cookie::CookieStore;
+        let saved = jar.cookies(&origin).unwrap().to_str().unwrap().to_string();
+        assert_eq!(delete(s, &format!("/admin/oauth2/auth/sessions/login?subject={subject}")), 204);
+        let to = accept_login(s, &login, &json!({"subject": subject, "extend_session_lifespan": extend}));
+        let r = browser.get(&to).send().unwrap();
+        let loc = location(&r);
+        assert!(loc.starts_with(REDIRECT), "extend={extend}: {loc}");
+        assert_eq!(param(&loc, "error").as_deref(), Some("login_required"), "extend={extend}: {loc}");
+        let cookies: Vec<_> =
+            r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+        assert!(
+            cookies.iter().any(|c| c.contains("Max-Age=0") || c.contains("max-age=0")),
+            "extend={extend}: {cookies:?}"
+        );
+        // The revoked session stays gone, even for a browser that kept the old cookie: the
+        // next request asks the login app again.
+        for pair in saved.split("; ") {
+            jar.add_cookie_str(&format!("{pair}; Path=/"), &origin);
+        }
+        let login = to_login(&browser, &rp.auth_url(&[]));
+        let (_, req) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
+        assert_eq!(req["skip"], false, "extend={extend}: {req}");
+    }
+}

@@ -159,23 +159,33 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     let remembered_for =
         super::consent::may_skip(&client, &ar).then_some((client.client_id.as_str(), r.subject.as_str()));
     let url = &v.login.request_url;
+    // A skipped login relied on a session that a replica found; the redemption re-reads it on
+    // the primary, so a session revoked or logged out meanwhile logs no one in.
+    let skipped = v.login.skip.then_some((v.login.session_id.as_str(), v.login.subject.as_str()));
     let remembered = match store::flows::redeem_login(
         ctx.p,
         &claim,
         url,
         now,
         marker_expiry,
+        skipped,
         session.as_ref(),
         remembered_for,
     )
     .await
     {
-        Ok((true, remembered)) => {
-            ctx.log.flow_completed("login");
-            remembered
-        }
-        Ok((false, _)) => {
+        Ok(r) if !r.won => {
             return to_client(ApiError::access_denied().with_hint("The login verifier has already been used."))
+        }
+        Ok(r) if !r.session_alive => {
+            return to_client(ApiError::login_required().with_hint(
+                "The login session this request relied on has ended (logged out or revoked); the user must log in again.",
+            ))
+            .with_header("set-cookie", &cookies::clear(ctx, &cookies::session_cookie_name(ctx.cfg)));
+        }
+        Ok(r) => {
+            ctx.log.flow_completed("login");
+            r.remembered
         }
         Err(e) => return to_client(e.into()),
     };

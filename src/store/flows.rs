@@ -95,24 +95,58 @@ fn session_of(r: &QueryResult) -> Option<LoginSession> {
 /// Whose remembered consent the consent leg will look for: (client id, subject).
 pub type RememberedFor<'a> = (&'a str, &'a str);
 
+/// What redeeming a login verifier found: whether this request won the verifier (false: it
+/// had been used already), whether the session a skipped login relied on still exists on the
+/// primary (always true for a login that was not skipped), and the remembered grant's scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRedemption {
+    pub won: bool,
+    pub session_alive: bool,
+    pub remembered: Option<Vec<String>>,
+}
+
 /// Redeem a login verifier: insert its marker and, if this request won, write the login
 /// session. One transaction, which also reads the remembered consent the consent leg needs
-/// (`remembered_for`), so that the whole login leg is one D1 round trip. Returns whether this
-/// request won (false: the verifier had been used already) and the remembered grant's scopes.
+/// (`remembered_for`), so that the whole login leg is one D1 round trip.
 ///
-/// A session row never changes its subject: an existing row is only refreshed (a skipped login
-/// extending its lifespan) when the subject is the same.
+/// A skipped login (`skipped`: the session id and subject it found, possibly on a replica)
+/// re-reads that session here, on the primary: a session revoked or logged out since must not
+/// log anyone in. Its extension (`session`) then only updates the row, never inserts it again.
+/// A session row never changes its subject: an existing row is only refreshed when the subject
+/// is the same.
+#[allow(clippy::too_many_arguments)]
 pub async fn redeem_login<P: Platform>(
     p: &P,
     claim: &Claim,
     request_url: &str,
     now: i64,
     marker_expires_at: i64,
+    skipped: Option<(&str, &str)>,
     session: Option<&LoginSession>,
     remembered_for: Option<RememberedFor<'_>>,
-) -> PResult<(bool, Option<Vec<String>>)> {
+) -> PResult<LoginRedemption> {
     let mut batch = vec![insert_marker(claim, request_url, now, marker_expires_at)];
-    if let Some(s) = session {
+    if let Some((sid, _)) = skipped {
+        batch.push(session_query(sid, now));
+    }
+    if let (Some(s), Some(_)) = (session, skipped) {
+        batch.push(
+            Query::new(
+                "UPDATE login_sessions SET authenticated_at = ?3, remember = ?4, identity_provider_session_id = ?5, \
+                 expires_at = ?6 WHERE id = ?1 AND subject = ?2 AND expires_at > ?9 \
+                 AND EXISTS (SELECT 1 FROM flow_markers WHERE id = ?7 AND claim = ?8)",
+            )
+            .bind(&s.id)
+            .bind(&s.subject)
+            .bind(s.authenticated_at)
+            .bind(s.remember)
+            .bind(&s.identity_provider_session_id)
+            .bind(s.expires_at)
+            .bind(&claim.marker)
+            .bind(&claim.value)
+            .bind(now),
+        );
+    } else if let Some(s) = session {
         batch.push(
             Query::new(
                 "INSERT INTO login_sessions (id, subject, authenticated_at, remember, identity_provider_session_id, expires_at) \
@@ -137,8 +171,12 @@ pub async fn redeem_login<P: Platform>(
     }
     let results = p.sql_batch(batch).await?;
     let won = results.first().map(|r| r.changes == 1).unwrap_or(false);
-    let grant = if lookup { results.last().and_then(grant_of) } else { None };
-    Ok((won, grant))
+    let session_alive = match skipped {
+        None => true,
+        Some((_, subject)) => results.get(1).and_then(session_of).is_some_and(|s| s.subject == subject),
+    };
+    let remembered = if lookup { results.last().and_then(grant_of) } else { None };
+    Ok(LoginRedemption { won, session_alive, remembered })
 }
 
 /// The newest remembered, unexpired, not-itself-skipped consent of a subject for a client.
@@ -252,8 +290,8 @@ mod tests {
         block_on(remembered_session_from_replica(&p, "sid", 1, None)).unwrap();
         block_on(remembered_session(&p, "sid", 1)).unwrap();
         let claim = Claim { marker: "login:x".into(), value: "c".into() };
-        let (won, grant) = block_on(redeem_login(&p, &claim, "u", 1, 2, None, Some(("client", "alice")))).unwrap();
-        assert!(!won && grant.is_none(), "the test database changes nothing");
+        let r = block_on(redeem_login(&p, &claim, "u", 1, 2, None, None, Some(("client", "alice")))).unwrap();
+        assert!(!r.won && r.remembered.is_none(), "the test database changes nothing");
         let calls = p.calls.borrow();
         assert!(calls[0].starts_with("sql_read Replica SELECT request_url"), "{calls:?}");
         assert!(calls[1].starts_with("sql SELECT request_url"), "{calls:?}");
