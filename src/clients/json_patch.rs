@@ -195,7 +195,7 @@ pub fn apply(doc: &mut Value, ops: &[Op]) -> Result<(), String> {
                 add(doc, &path, value).map_err(at)?;
             }
             Op::Test { value, .. } => {
-                if get(doc, &path).map_err(at)? != value {
+                if !json_equal(get(doc, &path).map_err(at)?, value) {
                     return Err(at(format!("the value at \"{}\" is not the one tested for", op.path())));
                 }
             }
@@ -204,10 +204,40 @@ pub fn apply(doc: &mut Value, ops: &[Op]) -> Result<(), String> {
     Ok(())
 }
 
+/// RFC 6902 §4.6 equality: numbers by their value (`1` equals `1.0`), arrays element by
+/// element, objects member by member regardless of order, everything else as written.
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+            (Some(i), Some(j), _, _) => i == j,
+            (_, _, Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn test_compares_numbers_by_value() {
+        let mut doc = json!({"n": 0, "a": [1, {"x": 2}], "s": "1"});
+        let ops = |v: Value| parse(&json!([{"op": "test", "path": "", "value": v}])).unwrap();
+        assert!(apply(&mut doc, &ops(json!({"n": 0.0, "a": [1.0, {"x": 2}], "s": "1"}))).is_ok());
+        assert!(
+            apply(&mut doc, &ops(json!({"n": 0, "a": [1, {"x": 2}], "s": 1}))).is_err(),
+            "a string is not a number"
+        );
+        assert!(apply(&mut doc, &ops(json!({"n": 0, "a": [1, {"x": 2.5}], "s": "1"}))).is_err());
+        assert!(apply(&mut doc, &ops(json!({"n": 0, "a": [1], "s": "1"}))).is_err());
+    }
 
     fn run(doc: Value, patch: Value) -> Result<Value, String> {
         let ops = parse(&patch)?;

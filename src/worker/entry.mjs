@@ -94,6 +94,21 @@ async function readBody(request) {
   return [body, false];
 }
 
+/** The client's upload broke off (or was not a readable stream): its mistake, not ours. */
+function brokenBody() {
+  const body = {
+    error: "invalid_request",
+    error_description:
+      "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.",
+    error_hint: "The request body could not be read to its end.",
+    status_code: 400,
+  };
+  return new Response(JSON.stringify(body), {
+    status: 400,
+    headers: { "content-type": "application/json;charset=UTF-8", "cache-control": "no-store" },
+  });
+}
+
 function headerText(headers) {
   let text = "";
   for (const [k, v] of headers) text += `${k}\n${v}\n`;
@@ -110,7 +125,7 @@ export default class HydraEdge extends WorkerEntrypoint {
     if ((method === "GET" || method === "HEAD") && !request.headers.has("content-length")) {
       return this.answer(request, null, false);
     }
-    return readBody(request).then(([body, tooLarge]) => this.answer(request, body, tooLarge), panicResponse);
+    return readBody(request).then(([body, tooLarge]) => this.answer(request, body, tooLarge), brokenBody);
   }
 
   answer(request, body, tooLarge) {
