@@ -455,6 +455,23 @@ mod tests {
         }
     }
 
+    /// Page tokens are base64url, so one in 64 begins with "-".
+    #[test]
+    fn page_tokens_may_begin_with_a_hyphen() {
+        let cli =
+            Cli::try_parse_from(["hydra-edge", "list", "clients", "--page-size", "1", "--page-token", "-zX9"]).unwrap();
+        match cli.command {
+            Verb::List { what: ListWhat::Clients(a) } => assert_eq!(a.page_token, "-zX9"),
+            _ => unreachable!(),
+        }
+        let cli =
+            Cli::try_parse_from(["hydra-edge", "list", "consent-sessions", "alice", "--page-token", "-q"]).unwrap();
+        match cli.command {
+            Verb::List { what: ListWhat::ConsentSessions(a) } => assert_eq!(a.page_token, "-q"),
+            _ => unreachable!(),
+        }
+    }
+
     #[test]
     fn bad_command_lines_are_refused() {
         assert!(Cli::try_parse_from(["hydra-edge", "get", "client"]).is_err());

@@ -97,7 +97,8 @@ pub struct ListArgs {
     #[arg(long = "page-size", default_value_t = 100)]
     pub page_size: u32,
     /// The page token of a previous list's NEXT PAGE TOKEN.
-    #[arg(long = "page-token", default_value = "")]
+    // Page tokens are base64url: they may begin with "-".
+    #[arg(long = "page-token", default_value = "", allow_hyphen_values = true)]
     pub page_token: String,
     /// Only clients with this name.
     #[arg(long = "client-name")]

@@ -14,11 +14,12 @@ pub struct ListArgs {
     /// The subject (user) whose consent sessions to list.
     pub subject: String,
     /// Only the sessions of this login session.
-    #[arg(long = "login-session-id")]
+    #[arg(long = "login-session-id", allow_hyphen_values = true)]
     pub login_session_id: Option<String>,
     #[arg(long = "page-size", default_value_t = 100)]
     pub page_size: u32,
-    #[arg(long = "page-token", default_value = "")]
+    // Page tokens are base64url: they may begin with "-".
+    #[arg(long = "page-token", default_value = "", allow_hyphen_values = true)]
     pub page_token: String,
 }
 
@@ -33,7 +34,7 @@ pub struct DeleteArgs {
     #[arg(long)]
     pub all: bool,
     /// Revoke one consent session by its consent request id (without a subject).
-    #[arg(long = "consent-request-id")]
+    #[arg(long = "consent-request-id", allow_hyphen_values = true)]
     pub consent_request_id: Option<String>,
 }
 
