@@ -196,11 +196,7 @@ pub trait Platform {
     ) -> PResult<Option<Vec<u8>>> {
         #[cfg(not(target_arch = "wasm32"))]
         {
-            use aes_gcm::aead::{Aead, KeyInit, Payload};
-            let cipher = aes_gcm::Aes256Gcm::new(key.into());
-            let payload = Payload { msg: data, aad };
-            let nonce = aes_gcm::Nonce::from_slice(nonce);
-            Ok(if encrypt { cipher.encrypt(nonce, payload).ok() } else { cipher.decrypt(nonce, payload).ok() })
+            Ok(crate::crypto::at_rest::aes_256_gcm_on_host(encrypt, key, nonce, aad, data))
         }
         #[cfg(target_arch = "wasm32")]
         {

@@ -38,6 +38,28 @@ pub async fn decrypt<P: Platform>(p: &P, secrets: &[String], stored: &str) -> PR
     Ok(None)
 }
 
+/// [`Platform::aes_256_gcm`] on the host (the trait's default and the host platform): the
+/// `aes-gcm` crate, as WebCrypto's `encrypt`/`decrypt` with a 96-bit nonce and additional
+/// data; `None` when opening fails. The Worker carries no AES code and asks WebCrypto.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn aes_256_gcm_on_host(
+    encrypt: bool,
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    data: &[u8],
+) -> Option<Vec<u8>> {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    let cipher = aes_gcm::Aes256Gcm::new(key.into());
+    let payload = Payload { msg: data, aad };
+    let nonce = aes_gcm::Nonce::from_slice(nonce);
+    if encrypt {
+        cipher.encrypt(nonce, payload).ok()
+    } else {
+        cipher.decrypt(nonce, payload).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -263,17 +263,3 @@ pub fn generate_jwk(alg: &str) -> R<Value> {
         other => Err(format!("WebCrypto key generation does not handle {other}")),
     }
 }
-
-/// AES-256-GCM with a 96-bit nonce and additional data, as WebCrypto's `encrypt`/`decrypt`:
-/// `None` when opening fails.
-pub fn aes_256_gcm(encrypt: bool, key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], data: &[u8]) -> Option<Vec<u8>> {
-    use aes_gcm::aead::{Aead, KeyInit, Payload};
-    let cipher = aes_gcm::Aes256Gcm::new(key.into());
-    let payload = Payload { msg: data, aad };
-    let nonce = aes_gcm::Nonce::from_slice(nonce);
-    if encrypt {
-        cipher.encrypt(nonce, payload).ok()
-    } else {
-        cipher.decrypt(nonce, payload).ok()
-    }
-}

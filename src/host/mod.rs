@@ -452,7 +452,7 @@ impl Platform for HostPlatform {
         if let Some(f) = self.enter(CallKind::AesGcm, if encrypt { "encrypt" } else { "decrypt" }).await {
             return Err(injected(CallKind::AesGcm, f));
         }
-        Ok(crypto::aes_256_gcm(encrypt, key, nonce, aad, data))
+        Ok(crate::crypto::at_rest::aes_256_gcm_on_host(encrypt, key, nonce, aad, data))
     }
 
     async fn check_jwk(&self, jwk: &Value) -> PResult<Result<(), String>> {
