@@ -5,55 +5,16 @@
 //
 //   node bench/capacity.mjs [--grants=20]     (after `make build`)
 
-import net from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { startSourceWorker } from "./source_worker.mjs";
 
-import { applyMigrations } from "./migrations.mjs";
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ADMIN = "capacity-admin-token-0123456789abcdefghij";
 const N = Number(process.argv.find((a) => a.startsWith("--grants="))?.split("=")[1] ?? 20);
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-const { Miniflare } = await import("miniflare");
-const [port, direct] = [await freePort(), await freePort()];
-const origin = `http://127.0.0.1:${direct}`;
-const mf = new Miniflare({
-  host: "127.0.0.1",
-  port,
-  workers: [
-    {
-      name: "hydra-edge",
-      modules: true,
-      modulesRoot: ROOT,
-      scriptPath: path.join(ROOT, "src/worker/entry.mjs"),
-      modulesRules: [
-        { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-        { type: "CompiledWasm", include: ["**/*.wasm"] },
-      ],
-      compatibilityDate: "2026-04-20",
-      kvNamespaces: ["KV"],
-      d1Databases: ["DB"],
-      bindings: {
-        URLS_SELF_ISSUER: origin,
-        SECRETS_SYSTEM: "capacity-system-secret-0123456789",
-        ADMIN_API_TOKEN: ADMIN,
-        HYDRA_EDGE_TEST_ROUTES: "true",
-      },
-      unsafeDirectSockets: [{ host: "127.0.0.1", port: direct }],
-    },
-  ],
+const { mf, origin } = await startSourceWorker({
+  secret: "capacity-system-secret-0123456789",
+  admin: ADMIN,
+  testRoutes: true,
 });
-await mf.ready;
-await applyMigrations(await mf.getD1Database("DB", "hydra-edge"));
 
 async function call(method, p, { headers = {}, body, json } = {}) {
   if (json !== undefined) {

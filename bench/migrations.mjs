@@ -1,5 +1,5 @@
-// Applies the D1 migrations to a miniflare D1 database (bench/run.mjs, bench/profile.mjs,
-// bench/cold-start.mjs).
+// Applies the D1 migrations to a miniflare D1 database (bench/run.mjs and
+// bench/source_worker.mjs).
 
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";

@@ -12,13 +12,12 @@
 // opens it).
 
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 
-import { applyMigrations } from "./migrations.mjs";
+import { freePort, startSourceWorker } from "./source_worker.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = Object.fromEntries(process.argv.slice(2).filter((a) => a.startsWith("--")).map((a) => a.slice(2).split("=")));
@@ -27,46 +26,12 @@ const duration = Number(args.duration ?? 5) * 1000;
 const top = Number(args.top ?? 40);
 const method = args.method ?? "GET";
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const { Miniflare } = await import("miniflare");
-const [port, direct, inspector] = [await freePort(), await freePort(), await freePort()];
-const origin = `http://127.0.0.1:${direct}`;
-const mf = new Miniflare({
-  host: "127.0.0.1",
-  port,
+const inspector = await freePort();
+const { mf, origin } = await startSourceWorker({
+  secret: "profile-system-secret-0123456789",
+  admin: "profile-admin-token-0123456789abcdefghij",
   inspectorPort: inspector,
-  workers: [
-    {
-      name: "hydra-edge",
-      modules: true,
-      modulesRoot: ROOT,
-      scriptPath: path.join(ROOT, "src/worker/entry.mjs"),
-      modulesRules: [
-        { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-        { type: "CompiledWasm", include: ["**/*.wasm"] },
-      ],
-      compatibilityDate: "2026-04-20",
-      kvNamespaces: ["KV"],
-      d1Databases: ["DB"],
-      bindings: {
-        URLS_SELF_ISSUER: origin,
-        SECRETS_SYSTEM: "profile-system-secret-0123456789",
-        ADMIN_API_TOKEN: "profile-admin-token-0123456789abcdefghij",
-      },
-      unsafeDirectSockets: [{ host: "127.0.0.1", port: direct }],
-    },
-  ],
 });
-await mf.ready;
-await applyMigrations(await mf.getD1Database("DB", "hydra-edge"));
 
 const targets = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
 const target = targets.find((t) => t.title?.includes("hydra-edge") || t.id?.includes("hydra-edge")) ?? targets[0];

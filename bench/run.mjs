@@ -15,7 +15,6 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +22,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import { gzipSync } from "node:zlib";
 
 import { applyMigrations } from "./migrations.mjs";
+import { freePort } from "./source_worker.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BUNDLE_DIR = path.join(ROOT, "build", "bundle");
@@ -1034,17 +1034,6 @@ async function otherCpuLoad(ms) {
   const b = sample();
   const total = b.total - a.total;
   return total > 0 ? 1 - (b.idle - a.idle) / total : 0;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function median(xs) {
