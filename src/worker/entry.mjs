@@ -32,16 +32,19 @@ const DRAIN_LIMIT_BYTES = 8 << 20;
 
 const inFlight = new Set();
 
+/** An `errorOAuth2` answer made here, where the Rust side cannot answer. */
+function errorResponse(status, body) {
+  return new Response(JSON.stringify({ ...body, status_code: status }), {
+    status,
+    headers: { "content-type": "application/json;charset=UTF-8", "cache-control": "no-store" },
+  });
+}
+
 function panicResponse() {
-  const body = {
+  return errorResponse(500, {
     error: "server_error",
     error_description:
       "The authorization server encountered an unexpected condition that prevented it from fulfilling the request.",
-    status_code: 500,
-  };
-  return new Response(JSON.stringify(body), {
-    status: 500,
-    headers: { "content-type": "application/json;charset=UTF-8", "cache-control": "no-store" },
   });
 }
 
@@ -96,16 +99,11 @@ async function readBody(request) {
 
 /** The client's upload broke off (or was not a readable stream): its mistake, not ours. */
 function brokenBody() {
-  const body = {
+  return errorResponse(400, {
     error: "invalid_request",
     error_description:
       "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.",
     error_hint: "The request body could not be read to its end.",
-    status_code: 400,
-  };
-  return new Response(JSON.stringify(body), {
-    status: 400,
-    headers: { "content-type": "application/json;charset=UTF-8", "cache-control": "no-store" },
   });
 }
 
