@@ -243,9 +243,9 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, i
     // What the v2 flow checks of a login, fosite checked of v0.10's consent: the subject an
     // id_token_hint names, and an authentication recent enough for max_age. Either failing
     // spends the request, as a refused login does.
-    if let Some(why) = unsatisfied(&state, &ar, &login_result) {
+    if let Some(refusal) = unsatisfied(&state, &ar, &login_result) {
         return match store::flows::redeem_marker(ctx.p, &claim, &state.login.request_url, now, marker_expiry).await {
-            Ok(true) => to_client(ApiError::login_required().with_hint(why)),
+            Ok(true) => to_client(refusal),
             Ok(false) => to_client(ApiError::access_denied().with_hint("The consent request has already been used.")),
             Err(e) => to_client(e.into()),
         };
@@ -262,20 +262,16 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, i
     }
 }
 
-/// Why the consent app's login does not satisfy the authorization request, if it does not.
-fn unsatisfied(state: &ConsentState, ar: &AuthorizeRequest, login: &LoginResult) -> Option<&'static str> {
-    let hint_sub = state.login.id_token_hint_claims.get("sub").and_then(Value::as_str).unwrap_or("");
-    if !hint_sub.is_empty() && hint_sub != login.subject {
-        return Some(
-            "Failed to validate OpenID Connect request because the subject from provided id token from id_token_hint does not match the current session's subject.",
-        );
+/// Why the consent app's login does not satisfy the authorization request (`login_required`),
+/// if it does not.
+fn unsatisfied(state: &ConsentState, ar: &AuthorizeRequest, login: &LoginResult) -> Option<ApiError> {
+    if let Some(mismatch) = super::id_token_hint::subject_mismatch(&state.login.id_token_hint_claims, &login.subject) {
+        return Some(mismatch);
     }
-    if let Some(max_age) = ar.max_age {
-        if login.authenticated_at + max_age < state.requested_at {
-            return Some(
-                "Failed to validate OpenID Connect request because authentication time does not satisfy max_age time.",
-            );
-        }
-    }
-    None
+    let too_old = ar.max_age.is_some_and(|max_age| login.authenticated_at + max_age < state.requested_at);
+    too_old.then(|| {
+        ApiError::login_required().with_hint(
+            "Failed to validate OpenID Connect request because authentication time does not satisfy max_age time.",
+        )
+    })
 }

@@ -42,3 +42,14 @@ pub async fn verify<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> ApiResult<Valu
     }
     Ok(parsed.claims)
 }
+
+/// `login_required` when a hint named someone other than `subject`, whoever logged in (OpenID
+/// Connect Core §3.1.2.1; Hydra's words). `claims`: the hint's verified claims, `{}` without one.
+pub fn subject_mismatch(claims: &Value, subject: &str) -> Option<ApiError> {
+    let hint_sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
+    (!hint_sub.is_empty() && hint_sub != subject).then(|| {
+        ApiError::login_required().with_hint(
+            "Failed to validate OpenID Connect request because the subject from provided id token from id_token_hint does not match the current session's subject.",
+        )
+    })
+}

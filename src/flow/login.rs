@@ -131,12 +131,9 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     // An id_token_hint names who the client expects; a login as anyone else is login_required
     // (OIDC Core §3.1.2.1), also when the login was not skipped. As Hydra does, the verifier is
     // spent, no session is written and the browser's session cookie is dropped.
-    let hint_sub = v.login.id_token_hint_claims.get("sub").and_then(Value::as_str).unwrap_or("");
-    if !hint_sub.is_empty() && hint_sub != v.result.subject {
+    if let Some(mismatch) = super::id_token_hint::subject_mismatch(&v.login.id_token_hint_claims, &v.result.subject) {
         let error = match store::flows::redeem_marker(ctx.p, &claim, &v.login.request_url, now, marker_expiry).await {
-            Ok(true) => ApiError::login_required().with_hint(
-                "Failed to validate OpenID Connect request because the subject from provided id token from id_token_hint does not match the current session's subject.",
-            ),
+            Ok(true) => mismatch,
             Ok(false) => ApiError::access_denied().with_hint("The login verifier has already been used."),
             Err(e) => e.into(),
         };
