@@ -101,16 +101,17 @@ pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
 /// [`DOCUMENT_CACHE_MS`] ago (no storage call, no await), with `ETag` and `Cache-Control`.
 pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let now = ctx.p.now_ms();
-    let doc = match DOCUMENT.with(|d| d.get(now, DOCUMENT_CACHE_MS)) {
-        Some(doc) => doc,
+    let (doc, rest_ms) = match DOCUMENT.with(|d| d.get_with_rest(now, DOCUMENT_CACHE_MS)) {
+        Some(found) => found,
         None => {
             let key = signing_key(ctx, ID_TOKEN_SET).await?;
             let body = serde_json::to_vec(&document(ctx.cfg, &key.alg)).unwrap_or_default();
             let doc = Rc::new(Tagged::new(body));
             DOCUMENT.with(|d| d.put(now, doc.clone()));
-            doc
+            (doc, DOCUMENT_CACHE_MS)
         }
     };
+    ctx.log.replayable_for(rest_ms);
     Ok(etag::respond(req, &doc.body, &doc.etag, OAUTH_JSON, CACHE_CONTROL))
 }
 

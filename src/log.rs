@@ -38,6 +38,9 @@ pub struct RequestLog {
     flow_started: Cell<Option<&'static str>>,
     flow_completed: Cell<Option<&'static str>>,
     implicit_tokens: Cell<bool>,
+    /// The answer is a copy of per-isolate memory that stays the same for this many more
+    /// milliseconds, whoever asks (see [`RequestLog::replayable_for`]).
+    replayable_ms: Cell<Option<i64>>,
 }
 
 /// What the metrics count of one request (besides its response).
@@ -61,6 +64,17 @@ impl RequestLog {
     pub fn route(&self, name: String, admin: bool) {
         *self.route.borrow_mut() = name;
         self.admin.set(admin);
+    }
+
+    /// The answer (a cacheable document) is the same for every request of this URL without
+    /// `Origin` or conditional headers for the next `ms` milliseconds, so the Worker shell may
+    /// replay it from memory without running the request (src/worker/entry.mjs).
+    pub fn replayable_for(&self, ms: i64) {
+        self.replayable_ms.set(Some(ms));
+    }
+
+    pub fn replayable_ms(&self) -> Option<i64> {
+        self.replayable_ms.get()
     }
 
     /// The client the request is for, once it was found or authenticated.

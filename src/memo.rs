@@ -5,7 +5,18 @@
 //! An isolate serves many requests one at a time on one thread, so the slots are plain
 //! `thread_local!` cells; nothing here is shared between isolates.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+
+thread_local! {
+    /// Bumped whenever a slot is cleared: a copy made from a slot's value elsewhere (the shell's
+    /// replay of whole answers, src/worker/entry.mjs) is dropped when this moved.
+    static GENERATION: Cell<u32> = const { Cell::new(0) };
+}
+
+/// The number of slot clears so far in this isolate (wrapping).
+pub fn generation() -> u32 {
+    GENERATION.with(Cell::get)
+}
 
 /// One remembered value and when it was stored (milliseconds since the epoch).
 pub struct Slot<T> {
@@ -19,7 +30,17 @@ impl<T: Clone> Slot<T> {
 
     /// The value if it was stored less than `bound_ms` before `now_ms`.
     pub fn get(&self, now_ms: i64, bound_ms: i64) -> Option<T> {
-        self.inner.borrow().as_ref().filter(|(at, _)| fresh(*at, now_ms, bound_ms)).map(|(_, v)| v.clone())
+        self.get_with_rest(now_ms, bound_ms).map(|(v, _)| v)
+    }
+
+    /// The value and how many more milliseconds it stays fresh, if it was stored less than
+    /// `bound_ms` before `now_ms`.
+    pub fn get_with_rest(&self, now_ms: i64, bound_ms: i64) -> Option<(T, i64)> {
+        self.inner
+            .borrow()
+            .as_ref()
+            .filter(|(at, _)| fresh(*at, now_ms, bound_ms))
+            .map(|(at, v)| (v.clone(), at + bound_ms - now_ms))
     }
 
     pub fn put(&self, now_ms: i64, value: T) {
@@ -28,6 +49,7 @@ impl<T: Clone> Slot<T> {
 
     pub fn clear(&self) {
         *self.inner.borrow_mut() = None;
+        GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
     }
 }
 
@@ -54,9 +76,13 @@ mod tests {
         s.put(1_000, 7u8);
         assert_eq!(s.get(1_000, 10_000), Some(7));
         assert_eq!(s.get(10_999, 10_000), Some(7));
+        assert_eq!(s.get_with_rest(4_000, 10_000), Some((7, 7_000)));
+        assert_eq!(s.get_with_rest(10_999, 10_000), Some((7, 1)));
         assert_eq!(s.get(11_000, 10_000), None);
         assert_eq!(s.get(999, 10_000), None, "a clock going backwards never extends the bound");
+        let before = generation();
         s.clear();
         assert_eq!(s.get(1_000, 10_000), None);
+        assert_ne!(generation(), before, "a clear moves the generation");
     }
 }

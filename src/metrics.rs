@@ -122,12 +122,17 @@ pub fn samples_of(seen: &Observed, response: &Response) -> Vec<(&'static str, St
 
 /// Count one finished request in this isolate.
 pub fn record(seen: &Observed, response: &Response, now_ms: i64) {
+    record_times(seen, response, now_ms, 1);
+}
+
+/// Count `times` requests that ended alike (answers the shell replayed from memory).
+pub fn record_times(seen: &Observed, response: &Response, now_ms: i64, times: u64) {
     let samples = samples_of(seen, response);
     PENDING.with(|p| {
         let mut p = p.borrow_mut();
         p.last_flush_ms.get_or_insert(now_ms);
         for (name, labels) in samples {
-            *p.counts.entry((name.to_string(), labels)).or_insert(0) += 1;
+            *p.counts.entry((name.to_string(), labels)).or_insert(0) += times;
         }
     });
 }

@@ -63,6 +63,75 @@ fn a_key_write_changes_the_jwks_and_its_tag_at_once_where_it_was_made() {
     assert!(doc.to_string().find("\"d\"").is_none(), "no private part is published");
 }
 
+const DOCUMENTS: [&str; 2] = ["/.well-known/openid-configuration", "/.well-known/jwks.json"];
+
+/// A plain GET of a document whose answer came from the isolate's copy is replayed by the shell
+/// (src/worker/replay.mjs) without running in wasm: byte for byte the same answer. A request with
+/// anything that could change the answer (CORS, revalidation, HEAD) runs as before.
+#[test]
+fn plain_gets_of_the_documents_are_replayed_and_other_requests_are_not() {
+    let s = shared();
+    for path in DOCUMENTS {
+        let replayed = (0..4).map(|_| get(path, None)).find(|r| storage_ops(r).ends_with("replayed=1"));
+        let replayed = replayed.unwrap_or_else(|| panic!("{path} is replayed once its copy is in memory"));
+        let ran = get(path, Some("\"other\""));
+        assert!(!storage_ops(&ran).contains("replayed"), "If-None-Match runs in wasm: {}", storage_ops(&ran));
+        for r in [&replayed, &ran] {
+            assert!(r.headers().get("x-hydra-edge-replay").is_none(), "the shell's mark never leaves it");
+        }
+        for name in ["content-type", "cache-control", "etag"] {
+            assert_eq!(replayed.headers()[name], ran.headers()[name], "{path} {name}");
+        }
+        assert_eq!(replayed.bytes().unwrap(), ran.bytes().unwrap(), "{path}: the same body");
+        let with_origin = s.client().get(s.url(path)).header("origin", "https://rp.example").send().unwrap();
+        assert_eq!(with_origin.status(), 200);
+        assert!(!storage_ops(&with_origin).contains("replayed"), "{path} with Origin runs in wasm");
+        let head = s.client().head(s.url(path)).send().unwrap();
+        assert!(!storage_ops(&head).contains("replayed"), "{path}: HEAD runs in wasm");
+        assert!(head.bytes().unwrap().is_empty());
+    }
+}
+
+/// A replayed copy lives no longer than the per-isolate copy it was made from (10 s): for a URL
+/// only this test asks for, every replay comes within 10 s of the last answer that ran in wasm
+/// (which made the copy), and after 11 s of asking, both kinds were seen.
+#[test]
+fn a_replayed_document_lasts_no_longer_than_its_isolate_copy() {
+    let path = format!("/.well-known/openid-configuration?replay-bound={}", std::process::id());
+    let started = std::time::Instant::now();
+    let (mut last_run, mut runs, mut replays) = (started, 0, 0);
+    while started.elapsed().as_millis() < 11_000 {
+        let sent = std::time::Instant::now();
+        let r = get(&path, None);
+        if storage_ops(&r).contains("replayed") {
+            replays += 1;
+            let age = sent.duration_since(last_run);
+            assert!(runs > 0 && age.as_millis() < 10_100, "a replay {age:?} after the copy was made");
+        } else {
+            runs += 1;
+            last_run = sent;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(replays > 0, "replayed within the bound");
+    assert!(runs >= 2, "ran in wasm again after the bound ({runs} runs, {replays} replays)");
+}
+
+/// A key write ends the replayed JWKS at once where it was made (the wasm module's memo
+/// generation moves, and the shell drops its copies).
+#[test]
+fn a_key_write_ends_the_replayed_jwks_at_once() {
+    let s = shared();
+    let replayed = (0..4).any(|_| storage_ops(&get("/.well-known/jwks.json", None)).ends_with("replayed=1"));
+    assert!(replayed, "the JWKS is replayed before the write");
+    let (status, created) =
+        s.admin_json(Method::POST, "/admin/keys/hydra.jwt.access-token", &json!({"alg": "ES256", "use": "sig"}));
+    assert_eq!(status, 201, "{created}");
+    let kid = created["keys"][0]["kid"].as_str().unwrap().to_string();
+    let (_, doc) = json_of(get("/.well-known/jwks.json", None));
+    assert!(doc["keys"].as_array().unwrap().iter().any(|k| k["kid"] == kid.as_str()), "{doc}");
+}
+
 /// The client copies, end to end: a client whose D1 row is gone (moved behind the server's back,
 /// so nothing invalidates) is still served from the isolate's memory within its 10 s bound (no
 /// KV read), then from KV after it (one KV read; D1 no longer has it), and an admin delete ends

@@ -174,13 +174,16 @@ thread_local! {
 
 /// The public JWKS document with its entity tag: from this isolate's memory (no storage call)
 /// when read less than [`JWKS_MEMORY_MS`] ago, else through KV and D1 ([`build_public_jwks`]).
+/// Notes in the request log how long the answer stays the same (the shell may replay it).
 pub async fn public_jwks<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<Rc<Tagged>> {
     let now = ctx.p.now_ms();
-    if let Some(doc) = JWKS.with(|d| d.get(now, JWKS_MEMORY_MS)) {
+    if let Some((doc, rest_ms)) = JWKS.with(|d| d.get_with_rest(now, JWKS_MEMORY_MS)) {
+        ctx.log.replayable_for(rest_ms);
         return Ok(doc);
     }
     let doc = Rc::new(Tagged::new(build_public_jwks(ctx).await?.into_bytes()));
     JWKS.with(|d| d.put(now, doc.clone()));
+    ctx.log.replayable_for(JWKS_MEMORY_MS);
     Ok(doc)
 }
 

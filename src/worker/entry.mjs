@@ -12,13 +12,13 @@
 // Panics: a Rust panic aborts the wasm instance in the middle of a request. The panic hook
 // (src/worker/mod.rs) calls globalThis.__hydraEdgePanic before the abort, which answers every
 // request in flight with a 500 JSON body; the next request re-creates the instance.
-import { WorkerEntrypoint } from "cloudflare:workers";
 import Wasm from "../../build/index.js";
 import { pairs } from "./glue.mjs";
+import { REPLAY_HEADER, remember, replay, takeCounts } from "./replay.mjs";
 
 // worker-build puts every exported wasm function but the event handlers on the entrypoint's
 // prototype as it is; `respond` is called directly, without an entrypoint object of its own.
-const respond = Wasm.prototype.respond;
+const { respond, replay_generation: replayGeneration, count_replayed: countReplayed } = Wasm.prototype;
 
 /** Bodies above this are refused with 413 (MAX_BODY_BYTES in src/http/mod.rs). */
 const MAX_BODY_BYTES = 1 << 20;
@@ -53,20 +53,33 @@ globalThis.__hydraEdgePanic = () => {
   inFlight.clear();
 };
 
-/** `[status, "name\nvalue\n...", body bytes or null]` from `respond` as a Response. */
-function toResponse(out) {
-  const list = pairs(out[1]);
+/**
+ * `[status, "name\nvalue\n...", body bytes or null]` from `respond` as a Response. Headers go in
+ * as a plain object, which workerd converts faster than a list of pairs; a name that repeats
+ * (`set-cookie`) takes the Headers path. An answer marked for replay is remembered (replay.mjs).
+ */
+function toResponse(request, out) {
+  const [status, flat, body] = out;
+  const parts = flat.split("\n");
+  const record = {};
+  let repeated = false;
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    if (parts[i] in record) repeated = true;
+    record[parts[i]] = parts[i + 1];
+  }
+  if (REPLAY_HEADER in record) remember(request, status, record, body, replayGeneration);
+  const list = () => pairs(flat).filter(([k]) => k !== REPLAY_HEADER);
   try {
-    return new Response(out[2], { status: out[0], headers: list });
+    return new Response(body, { status, headers: repeated ? list() : record });
   } catch {
     // A value the Headers API refuses is dropped, never a 500.
     const headers = new Headers();
-    for (const [k, v] of list) {
+    for (const [k, v] of list()) {
       try {
         headers.append(k, v);
       } catch {}
     }
-    return new Response(out[2], { status: out[0], headers });
+    return new Response(body, { status, headers });
   }
 }
 
@@ -109,43 +122,56 @@ function brokenBody() {
 
 function headerText(headers) {
   let text = "";
-  for (const [k, v] of headers) text += `${k}\n${v}\n`;
+  // forEach, not the iterator: no [name, value] array per header.
+  headers.forEach((v, k) => {
+    text += `${k}\n${v}\n`;
+  });
   return text;
 }
 
-export default class HydraEdge extends WorkerEntrypoint {
-  fetch(request) {
+/**
+ * `respond`'s answer as a Response, or a Promise of one. A Rust panic inside a request answers
+ * 500 (see __hydraEdgePanic above).
+ */
+function answer(request, body, tooLarge, env, ctx) {
+  let out;
+  try {
+    const replayed = takeCounts();
+    if (replayed !== null) countReplayed(replayed);
+    out = respond(request.method, request.url, headerText(request.headers), body, tooLarge, env, ctx);
+  } catch {
+    return panicResponse();
+  }
+  if (!(out instanceof Promise)) return toResponse(request, out);
+  return new Promise((resolve) => {
+    const done = (response) => {
+      inFlight.delete(done);
+      resolve(response);
+    };
+    inFlight.add(done);
+    out.then((o) => done(toResponse(request, o)), () => done(panicResponse()));
+  });
+}
+
+// A plain module object rather than a WorkerEntrypoint class: workerd then makes no entrypoint
+// object per request.
+export default {
+  fetch(request, env, ctx) {
     if (globalThis.__worker_init_state?.criticalError) {
       // After a panic: constructing the shim's entrypoint re-creates the wasm instance.
-      new Wasm(this.ctx, this.env);
+      new Wasm(ctx, env);
     }
+    const replayed = replay(request, replayGeneration);
+    if (replayed !== null) return replayed;
     const { method } = request;
     if ((method === "GET" || method === "HEAD") && !request.headers.has("content-length")) {
-      return this.answer(request, null, false);
+      return answer(request, null, false, env, ctx);
     }
-    return readBody(request).then(([body, tooLarge]) => this.answer(request, body, tooLarge), brokenBody);
-  }
-
-  answer(request, body, tooLarge) {
-    let out;
-    try {
-      out = respond(request.method, request.url, headerText(request.headers), body, tooLarge, this.env, this.ctx);
-    } catch {
-      return panicResponse();
-    }
-    if (!(out instanceof Promise)) return toResponse(out);
-    return new Promise((resolve) => {
-      const answer = (response) => {
-        inFlight.delete(answer);
-        resolve(response);
-      };
-      inFlight.add(answer);
-      out.then((o) => answer(toResponse(o)), () => answer(panicResponse()));
-    });
-  }
+    return readBody(request).then(([body, tooLarge]) => answer(request, body, tooLarge, env, ctx), brokenBody);
+  },
 
   // The cron trigger's cleanup job (see wrangler.toml).
-  scheduled(controller) {
-    return new Wasm(this.ctx, this.env).scheduled(controller);
-  }
-}
+  scheduled(controller, env, ctx) {
+    return new Wasm(ctx, env).scheduled(controller);
+  },
+};

@@ -143,6 +143,12 @@ async fn serve(request: Request, too_large: bool, env: JsValue, ctx: JsValue) ->
     // Test routes only: a request can ask for a storage outage, to test how the server degrades.
     platform.storage_down = test_routes && request.header(TEST_OUTAGE_HEADER) == Some("down");
     let head = request.method == Method::Head;
+    // Whether entry.mjs may replay this answer to later requests of the same URL: a plain GET,
+    // nothing in it that changes the answer (CORS, revalidation, a test outage).
+    let plain_get = request.method == Method::Get
+        && request.header("origin").is_none()
+        && request.header("if-none-match").is_none()
+        && !platform.storage_down;
     let method = request.method.as_str();
     let log = crate::log::RequestLog::new();
     let started = js_sys::Date::now();
@@ -158,11 +164,46 @@ async fn serve(request: Request, too_large: bool, env: JsValue, ctx: JsValue) ->
         // The isolate's wasm linear memory, which never shrinks (the soak watches it).
         response = response.with_header("x-hydra-edge-wasm-memory", &wasm_memory_bytes().to_string());
     }
+    if let Some(ms) = log.replayable_ms().filter(|ms| plain_get && response.status == 200 && *ms > 0) {
+        if !log.wanted(&response, cfg.as_ref().as_ref().ok()) {
+            response = response.with_header(REPLAY_HEADER, &format!("{ms} {}", log.observed().route));
+        }
+    }
     count_and_flush(&platform, &log, &response);
     if head {
         response.body.clear();
     }
     to_js(response)
+}
+
+/// Tells entry.mjs it may answer later plain GETs of this URL with a copy of this answer for
+/// `<ms>` more milliseconds (the rest of the per-isolate bound the answer came from), counting
+/// them as route `<route>`: `x-hydra-edge-replay: <ms> <route>`. entry.mjs removes it.
+const REPLAY_HEADER: &str = "x-hydra-edge-replay";
+
+/// entry.mjs drops its replayed copies when this moved (a per-isolate copy was cleared, e.g. by
+/// a key write).
+#[wasm_bindgen]
+pub fn replay_generation() -> u32 {
+    crate::memo::generation()
+}
+
+/// Count the answers entry.mjs replayed since the last call: `route\ntimes\n...` (all 200s).
+#[wasm_bindgen]
+pub fn count_replayed(counts: &str) {
+    let now_ms = js_sys::Date::now() as i64;
+    let mut lines = counts.split('\n');
+    while let (Some(route), Some(times)) = (lines.next(), lines.next()) {
+        let Ok(times) = times.parse::<u64>() else { continue };
+        let seen = crate::log::Observed {
+            route: route.to_string(),
+            grant_type: None,
+            flow_started: None,
+            flow_completed: None,
+            implicit_tokens: false,
+        };
+        crate::metrics::record_times(&seen, &Response::new(200), now_ms, times);
+    }
 }
 
 /// Count the request in this isolate's metrics and, when the flush interval has passed, add the

@@ -1,0 +1,70 @@
+// Whole answers replayed from the isolate's memory: the cacheable documents (discovery, JWKS)
+// are per-isolate copies in Rust already (src/memo.rs), and going through wasm to copy them out
+// cost as much as the rest of the request. The Rust side marks such an answer with
+// `x-hydra-edge-replay: <ms> <route>` (src/worker/mod.rs): the same for every plain GET of that
+// URL for `<ms>` more milliseconds, the rest of the bound its copy came from. So a replay is
+// never staler than the Rust copy would have been, and a cleared Rust copy (a key write) drops
+// the replays too (the wasm module's memo generation moved).
+//
+// A replay skips only what such an answer does not need: no storage call, no rate limit, no log
+// line (Rust marks an answer only when it would not log it). Replays are still counted in the
+// metrics: the counts go into wasm with the next request that runs there.
+
+export const REPLAY_HEADER = "x-hydra-edge-replay";
+/** At most this many URLs are remembered (a query string makes a new URL); then all are dropped. */
+const LIMIT = 32;
+/** In test mode: what a replay cost in storage operations (none), in the Worker's format. */
+const STORAGE_HEADER = "x-hydra-edge-storage";
+const NO_STORAGE = "d1=0/0, kv_read=0, kv_write=0, d1_replica=0";
+
+const copies = new Map();
+/** Replays not counted in wasm yet: route name -> times. */
+const pending = new Map();
+
+/** A request whose answer cannot depend on anything but its URL (see src/worker/mod.rs). */
+function plain(request) {
+  const h = request.headers;
+  return request.method === "GET" && !h.has("origin") && !h.has("if-none-match") && !h.has("x-hydra-edge-test-storage");
+}
+
+/**
+ * The remembered answer to `request`, or null. `generation()` is the wasm module's memo
+ * generation (called only when a copy is found).
+ */
+export function replay(request, generation) {
+  if (copies.size === 0) return null;
+  const copy = copies.get(request.url);
+  if (!copy || !plain(request)) return null;
+  if (Date.now() >= copy.until || copy.generation !== generation()) {
+    copies.delete(request.url);
+    return null;
+  }
+  pending.set(copy.route, (pending.get(copy.route) ?? 0) + 1);
+  return new Response(copy.body, { status: copy.status, headers: copy.headers });
+}
+
+/**
+ * Take the replay mark out of `headers` (a plain object of the answer's headers) and remember
+ * the answer when it has one.
+ */
+export function remember(request, status, headers, body, generation) {
+  const mark = headers[REPLAY_HEADER];
+  if (mark === undefined) return;
+  delete headers[REPLAY_HEADER];
+  const [ms, route] = mark.split(" ");
+  if (!(Number(ms) > 0) || !route || !plain(request)) return;
+  if (copies.size >= LIMIT) copies.clear();
+  const stored = { ...headers };
+  if (STORAGE_HEADER in stored) stored[STORAGE_HEADER] = `${NO_STORAGE}, replayed=1`;
+  // A Headers object converts faster than a plain object into each replayed Response.
+  copies.set(request.url, { status, headers: new Headers(stored), body, route, until: Date.now() + Number(ms), generation: generation() });
+}
+
+/** The replays to count since the last call, as `route\ntimes\n...`, or null when none. */
+export function takeCounts() {
+  if (pending.size === 0) return null;
+  let text = "";
+  for (const [route, times] of pending) text += `${route}\n${times}\n`;
+  pending.clear();
+  return text;
+}
