@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { gzipSync } from "node:zlib";
 
+import { attachProfiler, selfTimes, wasmFunctionNames } from "./inspector.mjs";
 import { applyMigrations } from "./migrations.mjs";
 import { freePort } from "./source_worker.mjs";
 
@@ -548,7 +549,7 @@ async function run(opts, cleanups) {
   // Worker's own socket (unsafeDirectSockets): miniflare's default port goes through its entry
   // worker, a dev-only hop that costs more than the no-op itself. The JS no-op Worker runs in the
   // same workerd, behind its own direct socket.
-  const mf = await startMiniflare(bundle, cleanups);
+  const mf = await startMiniflare(bundle, cleanups, opts.cpu);
   const origin = mf.origins.hydra;
   const migrations = await applyMigrations(await mf.db());
   console.log(`[${elapsed()}] miniflare: hydra-edge on ${origin}, JS no-op on ${mf.origins.noop}; migrations applied: ${migrations.join(", ") || "(none)"}`);
@@ -615,6 +616,31 @@ async function run(opts, cleanups) {
     console.log(`  round ${round + 1}: ${line.join(", ")}`);
   }
 
+  // 5b. With --cpu: one more load of each of our scenarios under V8's profiler, attached to the
+  // hydra-edge isolate only (bench/inspector.mjs): the isolate's own CPU time per request,
+  // without the local D1/KV work that 1/(req/s) includes. Not interleaved with the rounds above:
+  // the profiler slows the isolate down.
+  const cpu = new Map();
+  if (opts.cpu) {
+    const profiler = await attachProfiler(mf.inspectorPort, "hydra-edge");
+    const names = wasmFunctionNames(path.join(ROOT, "build", "index_bg.names.wasm"));
+    for (const s of selected.filter((x) => (x.target ?? "hydra") === "hydra")) {
+      const req = requests.get(s.name);
+      const pool = req.pool ? await req.pool(opts.poolSize) : undefined;
+      await profiler.start();
+      const r = await load({ origin: req.origin, req: loadable(req), concurrency: opts.concurrency, durationMs: opts.duration * 1000, pool });
+      const profile = await profiler.stop();
+      // For a closer look (bench/profile.mjs prints one; Chrome DevTools opens it).
+      writeFileSync(path.join(ROOT, "build", `cpu-${s.name}.cpuprofile`), JSON.stringify(profile));
+      const { busy, inD1, inLog } = selfTimes(profile, names);
+      if (req.chain) req.chain.values = r.chainValues;
+      if (r.requests > 0) cpu.set(s.name, { busy: busy / r.requests, d1: inD1 / r.requests, log: inLog / r.requests });
+    }
+    profiler.close();
+    const us = (c) => `${c.busy.toFixed(0)} µs (D1 calls ${c.d1.toFixed(0)}, log ${c.log.toFixed(0)})`;
+    console.log(`  isolate CPU: ${[...cpu].map(([n, c]) => `${n} ${us(c)}`).join(", ")}`);
+  }
+
   // 6. Per route: median over rounds; ratios against the baseline of the same round.
   const base = perRound.get(baseline.name);
   const results = selected.map((s) => {
@@ -641,6 +667,9 @@ async function run(opts, cleanups) {
         p50Ratio: median(rounds.map((r) => r.p50Ratio)),
       },
       totalErrors: rounds.reduce((n, r) => n + r.errors, 0),
+      // With --cpu: the hydra-edge isolate's busy time per request (µs), from V8's profiler, and
+      // how much of it was inside D1 calls and console calls ({ busy, d1, log }).
+      isolateCpuUs: cpu.get(s.name) ?? null,
       // D1 round trips/statements and KV reads/writes of a warm request (test-mode header).
       storage: rounds.at(-1)?.storage ?? null,
       // Spread of req/s between rounds, relative to the median: how far to trust the numbers.
@@ -668,7 +697,7 @@ async function run(opts, cleanups) {
       cpuModel: os.cpus()[0]?.model,
     },
     cpuBusyBeforeStart: busy,
-    options: { duration: opts.duration, concurrency: opts.concurrency, rounds: opts.rounds, warmup: opts.warmup, inline: opts.inline },
+    options: { duration: opts.duration, concurrency: opts.concurrency, rounds: opts.rounds, warmup: opts.warmup, inline: opts.inline, cpu: opts.cpu },
     baseline: baseline.name,
     wasm: sizes,
     comparisons,
@@ -695,6 +724,7 @@ function parseArgs(argv) {
     rounds: Number(env.BENCH_ROUNDS ?? 3),
     warmup: Number(env.BENCH_WARMUP ?? 1),
     inline: env.BENCH_INLINE === "1",
+    cpu: env.BENCH_CPU === "1",
     list: false,
     check: false,
     poolSize: Number(env.BENCH_POOL ?? 200),
@@ -703,7 +733,7 @@ function parseArgs(argv) {
   for (const arg of argv) {
     const m = /^--([a-z]+)(?:=(.*))?$/.exec(arg);
     if (!m) opts.names.push(arg);
-    else if (m[1] === "inline" || m[1] === "list" || m[1] === "check") opts[m[1]] = true;
+    else if (["inline", "list", "check", "cpu"].includes(m[1])) opts[m[1]] = true;
     else if (["duration", "concurrency", "rounds", "warmup", "cold"].includes(m[1]) && m[2] !== undefined) opts[m[1]] = Number(m[2]);
     else if (m[1] === "pool" && m[2] !== undefined) opts.poolSize = Number(m[2]);
     else throw new BenchError(`unknown option ${arg} (see bench/README.md)`);
@@ -835,18 +865,20 @@ function noopWorker(port) {
  * One workerd (miniflare) serving the bundle and the JS no-op, each on its own direct socket.
  * Returns their origins and the hydra-edge D1 database.
  */
-async function startMiniflare(bundle, cleanups) {
+async function startMiniflare(bundle, cleanups, inspect = false) {
   const { Miniflare } = await import("miniflare");
   const [entryPort, hydraPort, noopPort] = [await freePort(), await freePort(), await freePort()];
+  const inspectorPort = inspect ? await freePort() : undefined;
   const origins = { hydra: `http://127.0.0.1:${hydraPort}`, noop: `http://127.0.0.1:${noopPort}` };
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: entryPort,
+    ...(inspect ? { inspectorPort } : {}),
     workers: [hydraWorker(bundle.entry, origins.hydra, hydraPort), noopWorker(noopPort)],
   });
   cleanups.push(() => mf.dispose());
   await mf.ready;
-  return { origins, db: () => mf.getD1Database("DB", "hydra-edge") };
+  return { origins, inspectorPort, db: () => mf.getD1Database("DB", "hydra-edge") };
 }
 
 /** node-oidc-provider in a process of its own (bench/peer.mjs); resolves with its origin and client. */
@@ -1077,8 +1109,16 @@ function compare(results) {
   };
 }
 
+/** The --cpu columns of one route: busy, in D1 calls, in console calls, the rest (µs/request). */
+function cpuCells(c) {
+  if (c == null) return ["-", "-", "-", "-"];
+  return [c.busy, c.d1, c.log, c.busy - c.d1 - c.log].map((x) => x.toFixed(0));
+}
+
 function printReport(results, comparisons, sizes, opts) {
-  const head = ["route", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs base", "p50 vs base", "req/s spread", "storage (warm)"];
+  const withCpu = results.some((r) => r.isolateCpuUs != null);
+  const cpuHead = ["isolate µs", "in D1 calls", "in log", "the rest"];
+  const head = ["route", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs base", "p50 vs base", "req/s spread", ...(withCpu ? cpuHead : []), "storage (warm)"];
   const rows = results.map((r) => [
     // Flow steps send per-request paths (a challenge or verifier): the label shows their start.
     `${r.name}: ${r.method} ${r.path.length > 48 ? r.path.slice(0, 45) + "..." : r.path}${r.baseline ? " (baseline)" : ""}`,
@@ -1089,6 +1129,7 @@ function printReport(results, comparisons, sizes, opts) {
     r.median.rpsRatio.toFixed(2),
     r.median.p50Ratio.toFixed(2),
     `${(r.rpsSpread * 100).toFixed(1)}%`,
+    ...(withCpu ? cpuCells(r.isolateCpuUs) : []),
     r.storage ?? "-",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));

@@ -168,8 +168,12 @@ mod tests {
         let etag = first.header("etag").unwrap().to_string();
         let reads = p.count("sql");
         assert!(reads > 0, "the first build reads the signing key");
+        assert_eq!(log.replayable_ms(), Some(DOCUMENT_CACHE_MS), "a new copy: replayable for the whole bound");
+        p.advance_ms(4_000);
+        block_on(handle(&ctx, &get)).unwrap();
+        assert_eq!(log.replayable_ms(), Some(DOCUMENT_CACHE_MS - 4_000), "replayable for what is left of it");
 
-        p.advance_ms(DOCUMENT_CACHE_MS - 1);
+        p.advance_ms(DOCUMENT_CACHE_MS - 4_001);
         let mut conditional = get.clone();
         conditional.headers.push(("if-none-match".into(), etag.clone()));
         let not_modified = block_on(handle(&ctx, &conditional)).unwrap();

@@ -263,6 +263,14 @@ mod tests {
     }
 
     #[test]
+    fn replayed_answers_count_as_many_requests() {
+        record_times(&seen("Replayed"), &Response::new(200), 1_000, 41);
+        record(&seen("Replayed"), &Response::new(200), 1_000);
+        let counted = pending().into_iter().find(|s| s.labels == "route=\"Replayed\",status=\"200\"");
+        assert_eq!(counted.map(|s| s.value), Some(42));
+    }
+
+    #[test]
     fn rendering_sums_stored_and_pending() {
         let s = |n: &str, l: &str, v| Sample { name: n.into(), labels: l.into(), value: v };
         let text = render(

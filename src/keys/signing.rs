@@ -294,8 +294,10 @@ mod tests {
         let first = block_on(public_jwks(&ctx)).unwrap();
         assert_eq!(first.body, b"{\"keys\":[]}");
         assert_eq!(p.count("kv_get"), 1);
+        assert_eq!(log.replayable_ms(), Some(JWKS_MEMORY_MS));
         p.advance_ms(JWKS_MEMORY_MS - 1);
         let again = block_on(public_jwks(&ctx)).unwrap();
+        assert_eq!(log.replayable_ms(), Some(1), "replayable for what is left of the bound");
         assert_eq!((p.count("kv_get"), &again.etag), (1, &first.etag), "within the bound: from memory");
         // A key write in this isolate forgets both copies at once.
         block_on(store::keys::cache_jwks(&p, "{\"keys\":[1]}")).unwrap();

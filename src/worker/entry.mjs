@@ -88,7 +88,13 @@ async function readBody(request) {
   const declared = Number(request.headers.get("content-length"));
   if (declared > DRAIN_LIMIT_BYTES) return [null, true];
   if (!request.body || request.method === "GET" || request.method === "HEAD") return [null, false];
-  // Content-Length may be absent or wrong: count what actually arrives.
+  if (declared > 0 && declared <= MAX_BODY_BYTES) {
+    // The usual case (a form or JSON body of known length): one native read, no chunk loop.
+    const body = new Uint8Array(await request.arrayBuffer());
+    return body.byteLength > MAX_BODY_BYTES ? [null, true] : [body, false];
+  }
+  // Content-Length may be absent (a chunked upload) or say more than we take: count what
+  // actually arrives.
   const reader = request.body.getReader();
   const chunks = [];
   let seen = 0;
