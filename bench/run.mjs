@@ -549,7 +549,7 @@ async function run(opts, cleanups) {
   // Worker's own socket (unsafeDirectSockets): miniflare's default port goes through its entry
   // worker, a dev-only hop that costs more than the no-op itself. The JS no-op Worker runs in the
   // same workerd, behind its own direct socket.
-  const mf = await startMiniflare(bundle, cleanups, opts.cpu);
+  const mf = await startMiniflare(bundle, cleanups, opts);
   const origin = mf.origins.hydra;
   const migrations = await applyMigrations(await mf.db());
   console.log(`[${elapsed()}] miniflare: hydra-edge on ${origin}, JS no-op on ${mf.origins.noop}; migrations applied: ${migrations.join(", ") || "(none)"}`);
@@ -697,7 +697,7 @@ async function run(opts, cleanups) {
       cpuModel: os.cpus()[0]?.model,
     },
     cpuBusyBeforeStart: busy,
-    options: { duration: opts.duration, concurrency: opts.concurrency, rounds: opts.rounds, warmup: opts.warmup, inline: opts.inline, cpu: opts.cpu },
+    options: { duration: opts.duration, concurrency: opts.concurrency, rounds: opts.rounds, warmup: opts.warmup, inline: opts.inline, cpu: opts.cpu, logLevel: opts.logLevel },
     baseline: baseline.name,
     wasm: sizes,
     comparisons,
@@ -725,6 +725,7 @@ function parseArgs(argv) {
     warmup: Number(env.BENCH_WARMUP ?? 1),
     inline: env.BENCH_INLINE === "1",
     cpu: env.BENCH_CPU === "1",
+    logLevel: env.BENCH_LOG_LEVEL ?? null,
     list: false,
     check: false,
     poolSize: Number(env.BENCH_POOL ?? 200),
@@ -736,6 +737,7 @@ function parseArgs(argv) {
     else if (["inline", "list", "check", "cpu"].includes(m[1])) opts[m[1]] = true;
     else if (["duration", "concurrency", "rounds", "warmup", "cold"].includes(m[1]) && m[2] !== undefined) opts[m[1]] = Number(m[2]);
     else if (m[1] === "pool" && m[2] !== undefined) opts.poolSize = Number(m[2]);
+    else if (m[1] === "log" && m[2]) opts.logLevel = m[2];
     else throw new BenchError(`unknown option ${arg} (see bench/README.md)`);
   }
   for (const k of ["duration", "concurrency", "rounds"]) {
@@ -832,8 +834,10 @@ function selectScenarios(names) {
 }
 
 /** Settings of the bench's hydra-edge Worker. */
-function hydraBindings(origin) {
+function hydraBindings(origin, logLevel = null) {
   return {
+    // `--log=warn`: no request line per successful request (the peer writes none either).
+    ...(logLevel ? { LOG_LEVEL: logLevel } : {}),
     URLS_SELF_ISSUER: origin,
     SECRETS_SYSTEM: "bench-system-secret-0123456789",
     ADMIN_API_TOKEN: ADMIN_TOKEN,
@@ -843,7 +847,7 @@ function hydraBindings(origin) {
 }
 
 /** The hydra-edge Worker as a miniflare worker definition (scriptPath: the bundled entry). */
-function hydraWorker(scriptPath, origin, port) {
+function hydraWorker(scriptPath, origin, port, logLevel = null) {
   return {
     name: "hydra-edge",
     modules: true,
@@ -852,7 +856,7 @@ function hydraWorker(scriptPath, origin, port) {
     compatibilityDate: "2026-04-20",
     kvNamespaces: ["KV"],
     d1Databases: ["DB"],
-    bindings: hydraBindings(origin),
+    bindings: hydraBindings(origin, logLevel),
     unsafeDirectSockets: [{ host: "127.0.0.1", port }],
   };
 }
@@ -865,7 +869,7 @@ function noopWorker(port) {
  * One workerd (miniflare) serving the bundle and the JS no-op, each on its own direct socket.
  * Returns their origins and the hydra-edge D1 database.
  */
-async function startMiniflare(bundle, cleanups, inspect = false) {
+async function startMiniflare(bundle, cleanups, { cpu: inspect = false, logLevel = null } = {}) {
   const { Miniflare } = await import("miniflare");
   const [entryPort, hydraPort, noopPort] = [await freePort(), await freePort(), await freePort()];
   const inspectorPort = inspect ? await freePort() : undefined;
@@ -874,7 +878,7 @@ async function startMiniflare(bundle, cleanups, inspect = false) {
     host: "127.0.0.1",
     port: entryPort,
     ...(inspect ? { inspectorPort } : {}),
-    workers: [hydraWorker(bundle.entry, origins.hydra, hydraPort), noopWorker(noopPort)],
+    workers: [hydraWorker(bundle.entry, origins.hydra, hydraPort, logLevel), noopWorker(noopPort)],
   });
   cleanups.push(() => mf.dispose());
   await mf.ready;

@@ -1,6 +1,9 @@
 //! Request dispatch: route, authenticate admin calls, call the handler, render its error, and
 //! apply CORS by path (so routes added later under a CORS path get it too).
 
+use std::future::Future;
+use std::pin::Pin;
+
 use crate::config::{is_loopback_host, Config, ConfigError, MIN_ADMIN_TOKEN_LEN};
 use crate::crypto::{ct_eq, sha256};
 use crate::ctx::{parse_json, Ctx};
@@ -247,74 +250,89 @@ async fn dispatch_any_generation<P: Platform>(
     Ok(compat::adapt_response(shape, &adapted, req.method, response))
 }
 
+/// A route's work behind a pointer of its own. Awaited directly, every handler's state machine
+/// was inlined into one poll function of about 200 KB, and V8 compiles a wasm function the first
+/// time it runs: each fresh isolate paid ~20 ms for it before its first answer, whatever the
+/// route. Boxed, each route's code is compiled when that route is first used.
+type Handler<'a> = Pin<Box<dyn Future<Output = ApiResult<Response>> + 'a>>;
+
+fn boxed<'a>(work: impl Future<Output = ApiResult<Response>> + 'a) -> Handler<'a> {
+    Box::pin(work)
+}
+
 async fn dispatch<P: Platform>(ctx: &Ctx<'_, P>, route: Route, gen: Gen, req: &Request) -> ApiResult<Response> {
     use crate::http::Method::*;
-    match (route, req.method) {
-        (Route::HealthAlive, _) => Ok(health::alive()),
-        (Route::HealthReady, _) => Ok(health::ready(ctx).await),
-        (Route::Version, _) => Ok(health::version()),
-        (Route::Discovery, _) => discovery::handle(ctx, req).await,
-        (Route::Jwks, _) => {
+    let handler: Handler<'_> = match (route, req.method) {
+        (Route::HealthAlive, _) => boxed(async move { Ok(health::alive()) }),
+        (Route::HealthReady, _) => boxed(async move { Ok(health::ready(ctx).await) }),
+        (Route::Version, _) => boxed(async move { Ok(health::version()) }),
+        (Route::Discovery, _) => boxed(async move { discovery::handle(ctx, req).await }),
+        (Route::Jwks, _) => boxed(async move {
             let doc = keys::signing::public_jwks(ctx).await?;
             let cache_control = keys::signing::JWKS_CACHE_CONTROL;
             Ok(crate::http::etag::respond(req, &doc.body, &doc.etag, crate::http::JSON, cache_control))
+        }),
+        (Route::Fallback(page), _) => boxed(async move { Ok(fallbacks::page(&page, req)) }),
+        (Route::TestSql, _) if ctx.cfg.test_routes => boxed(async move { test_sql(ctx, req).await }),
+        (Route::Authorize, _) => boxed(async move { Ok(authorize::handle(ctx, req).await) }),
+        (Route::Token, _) => boxed(async move { token::handle(ctx, req).await }),
+        (Route::LoginRequest, _) => boxed(async move { flow::login::get_request(ctx, req).await }),
+        (Route::LoginAccept, _) => boxed(async move { flow::login::accept(ctx, req).await }),
+        (Route::LoginReject, _) => boxed(async move { flow::login::reject(ctx, req).await }),
+        (Route::ConsentRequest, _) => boxed(async move { flow::consent::get_request(ctx, req).await }),
+        (Route::ConsentAccept, _) => boxed(async move { flow::consent::accept(ctx, req).await }),
+        (Route::ConsentReject, _) => boxed(async move { flow::consent::reject(ctx, req).await }),
+        (Route::Clients, Get) => {
+            boxed(async move { clients::admin::list(ctx, req, compat::v1::page(req, gen)?).await })
         }
-        (Route::Fallback(page), _) => Ok(fallbacks::page(&page, req)),
-        (Route::TestSql, _) if ctx.cfg.test_routes => test_sql(ctx, req).await,
-        (Route::Authorize, _) => Ok(authorize::handle(ctx, req).await),
-        (Route::Token, _) => token::handle(ctx, req).await,
-        (Route::LoginRequest, _) => flow::login::get_request(ctx, req).await,
-        (Route::LoginAccept, _) => flow::login::accept(ctx, req).await,
-        (Route::LoginReject, _) => flow::login::reject(ctx, req).await,
-        (Route::ConsentRequest, _) => flow::consent::get_request(ctx, req).await,
-        (Route::ConsentAccept, _) => flow::consent::accept(ctx, req).await,
-        (Route::ConsentReject, _) => flow::consent::reject(ctx, req).await,
-        (Route::Clients, Get) => clients::admin::list(ctx, req, compat::v1::page(req, gen)?).await,
-        (Route::Clients, Post) => clients::admin::create(ctx, req).await,
-        (Route::Client(id), Get) => clients::admin::get(ctx, &id).await,
-        (Route::Client(id), Put) => clients::admin::replace(ctx, &id, req).await,
-        (Route::Client(id), Patch) => clients::admin::patch(ctx, &id, req).await,
-        (Route::Client(id), Delete) => clients::admin::delete(ctx, &id).await,
-        (Route::ClientLifespans(id), _) => clients::admin::set_lifespans(ctx, &id, req).await,
-        (Route::Register, _) => clients::registration::register(ctx, req).await,
-        (Route::RegisterItem(id), Get) => clients::registration::read(ctx, &id, req).await,
-        (Route::RegisterItem(id), Put) => clients::registration::update(ctx, &id, req).await,
-        (Route::RegisterItem(id), Delete) => clients::registration::delete(ctx, &id, req).await,
-        (Route::KeySet(set), Get) => keys::admin::get_set(ctx, &set).await,
-        (Route::KeySet(set), Post) => keys::admin::create(ctx, &set, req).await,
-        (Route::KeySet(set), Put) => keys::admin::replace_set(ctx, &set, req).await,
-        (Route::KeySet(set), Delete) => keys::admin::delete_set(ctx, &set).await,
-        (Route::Key(set, kid), Get) => keys::admin::get_key(ctx, &set, &kid).await,
-        (Route::Key(set, kid), Put) => keys::admin::put_key(ctx, &set, &kid, req).await,
-        (Route::Key(set, kid), Delete) => keys::admin::delete_key(ctx, &set, &kid).await,
-        (Route::Revoke, _) => revoke::handle(ctx, req).await,
-        (Route::Userinfo, _) => userinfo::handle(ctx, req).await,
-        (Route::Introspect, _) => introspect::handle(ctx, req).await,
-        (Route::DeleteTokens, _) => revoke::delete_client_tokens(ctx, req).await,
-        (Route::TrustIssuers, Get) => trust::list(ctx, req).await,
-        (Route::TrustIssuers, Post) => trust::create(ctx, req).await,
-        (Route::TrustIssuer(id), Get) => trust::get(ctx, &id).await,
-        (Route::TrustIssuer(id), Delete) => trust::delete(ctx, &id).await,
-        (Route::Logout, _) => Ok(flow::logout::handle(ctx, req).await),
-        (Route::LogoutRequest, _) => flow::logout::get_request(ctx, req).await,
-        (Route::LogoutAccept, _) => flow::logout::accept(ctx, req).await,
-        (Route::LogoutReject, _) => flow::logout::reject(ctx, req).await,
-        (Route::ConsentSessions, Get) => flow::sessions::list_consents(ctx, req, compat::v1::page(req, gen)?).await,
-        (Route::ConsentSessions, Delete) => flow::sessions::revoke_consents(ctx, req).await,
-        (Route::LoginSessions, _) => flow::sessions::revoke_login_sessions(ctx, req).await,
-        (Route::DeviceAuth, _) => device::auth::handle(ctx, req).await,
-        (Route::DeviceVerify, _) => device::verify::handle(ctx, req).await,
-        (Route::DeviceAccept, _) => device::verify::accept(ctx, req).await,
-        (Route::Flush, _) => flush::handle(ctx, req).await,
-        (Route::Metrics, _) => metrics::handle(ctx).await,
+        (Route::Clients, Post) => boxed(async move { clients::admin::create(ctx, req).await }),
+        (Route::Client(id), Get) => boxed(async move { clients::admin::get(ctx, &id).await }),
+        (Route::Client(id), Put) => boxed(async move { clients::admin::replace(ctx, &id, req).await }),
+        (Route::Client(id), Patch) => boxed(async move { clients::admin::patch(ctx, &id, req).await }),
+        (Route::Client(id), Delete) => boxed(async move { clients::admin::delete(ctx, &id).await }),
+        (Route::ClientLifespans(id), _) => boxed(async move { clients::admin::set_lifespans(ctx, &id, req).await }),
+        (Route::Register, _) => boxed(async move { clients::registration::register(ctx, req).await }),
+        (Route::RegisterItem(id), Get) => boxed(async move { clients::registration::read(ctx, &id, req).await }),
+        (Route::RegisterItem(id), Put) => boxed(async move { clients::registration::update(ctx, &id, req).await }),
+        (Route::RegisterItem(id), Delete) => boxed(async move { clients::registration::delete(ctx, &id, req).await }),
+        (Route::KeySet(set), Get) => boxed(async move { keys::admin::get_set(ctx, &set).await }),
+        (Route::KeySet(set), Post) => boxed(async move { keys::admin::create(ctx, &set, req).await }),
+        (Route::KeySet(set), Put) => boxed(async move { keys::admin::replace_set(ctx, &set, req).await }),
+        (Route::KeySet(set), Delete) => boxed(async move { keys::admin::delete_set(ctx, &set).await }),
+        (Route::Key(set, kid), Get) => boxed(async move { keys::admin::get_key(ctx, &set, &kid).await }),
+        (Route::Key(set, kid), Put) => boxed(async move { keys::admin::put_key(ctx, &set, &kid, req).await }),
+        (Route::Key(set, kid), Delete) => boxed(async move { keys::admin::delete_key(ctx, &set, &kid).await }),
+        (Route::Revoke, _) => boxed(async move { revoke::handle(ctx, req).await }),
+        (Route::Userinfo, _) => boxed(async move { userinfo::handle(ctx, req).await }),
+        (Route::Introspect, _) => boxed(async move { introspect::handle(ctx, req).await }),
+        (Route::DeleteTokens, _) => boxed(async move { revoke::delete_client_tokens(ctx, req).await }),
+        (Route::TrustIssuers, Get) => boxed(async move { trust::list(ctx, req).await }),
+        (Route::TrustIssuers, Post) => boxed(async move { trust::create(ctx, req).await }),
+        (Route::TrustIssuer(id), Get) => boxed(async move { trust::get(ctx, &id).await }),
+        (Route::TrustIssuer(id), Delete) => boxed(async move { trust::delete(ctx, &id).await }),
+        (Route::Logout, _) => boxed(async move { Ok(flow::logout::handle(ctx, req).await) }),
+        (Route::LogoutRequest, _) => boxed(async move { flow::logout::get_request(ctx, req).await }),
+        (Route::LogoutAccept, _) => boxed(async move { flow::logout::accept(ctx, req).await }),
+        (Route::LogoutReject, _) => boxed(async move { flow::logout::reject(ctx, req).await }),
+        (Route::ConsentSessions, Get) => {
+            boxed(async move { flow::sessions::list_consents(ctx, req, compat::v1::page(req, gen)?).await })
+        }
+        (Route::ConsentSessions, Delete) => boxed(async move { flow::sessions::revoke_consents(ctx, req).await }),
+        (Route::LoginSessions, _) => boxed(async move { flow::sessions::revoke_login_sessions(ctx, req).await }),
+        (Route::DeviceAuth, _) => boxed(async move { device::auth::handle(ctx, req).await }),
+        (Route::DeviceVerify, _) => boxed(async move { device::verify::handle(ctx, req).await }),
+        (Route::DeviceAccept, _) => boxed(async move { device::verify::accept(ctx, req).await }),
+        (Route::Flush, _) => boxed(async move { flush::handle(ctx, req).await }),
+        (Route::Metrics, _) => boxed(async move { metrics::handle(ctx).await }),
         // v1.0-beta logged the browser out here at once; the logout flow asks the logout app first.
         (Route::RevokeLoginCookie, _) => {
-            Ok(Response::redirect(302, &ctx.cfg.public("/oauth2/sessions/logout")).no_store())
+            boxed(async move { Ok(Response::redirect(302, &ctx.cfg.public("/oauth2/sessions/logout")).no_store()) })
         }
-        (Route::ConsentV010Request(id), _) => flow::consent_v0_10::get_request(ctx, &id).await,
-        (Route::ConsentV010Accept(id), _) => flow::consent_v0_10::accept(ctx, req, &id).await,
-        (Route::ConsentV010Reject(id), _) => flow::consent_v0_10::reject(ctx, req, &id).await,
+        (Route::ConsentV010Request(id), _) => boxed(async move { flow::consent_v0_10::get_request(ctx, &id).await }),
+        (Route::ConsentV010Accept(id), _) => boxed(async move { flow::consent_v0_10::accept(ctx, req, &id).await }),
+        (Route::ConsentV010Reject(id), _) => boxed(async move { flow::consent_v0_10::reject(ctx, req, &id).await }),
         // The router only lets through the methods listed above.
-        _ => Err(ApiError::not_found()),
-    }
+        _ => boxed(async move { Err(ApiError::not_found()) }),
+    };
+    handler.await
 }

@@ -169,6 +169,10 @@ pub struct Config {
     /// `SERVE_REQUEST_LOG_DISABLE_FOR_DISCOVERY`: neither do successful requests of the
     /// well-known documents (`/.well-known/openid-configuration`, `/.well-known/jwks.json`).
     pub request_log_disable_for_discovery: bool,
+    /// `LOG_LEVEL` (Hydra's `log.level`): at `warn` and quieter, only requests that ended in a
+    /// server error (5xx) write a line; at `info` and more verbose (the default), every request
+    /// but the quiet ones above.
+    pub request_log_errors_only: bool,
     /// The v0.10 consent flow, when `CONSENT_URL` is set.
     pub consent_v0_10: Option<ConsentV010>,
 }
@@ -279,6 +283,16 @@ impl Config {
                 errors.push(format!("STRATEGIES_ACCESS_TOKEN must be \"opaque\" or \"jwt\", got {v:?}"));
                 TokenStrategy::Opaque
             }),
+        };
+        let request_log_errors_only = match get("LOG_LEVEL").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("trace" | "debug" | "info") => false,
+            Some("warn" | "warning" | "error" | "fatal" | "panic") => true,
+            Some(v) => {
+                errors.push(format!(
+                    "LOG_LEVEL must be one of trace, debug, info, warn, warning, error, fatal, panic, got {v:?}"
+                ));
+                false
+            }
         };
         let scope_strategy = match get("STRATEGIES_SCOPE").as_deref() {
             None | Some("wildcard") => ScopeStrategy::Wildcard,
@@ -589,6 +603,7 @@ impl Config {
             device,
             request_log_disable_for_health,
             request_log_disable_for_discovery,
+            request_log_errors_only,
             consent_v0_10,
         })
     }

@@ -90,11 +90,15 @@ impl RequestLog {
         self.grant_type.set(Some(known));
     }
 
-    /// Whether this request writes a line at all: not a successful health probe
+    /// Whether this request writes a line at all: with `LOG_LEVEL` at `warn` or quieter, only a
+    /// server error (5xx); otherwise not a successful health probe
     /// (`SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH`) or a successful fetch of a well-known document
     /// (`SERVE_REQUEST_LOG_DISABLE_FOR_DISCOVERY`) when those settings are on.
     pub fn wanted(&self, response: &Response, cfg: Option<&crate::config::Config>) -> bool {
         let Some(cfg) = cfg else { return true };
+        if cfg.request_log_errors_only {
+            return response.status >= 500;
+        }
         if response.status >= 400 {
             return true;
         }
@@ -275,6 +279,41 @@ mod tests {
         let r = Response::json(404, &json!({"error": "Unable to locate the resource"}));
         assert_eq!(error_code_of(&r).as_deref(), Some("Unable to locate the resource"));
         assert_eq!(error_code_of(&Response::new(500).with_body(b"not json".to_vec())), None);
+    }
+
+    #[test]
+    fn log_level_warn_and_quieter_keeps_server_errors_only() {
+        use crate::config::tests::lookup;
+        use crate::config::Config;
+        let cfg = |level: Option<&str>| {
+            let mut vars =
+                vec![("URLS_SELF_ISSUER", "https://auth.example.com"), ("SECRETS_SYSTEM", "0123456789abcdef0123")];
+            if let Some(l) = level {
+                vars.push(("LOG_LEVEL", l));
+            }
+            Config::from_lookup(lookup(&vars)).unwrap()
+        };
+        let log = RequestLog::new();
+        log.route("Token".into(), false);
+        let (ok, bad, broken) = (Response::new(200), Response::new(400), Response::new(500));
+        for level in [None, Some("info"), Some("DEBUG"), Some("trace")] {
+            let c = cfg(level);
+            assert!(
+                log.wanted(&ok, Some(&c)) && log.wanted(&bad, Some(&c)) && log.wanted(&broken, Some(&c)),
+                "{level:?}"
+            );
+        }
+        for level in ["warn", "warning", "error", "fatal", "panic"] {
+            let c = cfg(Some(level));
+            assert!(!log.wanted(&ok, Some(&c)) && !log.wanted(&bad, Some(&c)), "{level}");
+            assert!(log.wanted(&broken, Some(&c)), "{level}: a server error is still logged");
+        }
+        let refused = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "https://auth.example.com"),
+            ("SECRETS_SYSTEM", "0123456789abcdef0123"),
+            ("LOG_LEVEL", "loud"),
+        ]));
+        assert!(refused.is_err(), "an unknown level is a configuration error");
     }
 
     #[test]

@@ -223,3 +223,30 @@ fn successful_health_probes_and_well_known_documents_are_not_logged_by_default()
     assert!(!lines.iter().any(|l| quiet(&l)), "{lines:#?}");
     assert!(lines.iter().any(|l| l["status"] == 405), "a failed probe is logged: {lines:#?}");
 }
+
+/// `LOG_LEVEL` as in Hydra: at `warn` and quieter, only server errors write a request line.
+#[test]
+fn log_level_warn_logs_server_errors_only() {
+    let s = Server::start(&[("ADMIN_API_TOKEN", ADMIN), ("LOG_LEVEL", "warn")]);
+    assert_eq!(s.client().get(s.url("/oauth2/fallbacks/error")).send().unwrap().status(), 200);
+    assert_eq!(s.client().post(s.url("/oauth2/token")).form(&[("grant_type", "nope")]).send().unwrap().status(), 400);
+    // A simulated storage outage (test routes): the admin API answers 503.
+    let r = s
+        .client()
+        .get(s.url("/admin/clients"))
+        .bearer_auth(ADMIN)
+        .header("x-hydra-edge-test-storage", "down")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let lines = loop {
+        let lines = request_lines(&s);
+        if lines.iter().any(|l| l["status"] == 503) || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(lines.len(), 1, "only the server error is logged: {lines:#?}");
+    assert_eq!(lines[0]["route"], "Clients");
+}
