@@ -122,6 +122,17 @@ pub struct Ttls {
     pub device_user_code: i64,
 }
 
+/// Which requests write a log line (`LOG_LEVEL`, Hydra's `log.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestLogLevel {
+    /// `trace`, `debug`, `info` (the default): every request but the quiet routes.
+    All,
+    /// `warn`: server errors (5xx) and refusals (401, 403, 429) only.
+    Warn,
+    /// `error`, `fatal`, `panic`: server errors only.
+    Error,
+}
+
 #[derive(Clone)]
 pub struct Config {
     /// `URLS_SELF_ISSUER`, used verbatim as `iss`.
@@ -169,10 +180,8 @@ pub struct Config {
     /// `SERVE_REQUEST_LOG_DISABLE_FOR_DISCOVERY`: neither do successful requests of the
     /// well-known documents (`/.well-known/openid-configuration`, `/.well-known/jwks.json`).
     pub request_log_disable_for_discovery: bool,
-    /// `LOG_LEVEL` (Hydra's `log.level`): at `warn` and quieter, only requests that ended in a
-    /// server error (5xx) write a line; at `info` and more verbose (the default), every request
-    /// but the quiet ones above.
-    pub request_log_errors_only: bool,
+    /// `LOG_LEVEL` (Hydra's `log.level`): which requests write a line ([`RequestLogLevel`]).
+    pub request_log_level: RequestLogLevel,
     /// The v0.10 consent flow, when `CONSENT_URL` is set.
     pub consent_v0_10: Option<ConsentV010>,
 }
@@ -284,14 +293,15 @@ impl Config {
                 TokenStrategy::Opaque
             }),
         };
-        let request_log_errors_only = match get("LOG_LEVEL").map(|v| v.to_ascii_lowercase()).as_deref() {
-            None | Some("trace" | "debug" | "info") => false,
-            Some("warn" | "warning" | "error" | "fatal" | "panic") => true,
+        let request_log_level = match get("LOG_LEVEL").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("trace" | "debug" | "info") => RequestLogLevel::All,
+            Some("warn" | "warning") => RequestLogLevel::Warn,
+            Some("error" | "fatal" | "panic") => RequestLogLevel::Error,
             Some(v) => {
                 errors.push(format!(
                     "LOG_LEVEL must be one of trace, debug, info, warn, warning, error, fatal, panic, got {v:?}"
                 ));
-                false
+                RequestLogLevel::All
             }
         };
         let scope_strategy = match get("STRATEGIES_SCOPE").as_deref() {
@@ -603,7 +613,7 @@ impl Config {
             device,
             request_log_disable_for_health,
             request_log_disable_for_discovery,
-            request_log_errors_only,
+            request_log_level,
             consent_v0_10,
         })
     }

@@ -101,17 +101,17 @@ pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
 /// [`DOCUMENT_CACHE_MS`] ago (no storage call, no await), with `ETag` and `Cache-Control`.
 pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
     let now = ctx.p.now_ms();
-    let (doc, rest_ms) = match DOCUMENT.with(|d| d.get_with_rest(now, DOCUMENT_CACHE_MS)) {
+    let (doc, until_ms) = match DOCUMENT.with(|d| d.get_until(now, DOCUMENT_CACHE_MS)) {
         Some(found) => found,
         None => {
             let key = signing_key(ctx, ID_TOKEN_SET).await?;
             let body = serde_json::to_vec(&document(ctx.cfg, &key.alg)).unwrap_or_default();
             let doc = Rc::new(Tagged::new(body));
             DOCUMENT.with(|d| d.put(now, doc.clone()));
-            (doc, DOCUMENT_CACHE_MS)
+            (doc, now + DOCUMENT_CACHE_MS)
         }
     };
-    ctx.log.replayable_for(rest_ms);
+    ctx.log.replayable_until(until_ms);
     Ok(etag::respond(req, &doc.body, &doc.etag, OAUTH_JSON, CACHE_CONTROL))
 }
 
@@ -168,10 +168,11 @@ mod tests {
         let etag = first.header("etag").unwrap().to_string();
         let reads = p.count("sql");
         assert!(reads > 0, "the first build reads the signing key");
-        assert_eq!(log.replayable_ms(), Some(DOCUMENT_CACHE_MS), "a new copy: replayable for the whole bound");
+        let built_at = p.now_ms();
+        assert_eq!(log.replayable_until_ms(), Some(built_at + DOCUMENT_CACHE_MS), "replayable until the copy's end");
         p.advance_ms(4_000);
         block_on(handle(&ctx, &get)).unwrap();
-        assert_eq!(log.replayable_ms(), Some(DOCUMENT_CACHE_MS - 4_000), "replayable for what is left of it");
+        assert_eq!(log.replayable_until_ms(), Some(built_at + DOCUMENT_CACHE_MS), "the same end, not a new one");
 
         p.advance_ms(DOCUMENT_CACHE_MS - 4_001);
         let mut conditional = get.clone();

@@ -10,6 +10,7 @@ use std::cell::{Cell, RefCell};
 
 use serde::Serialize;
 
+use crate::config::RequestLogLevel;
 use crate::http::Response;
 
 /// Grant types the line names; anything else a client sends is logged as `other`.
@@ -38,9 +39,9 @@ pub struct RequestLog {
     flow_started: Cell<Option<&'static str>>,
     flow_completed: Cell<Option<&'static str>>,
     implicit_tokens: Cell<bool>,
-    /// The answer is a copy of per-isolate memory that stays the same for this many more
-    /// milliseconds, whoever asks (see [`RequestLog::replayable_for`]).
-    replayable_ms: Cell<Option<i64>>,
+    /// The answer is a copy of per-isolate memory that stays the same until this time
+    /// (milliseconds since the epoch), whoever asks (see [`RequestLog::replayable_until`]).
+    replayable_until: Cell<Option<i64>>,
 }
 
 /// What the metrics count of one request (besides its response).
@@ -67,14 +68,15 @@ impl RequestLog {
     }
 
     /// The answer (a cacheable document) is the same for every request of this URL without
-    /// `Origin` or conditional headers for the next `ms` milliseconds, so the Worker shell may
-    /// replay it from memory without running the request (src/worker/entry.mjs).
-    pub fn replayable_for(&self, ms: i64) {
-        self.replayable_ms.set(Some(ms));
+    /// `Origin` or conditional headers until `at_ms` (the end of the bound of the copy it came
+    /// from), so the Worker shell may replay it from memory until then without running the
+    /// request (src/worker/replay.mjs).
+    pub fn replayable_until(&self, at_ms: i64) {
+        self.replayable_until.set(Some(at_ms));
     }
 
-    pub fn replayable_ms(&self) -> Option<i64> {
-        self.replayable_ms.get()
+    pub fn replayable_until_ms(&self) -> Option<i64> {
+        self.replayable_until.get()
     }
 
     /// The client the request is for, once it was found or authenticated.
@@ -90,14 +92,18 @@ impl RequestLog {
         self.grant_type.set(Some(known));
     }
 
-    /// Whether this request writes a line at all: with `LOG_LEVEL` at `warn` or quieter, only a
-    /// server error (5xx); otherwise not a successful health probe
+    /// Whether this request writes a line at all: with `LOG_LEVEL` at `warn`, only server errors
+    /// (5xx) and refusals (401, 403, 429); at `error` and quieter, only server errors; otherwise
+    /// not a successful health probe
     /// (`SERVE_REQUEST_LOG_DISABLE_FOR_HEALTH`) or a successful fetch of a well-known document
     /// (`SERVE_REQUEST_LOG_DISABLE_FOR_DISCOVERY`) when those settings are on.
     pub fn wanted(&self, response: &Response, cfg: Option<&crate::config::Config>) -> bool {
         let Some(cfg) = cfg else { return true };
-        if cfg.request_log_errors_only {
-            return response.status >= 500;
+        match cfg.request_log_level {
+            RequestLogLevel::All => {}
+            // Refused credentials and rate limits are what an operator at `warn` still watches.
+            RequestLogLevel::Warn => return response.status >= 500 || matches!(response.status, 401 | 403 | 429),
+            RequestLogLevel::Error => return response.status >= 500,
         }
         if response.status >= 400 {
             return true;
@@ -282,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn log_level_warn_and_quieter_keeps_server_errors_only() {
+    fn log_level_warn_keeps_refusals_and_server_errors_error_keeps_server_errors() {
         use crate::config::tests::lookup;
         use crate::config::Config;
         let cfg = |level: Option<&str>| {
@@ -303,10 +309,14 @@ mod tests {
                 "{level:?}"
             );
         }
+        let (refused, limited) = (Response::new(401), Response::new(429));
         for level in ["warn", "warning", "error", "fatal", "panic"] {
             let c = cfg(Some(level));
             assert!(!log.wanted(&ok, Some(&c)) && !log.wanted(&bad, Some(&c)), "{level}");
             assert!(log.wanted(&broken, Some(&c)), "{level}: a server error is still logged");
+            let warn = level.starts_with("warn");
+            assert_eq!(log.wanted(&refused, Some(&c)), warn, "{level}: refused credentials");
+            assert_eq!(log.wanted(&limited, Some(&c)), warn, "{level}: rate limited");
         }
         let refused = Config::from_lookup(lookup(&[
             ("URLS_SELF_ISSUER", "https://auth.example.com"),

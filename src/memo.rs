@@ -30,17 +30,17 @@ impl<T: Clone> Slot<T> {
 
     /// The value if it was stored less than `bound_ms` before `now_ms`.
     pub fn get(&self, now_ms: i64, bound_ms: i64) -> Option<T> {
-        self.get_with_rest(now_ms, bound_ms).map(|(v, _)| v)
+        self.get_until(now_ms, bound_ms).map(|(v, _)| v)
     }
 
-    /// The value and how many more milliseconds it stays fresh, if it was stored less than
-    /// `bound_ms` before `now_ms`.
-    pub fn get_with_rest(&self, now_ms: i64, bound_ms: i64) -> Option<(T, i64)> {
+    /// The value and the time it stops being fresh (ms since the epoch), if it was stored less
+    /// than `bound_ms` before `now_ms`.
+    pub fn get_until(&self, now_ms: i64, bound_ms: i64) -> Option<(T, i64)> {
         self.inner
             .borrow()
             .as_ref()
             .filter(|(at, _)| fresh(*at, now_ms, bound_ms))
-            .map(|(at, v)| (v.clone(), at + bound_ms - now_ms))
+            .map(|(at, v)| (v.clone(), at + bound_ms))
     }
 
     pub fn put(&self, now_ms: i64, value: T) {
@@ -76,8 +76,8 @@ mod tests {
         s.put(1_000, 7u8);
         assert_eq!(s.get(1_000, 10_000), Some(7));
         assert_eq!(s.get(10_999, 10_000), Some(7));
-        assert_eq!(s.get_with_rest(4_000, 10_000), Some((7, 7_000)));
-        assert_eq!(s.get_with_rest(10_999, 10_000), Some((7, 1)));
+        assert_eq!(s.get_until(4_000, 10_000), Some((7, 11_000)));
+        assert_eq!(s.get_until(11_000, 10_000), None);
         assert_eq!(s.get(11_000, 10_000), None);
         assert_eq!(s.get(999, 10_000), None, "a clock going backwards never extends the bound");
         let before = generation();

@@ -92,6 +92,18 @@ fn plain_gets_of_the_documents_are_replayed_and_other_requests_are_not() {
     }
 }
 
+/// A copy is kept per Host header as well as URL: with a loopback issuer the server refuses
+/// other host names (500), and a replayed 200 must not answer for it. (Under `wrangler dev` the
+/// URL follows the Host header already; the key holds both for a front end where it does not.)
+#[test]
+fn a_replayed_document_is_not_served_under_another_host_name() {
+    let s = shared();
+    let path = "/.well-known/openid-configuration";
+    assert!((0..4).any(|_| storage_ops(&get(path, None)).ends_with("replayed=1")), "replayed first");
+    let r = s.client().get(s.url(path)).header("host", "auth.example.com").send().unwrap();
+    assert_eq!(r.status(), 500, "another host name is refused, not replayed");
+}
+
 /// A replayed copy lives no longer than the per-isolate copy it was made from (10 s): for a URL
 /// only this test asks for, every replay comes within 10 s of the last answer that ran in wasm
 /// (which made the copy), and after 11 s of asking, both kinds were seen.

@@ -243,8 +243,18 @@ fn a_panic_becomes_a_500_json_and_the_next_request_works() {
     // Its own server: a panic aborts the wasm instance, and every request in flight in that
     // isolate gets the 500 too (the other tests share a server).
     let s = &Server::start(&[]);
+    // A discovery document the shell replays from memory (src/worker/replay.mjs) ...
+    let replayed = (0..4).any(|_| {
+        let r = s.client().get(s.url("/.well-known/openid-configuration")).send().unwrap();
+        common::oauth::storage_ops(&r).ends_with("replayed=1")
+    });
+    assert!(replayed, "discovery is replayed before the panic");
     let r = s.admin(Method::GET, "/admin/_test/panic").send().unwrap();
     assert_eq!(r.status(), 500);
+    // ... is dropped with the wasm instance: the next one runs in the new instance.
+    let after = s.client().get(s.url("/.well-known/openid-configuration")).send().unwrap();
+    assert_eq!(after.status(), 200);
+    assert!(!common::oauth::storage_ops(&after).contains("replayed"), "{}", common::oauth::storage_ops(&after));
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
     let (_, body) = json_of(r);
     assert_eq!(body["error"], "server_error");

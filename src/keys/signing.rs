@@ -177,13 +177,18 @@ thread_local! {
 /// Notes in the request log how long the answer stays the same (the shell may replay it).
 pub async fn public_jwks<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<Rc<Tagged>> {
     let now = ctx.p.now_ms();
-    if let Some((doc, rest_ms)) = JWKS.with(|d| d.get_with_rest(now, JWKS_MEMORY_MS)) {
-        ctx.log.replayable_for(rest_ms);
+    if let Some((doc, until_ms)) = JWKS.with(|d| d.get_until(now, JWKS_MEMORY_MS)) {
+        ctx.log.replayable_until(until_ms);
         return Ok(doc);
     }
+    let generation = crate::memo::generation();
     let doc = Rc::new(Tagged::new(build_public_jwks(ctx).await?.into_bytes()));
-    JWKS.with(|d| d.put(now, doc.clone()));
-    ctx.log.replayable_for(JWKS_MEMORY_MS);
+    // A key write in this isolate while this build read the old keys: answer with what was
+    // read, but neither keep it nor let it be replayed.
+    if crate::memo::generation() == generation {
+        JWKS.with(|d| d.put(now, doc.clone()));
+        ctx.log.replayable_until(now + JWKS_MEMORY_MS);
+    }
     Ok(doc)
 }
 
@@ -294,10 +299,11 @@ mod tests {
         let first = block_on(public_jwks(&ctx)).unwrap();
         assert_eq!(first.body, b"{\"keys\":[]}");
         assert_eq!(p.count("kv_get"), 1);
-        assert_eq!(log.replayable_ms(), Some(JWKS_MEMORY_MS));
+        let built_at = p.now_ms();
+        assert_eq!(log.replayable_until_ms(), Some(built_at + JWKS_MEMORY_MS));
         p.advance_ms(JWKS_MEMORY_MS - 1);
         let again = block_on(public_jwks(&ctx)).unwrap();
-        assert_eq!(log.replayable_ms(), Some(1), "replayable for what is left of the bound");
+        assert_eq!(log.replayable_until_ms(), Some(built_at + JWKS_MEMORY_MS), "until the copy's end");
         assert_eq!((p.count("kv_get"), &again.etag), (1, &first.etag), "within the bound: from memory");
         // A key write in this isolate forgets both copies at once.
         block_on(store::keys::cache_jwks(&p, "{\"keys\":[1]}")).unwrap();

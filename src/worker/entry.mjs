@@ -14,7 +14,7 @@
 // request in flight with a 500 JSON body; the next request re-creates the instance.
 import Wasm from "../../build/index.js";
 import { pairs } from "./glue.mjs";
-import { REPLAY_HEADER, remember, replay, takeCounts } from "./replay.mjs";
+import { REPLAY_HEADER, forgetAll, remember, replay, takeCounts } from "./replay.mjs";
 
 // worker-build puts every exported wasm function but the event handlers on the entrypoint's
 // prototype as it is; `respond` is called directly, without an entrypoint object of its own.
@@ -51,14 +51,16 @@ function panicResponse() {
 globalThis.__hydraEdgePanic = () => {
   for (const answer of inFlight) answer(panicResponse());
   inFlight.clear();
+  forgetAll();
 };
 
 /**
  * `[status, "name\nvalue\n...", body bytes or null]` from `respond` as a Response. Headers go in
  * as a plain object, which workerd converts faster than a list of pairs; a name that repeats
- * (`set-cookie`) takes the Headers path. An answer marked for replay is remembered (replay.mjs).
+ * (`set-cookie`) takes the Headers path. An answer marked for replay is remembered (replay.mjs)
+ * with `generation`, the wasm memo generation read before the request ran.
  */
-function toResponse(request, out) {
+function toResponse(request, out, generation) {
   const [status, flat, body] = out;
   const parts = flat.split("\n");
   const record = {};
@@ -67,7 +69,7 @@ function toResponse(request, out) {
     if (parts[i] in record) repeated = true;
     record[parts[i]] = parts[i + 1];
   }
-  if (REPLAY_HEADER in record) remember(request, status, record, body, replayGeneration);
+  if (REPLAY_HEADER in record) remember(request, status, record, body, generation, repeated);
   const list = () => pairs(flat).filter(([k]) => k !== REPLAY_HEADER);
   try {
     return new Response(body, { status, headers: repeated ? list() : record });
@@ -88,7 +90,7 @@ async function readBody(request) {
   const declared = Number(request.headers.get("content-length"));
   if (declared > DRAIN_LIMIT_BYTES) return [null, true];
   if (!request.body || request.method === "GET" || request.method === "HEAD") return [null, false];
-  if (declared > 0 && declared <= MAX_BODY_BYTES) {
+  if (declared > 0 && declared <= MAX_BODY_BYTES && !request.headers.has("transfer-encoding")) {
     // The usual case (a form or JSON body of known length): one native read, no chunk loop.
     const body = new Uint8Array(await request.arrayBuffer());
     return body.byteLength > MAX_BODY_BYTES ? [null, true] : [body, false];
@@ -141,21 +143,25 @@ function headerText(headers) {
  */
 function answer(request, body, tooLarge, env, ctx) {
   let out;
+  let generation;
   try {
     const replayed = takeCounts();
     if (replayed !== null) countReplayed(replayed);
+    // Before the request runs: a copy made from an answer that raced a key write is never
+    // current.
+    generation = replayGeneration();
     out = respond(request.method, request.url, headerText(request.headers), body, tooLarge, env, ctx);
   } catch {
     return panicResponse();
   }
-  if (!(out instanceof Promise)) return toResponse(request, out);
+  if (!(out instanceof Promise)) return toResponse(request, out, generation);
   return new Promise((resolve) => {
     const done = (response) => {
       inFlight.delete(done);
       resolve(response);
     };
     inFlight.add(done);
-    out.then((o) => done(toResponse(request, o)), () => done(panicResponse()));
+    out.then((o) => done(toResponse(request, o, generation)), () => done(panicResponse()));
   });
 }
 
@@ -164,7 +170,9 @@ function answer(request, body, tooLarge, env, ctx) {
 export default {
   fetch(request, env, ctx) {
     if (globalThis.__worker_init_state?.criticalError) {
-      // After a panic: constructing the shim's entrypoint re-creates the wasm instance.
+      // After a panic: constructing the shim's entrypoint re-creates the wasm instance, whose
+      // memo generation starts again, so no replayed copy may outlive the old one.
+      forgetAll();
       new Wasm(ctx, env);
     }
     const replayed = replay(request, replayGeneration);

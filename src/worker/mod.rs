@@ -164,9 +164,10 @@ async fn serve(request: Request, too_large: bool, env: JsValue, ctx: JsValue) ->
         // The isolate's wasm linear memory, which never shrinks (the soak watches it).
         response = response.with_header("x-hydra-edge-wasm-memory", &wasm_memory_bytes().to_string());
     }
-    if let Some(ms) = log.replayable_ms().filter(|ms| plain_get && response.status == 200 && *ms > 0) {
+    let now_ms = js_sys::Date::now() as i64;
+    if let Some(until) = log.replayable_until_ms().filter(|u| plain_get && response.status == 200 && *u > now_ms) {
         if !log.wanted(&response, cfg.as_ref().as_ref().ok()) {
-            response = response.with_header(REPLAY_HEADER, &format!("{ms} {}", log.observed().route));
+            response = response.with_header(REPLAY_HEADER, &format!("{until} {}", log.observed().route));
         }
     }
     count_and_flush(&platform, &log, &response);
@@ -176,9 +177,9 @@ async fn serve(request: Request, too_large: bool, env: JsValue, ctx: JsValue) ->
     to_js(response)
 }
 
-/// Tells entry.mjs it may answer later plain GETs of this URL with a copy of this answer for
-/// `<ms>` more milliseconds (the rest of the per-isolate bound the answer came from), counting
-/// them as route `<route>`: `x-hydra-edge-replay: <ms> <route>`. entry.mjs removes it.
+/// Tells entry.mjs it may answer later plain GETs of this URL with a copy of this answer until
+/// `<until>` (ms since the epoch: the end of the per-isolate copy's bound the answer came from),
+/// counting them as route `<route>`: `x-hydra-edge-replay: <until> <route>`. entry.mjs removes it.
 const REPLAY_HEADER: &str = "x-hydra-edge-replay";
 
 /// entry.mjs drops its replayed copies when this moved (a per-isolate copy was cleared, e.g. by

@@ -1,10 +1,12 @@
 // Whole answers replayed from the isolate's memory: the cacheable documents (discovery, JWKS)
 // are per-isolate copies in Rust already (src/memo.rs), and going through wasm to copy them out
 // cost as much as the rest of the request. The Rust side marks such an answer with
-// `x-hydra-edge-replay: <ms> <route>` (src/worker/mod.rs): the same for every plain GET of that
-// URL for `<ms>` more milliseconds, the rest of the bound its copy came from. So a replay is
-// never staler than the Rust copy would have been, and a cleared Rust copy (a key write) drops
-// the replays too (the wasm module's memo generation moved).
+// `x-hydra-edge-replay: <until> <route>` (src/worker/mod.rs): the same for every plain GET of
+// that URL until `<until>` (ms since the epoch), the end of the bound of the copy it came from.
+// So a replay is never staler than the Rust copy would have been, and a cleared Rust copy (a key
+// write) drops the replays too: each copy keeps the wasm module's memo generation read before
+// its request ran, and is dropped once that moved. A panic (a new wasm instance, whose
+// generation starts again) drops them all.
 //
 // A replay skips only what such an answer does not need: no storage call, no rate limit, no log
 // line (Rust marks an answer only when it would not log it). Replays are still counted in the
@@ -28,15 +30,22 @@ function plain(request) {
 }
 
 /**
+ * What a copy is kept under: the URL and the Host header (which a local loopback issuer checks,
+ * and which need not match the URL behind a proxy).
+ */
+const keyOf = (request) => `${request.headers.get("host")} ${request.url}`;
+
+/**
  * The remembered answer to `request`, or null. `generation()` is the wasm module's memo
  * generation (called only when a copy is found).
  */
 export function replay(request, generation) {
   if (copies.size === 0) return null;
-  const copy = copies.get(request.url);
+  const key = keyOf(request);
+  const copy = copies.get(key);
   if (!copy || !plain(request)) return null;
   if (Date.now() >= copy.until || copy.generation !== generation()) {
-    copies.delete(request.url);
+    copies.delete(key);
     return null;
   }
   pending.set(copy.route, (pending.get(copy.route) ?? 0) + 1);
@@ -45,19 +54,29 @@ export function replay(request, generation) {
 
 /**
  * Take the replay mark out of `headers` (a plain object of the answer's headers) and remember
- * the answer when it has one.
+ * the answer when it has one. `generation`: the memo generation read before the request ran.
+ * `repeated`: a header name came twice (the plain object holds only the last), so the answer
+ * is not kept. Never throws: a copy that cannot be made is simply not made.
  */
-export function remember(request, status, headers, body, generation) {
+export function remember(request, status, headers, body, generation, repeated) {
   const mark = headers[REPLAY_HEADER];
   if (mark === undefined) return;
   delete headers[REPLAY_HEADER];
-  const [ms, route] = mark.split(" ");
-  if (!(Number(ms) > 0) || !route || !plain(request)) return;
-  if (copies.size >= LIMIT) copies.clear();
-  const stored = { ...headers };
-  if (STORAGE_HEADER in stored) stored[STORAGE_HEADER] = `${NO_STORAGE}, replayed=1`;
-  // A Headers object converts faster than a plain object into each replayed Response.
-  copies.set(request.url, { status, headers: new Headers(stored), body, route, until: Date.now() + Number(ms), generation: generation() });
+  const [until, route] = mark.split(" ");
+  if (!(Number(until) > Date.now()) || !route || repeated || !plain(request)) return;
+  try {
+    const stored = { ...headers };
+    if (STORAGE_HEADER in stored) stored[STORAGE_HEADER] = `${NO_STORAGE}, replayed=1`;
+    // A Headers object converts faster than a plain object into each replayed Response.
+    const copy = { status, headers: new Headers(stored), body, route, until: Number(until), generation };
+    if (copies.size >= LIMIT) copies.clear();
+    copies.set(keyOf(request), copy);
+  } catch {}
+}
+
+/** Drop every copy (after a panic: the new wasm instance's memo generation starts again). */
+export function forgetAll() {
+  copies.clear();
 }
 
 /** The replays to count since the last call, as `route\ntimes\n...`, or null when none. */
