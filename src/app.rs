@@ -145,6 +145,15 @@ async fn handle_routed<P: Platform>(
     log: &RequestLog,
 ) -> Response {
     let expose = cfg.map(|c| c.expose_internal_errors).unwrap_or(false);
+    // Under the admin prefix, a wrong path or method is told only to an authenticated caller:
+    // a 404 or 405 before the token check would map the admin API for anyone.
+    if let (Err(RouteError::NotFound { admin: true } | RouteError::MethodNotAllowed { admin: true, .. }), Ok(c)) =
+        (&routed, cfg)
+    {
+        if let Err(e) = admin_authorized(p, c, req).await {
+            return admin_refusal(e, expose);
+        }
+    }
     let routed = match routed {
         Ok(r) => r,
         Err(RouteError::NotFound { .. }) => {
@@ -176,12 +185,7 @@ async fn handle_routed<P: Platform>(
     }
     if routed.admin {
         if let Err(e) = admin_authorized(p, cfg, req).await {
-            let r = e.admin_response(expose);
-            return if e.status == 401 {
-                r.with_header("www-authenticate", "Bearer realm=\"hydra-edge admin\"")
-            } else {
-                r
-            };
+            return admin_refusal(e, expose);
         }
     }
     if body_too_large {
@@ -203,6 +207,16 @@ async fn handle_routed<P: Platform>(
         response = response.with_header("cache-control", "private, no-cache, no-store, must-revalidate");
     }
     response
+}
+
+/// The answer to an admin call that failed authentication (401 names the scheme).
+fn admin_refusal(e: ApiError, expose: bool) -> Response {
+    let r = e.admin_response(expose);
+    if e.status == 401 {
+        r.with_header("www-authenticate", "Bearer realm=\"hydra-edge admin\"")
+    } else {
+        r
+    }
 }
 
 /// `POST /admin/_test/sql` (test routes only): `{"statements": [...]}` run as one batch; answers

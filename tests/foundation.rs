@@ -161,6 +161,20 @@ fn admin_routes_need_the_token() {
     // Private keys are never reachable without the token.
     let body = s.client().get(s.url("/admin/keys/hydra.openid.id-token")).send().unwrap().text().unwrap();
     assert!(!body.contains("\"d\""));
+    // Nor is the map of the admin API: an unknown admin path or a wrong method answers 401 until
+    // the caller is authenticated, then 404 or 405.
+    for (method, path, known) in [
+        (Method::GET, "/admin/no-such-route", 404),
+        (Method::DELETE, "/admin/version", 405),
+        (Method::PATCH, "/admin/clients", 405),
+        (Method::DELETE, "/clients", 405),
+    ] {
+        let r = s.client().request(method.clone(), s.url(path)).send().unwrap();
+        assert!(r.headers().contains_key("www-authenticate"), "{method} {path}");
+        assert_eq!(r.status(), 401, "{method} {path} without token");
+        let r = s.client().request(method.clone(), s.url(path)).bearer_auth(ADMIN_TOKEN).send().unwrap();
+        assert_eq!(r.status(), known, "{method} {path} with the token");
+    }
 }
 
 #[test]
