@@ -129,14 +129,9 @@ pub async fn redeem_login<P: Platform>(
     if let Some((sid, _)) = skipped {
         batch.push(session_query(sid, now));
     }
-    if let (Some(s), Some(_)) = (session, skipped) {
-        batch.push(
-            Query::new(
-                "UPDATE login_sessions SET authenticated_at = ?3, remember = ?4, identity_provider_session_id = ?5, \
-                 expires_at = ?6 WHERE id = ?1 AND subject = ?2 AND expires_at > ?9 \
-                 AND EXISTS (SELECT 1 FROM flow_markers WHERE id = ?7 AND claim = ?8)",
-            )
-            .bind(&s.id)
+    // ?1-?6: the session's columns, ?7-?8: the claim both statements are conditional on.
+    let bind_session = |q: Query, s: &LoginSession| {
+        q.bind(&s.id)
             .bind(&s.subject)
             .bind(s.authenticated_at)
             .bind(s.remember)
@@ -144,26 +139,23 @@ pub async fn redeem_login<P: Platform>(
             .bind(s.expires_at)
             .bind(&claim.marker)
             .bind(&claim.value)
-            .bind(now),
+    };
+    if let (Some(s), Some(_)) = (session, skipped) {
+        let q = Query::new(
+            "UPDATE login_sessions SET authenticated_at = ?3, remember = ?4, identity_provider_session_id = ?5, \
+             expires_at = ?6 WHERE id = ?1 AND subject = ?2 AND expires_at > ?9 \
+             AND EXISTS (SELECT 1 FROM flow_markers WHERE id = ?7 AND claim = ?8)",
         );
+        batch.push(bind_session(q, s).bind(now));
     } else if let Some(s) = session {
-        batch.push(
-            Query::new(
-                "INSERT INTO login_sessions (id, subject, authenticated_at, remember, identity_provider_session_id, expires_at) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM flow_markers WHERE id = ?7 AND claim = ?8) \
-                 ON CONFLICT (id) DO UPDATE SET authenticated_at = excluded.authenticated_at, \
-                 remember = excluded.remember, identity_provider_session_id = excluded.identity_provider_session_id, \
-                 expires_at = excluded.expires_at WHERE login_sessions.subject = excluded.subject",
-            )
-            .bind(&s.id)
-            .bind(&s.subject)
-            .bind(s.authenticated_at)
-            .bind(s.remember)
-            .bind(&s.identity_provider_session_id)
-            .bind(s.expires_at)
-            .bind(&claim.marker)
-            .bind(&claim.value),
+        let q = Query::new(
+            "INSERT INTO login_sessions (id, subject, authenticated_at, remember, identity_provider_session_id, expires_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM flow_markers WHERE id = ?7 AND claim = ?8) \
+             ON CONFLICT (id) DO UPDATE SET authenticated_at = excluded.authenticated_at, \
+             remember = excluded.remember, identity_provider_session_id = excluded.identity_provider_session_id, \
+             expires_at = excluded.expires_at WHERE login_sessions.subject = excluded.subject",
         );
+        batch.push(bind_session(q, s));
     }
     let lookup = remembered_for.is_some();
     if let Some((client_id, subject)) = remembered_for {
