@@ -57,10 +57,9 @@ globalThis.__hydraEdgePanic = () => {
 /**
  * `[status, "name\nvalue\n...", body bytes or null]` from `respond` as a Response. Headers go in
  * as a plain object, which workerd converts faster than a list of pairs; a name that repeats
- * (`set-cookie`) takes the Headers path. An answer marked for replay is remembered (replay.mjs)
- * with `generation`, the wasm memo generation read before the request ran.
+ * (`set-cookie`) takes the Headers path. An answer marked for replay is remembered (replay.mjs).
  */
-function toResponse(request, out, generation) {
+function toResponse(request, out) {
   const [status, flat, body] = out;
   const parts = flat.split("\n");
   const record = {};
@@ -69,7 +68,7 @@ function toResponse(request, out, generation) {
     if (parts[i] in record) repeated = true;
     record[parts[i]] = parts[i + 1];
   }
-  if (REPLAY_HEADER in record) remember(request, status, record, body, generation, repeated);
+  if (REPLAY_HEADER in record) remember(request, status, record, body, repeated);
   const list = () => pairs(flat).filter(([k]) => k !== REPLAY_HEADER);
   try {
     return new Response(body, { status, headers: repeated ? list() : record });
@@ -143,25 +142,21 @@ function headerText(headers) {
  */
 function answer(request, body, tooLarge, env, ctx) {
   let out;
-  let generation;
   try {
     const replayed = takeCounts();
     if (replayed !== null) countReplayed(replayed);
-    // Before the request runs: a copy made from an answer that raced a key write is never
-    // current.
-    generation = replayGeneration();
     out = respond(request.method, request.url, headerText(request.headers), body, tooLarge, env, ctx);
   } catch {
     return panicResponse();
   }
-  if (!(out instanceof Promise)) return toResponse(request, out, generation);
+  if (!(out instanceof Promise)) return toResponse(request, out);
   return new Promise((resolve) => {
     const done = (response) => {
       inFlight.delete(done);
       resolve(response);
     };
     inFlight.add(done);
-    out.then((o) => done(toResponse(request, o, generation)), () => done(panicResponse()));
+    out.then((o) => done(toResponse(request, o)), () => done(panicResponse()));
   });
 }
 

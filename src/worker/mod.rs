@@ -150,6 +150,9 @@ async fn serve(request: Request, too_large: bool, env: JsValue, ctx: JsValue) ->
         && request.header("if-none-match").is_none()
         && !platform.storage_down;
     let method = request.method.as_str();
+    // Read before the request runs: a copy made from an answer that raced a key write (which
+    // moves the generation) is never current in entry.mjs.
+    let generation = crate::memo::generation();
     let log = crate::log::RequestLog::new();
     let started = js_sys::Date::now();
     let mut response = crate::app::handle(&platform, cfg.as_ref().as_ref(), request, too_large, &log).await;
@@ -167,10 +170,11 @@ async fn serve(request: Request, too_large: bool, env: JsValue, ctx: JsValue) ->
     let now_ms = js_sys::Date::now() as i64;
     if let Some(until) = log.replayable_until_ms().filter(|u| plain_get && response.status == 200 && *u > now_ms) {
         if !log.wanted(&response, cfg.as_ref().as_ref().ok()) {
-            response = response.with_header(REPLAY_HEADER, &format!("{until} {}", log.observed().route));
+            let mark = format!("{until} {generation} {}", log.observed().route);
+            response = response.with_header(REPLAY_HEADER, &mark);
         }
     }
-    count_and_flush(&platform, &log, &response);
+    count_and_flush(&platform, &log, &response, now_ms);
     if head {
         response.body.clear();
     }
@@ -178,8 +182,10 @@ async fn serve(request: Request, too_large: bool, env: JsValue, ctx: JsValue) ->
 }
 
 /// Tells entry.mjs it may answer later plain GETs of this URL with a copy of this answer until
-/// `<until>` (ms since the epoch: the end of the per-isolate copy's bound the answer came from),
-/// counting them as route `<route>`: `x-hydra-edge-replay: <until> <route>`. entry.mjs removes it.
+/// `<until>` (ms since the epoch: the end of the per-isolate copy's bound the answer came from)
+/// while the memo generation is still `<generation>` (read before the request ran), counting
+/// them as route `<route>`: `x-hydra-edge-replay: <until> <generation> <route>`. entry.mjs
+/// removes it.
 const REPLAY_HEADER: &str = "x-hydra-edge-replay";
 
 /// entry.mjs drops its replayed copies when this moved (a per-isolate copy was cleared, e.g. by
@@ -209,8 +215,12 @@ pub fn count_replayed(counts: &str) {
 
 /// Count the request in this isolate's metrics and, when the flush interval has passed, add the
 /// counts to D1 after the response (never on its path; see src/metrics.rs).
-fn count_and_flush(platform: &platform::WorkerPlatform, log: &crate::log::RequestLog, response: &Response) {
-    let now_ms = js_sys::Date::now() as i64;
+fn count_and_flush(
+    platform: &platform::WorkerPlatform,
+    log: &crate::log::RequestLog,
+    response: &Response,
+    now_ms: i64,
+) {
     crate::metrics::record(&log.observed(), response, now_ms);
     if let Some(samples) = crate::metrics::take_due(now_ms) {
         let queries = crate::store::metrics::upsert(&samples);

@@ -1,11 +1,11 @@
 // Whole answers replayed from the isolate's memory: the cacheable documents (discovery, JWKS)
 // are per-isolate copies in Rust already (src/memo.rs), and going through wasm to copy them out
 // cost as much as the rest of the request. The Rust side marks such an answer with
-// `x-hydra-edge-replay: <until> <route>` (src/worker/mod.rs): the same for every plain GET of
-// that URL until `<until>` (ms since the epoch), the end of the bound of the copy it came from.
-// So a replay is never staler than the Rust copy would have been, and a cleared Rust copy (a key
-// write) drops the replays too: each copy keeps the wasm module's memo generation read before
-// its request ran, and is dropped once that moved. A panic (a new wasm instance, whose
+// `x-hydra-edge-replay: <until> <generation> <route>` (src/worker/mod.rs): the same for every
+// plain GET of that URL until `<until>` (ms since the epoch), the end of the bound of the copy it
+// came from. So a replay is never staler than the Rust copy would have been, and a cleared Rust
+// copy (a key write) drops the replays too: each copy keeps the wasm module's memo generation
+// read before its request ran, and is dropped once that moved. A panic (a new wasm instance, whose
 // generation starts again) drops them all.
 //
 // A replay skips only what such an answer does not need: no storage call, no rate limit, no log
@@ -40,7 +40,8 @@ const keyOf = (request) => `${request.headers.get("host")} ${request.url}`;
  * generation (called only when a copy is found).
  */
 export function replay(request, generation) {
-  if (copies.size === 0) return null;
+  // Most requests are not GETs of a remembered URL: no key is built for them.
+  if (copies.size === 0 || request.method !== "GET") return null;
   const key = keyOf(request);
   const copy = copies.get(key);
   if (!copy || !plain(request)) return null;
@@ -54,21 +55,21 @@ export function replay(request, generation) {
 
 /**
  * Take the replay mark out of `headers` (a plain object of the answer's headers) and remember
- * the answer when it has one. `generation`: the memo generation read before the request ran.
- * `repeated`: a header name came twice (the plain object holds only the last), so the answer
- * is not kept. Never throws: a copy that cannot be made is simply not made.
+ * the answer when it has one. `repeated`: a header name came twice (the plain object holds only
+ * the last), so the answer is not kept. Never throws: a copy that cannot be made is simply not
+ * made.
  */
-export function remember(request, status, headers, body, generation, repeated) {
+export function remember(request, status, headers, body, repeated) {
   const mark = headers[REPLAY_HEADER];
   if (mark === undefined) return;
   delete headers[REPLAY_HEADER];
-  const [until, route] = mark.split(" ");
+  const [until, generation, route] = mark.split(" ");
   if (!(Number(until) > Date.now()) || !route || repeated || !plain(request)) return;
   try {
     const stored = { ...headers };
     if (STORAGE_HEADER in stored) stored[STORAGE_HEADER] = `${NO_STORAGE}, replayed=1`;
     // A Headers object converts faster than a plain object into each replayed Response.
-    const copy = { status, headers: new Headers(stored), body, route, until: Number(until), generation };
+    const copy = { status, headers: new Headers(stored), body, route, until: Number(until), generation: Number(generation) };
     if (copies.size >= LIMIT) copies.clear();
     copies.set(keyOf(request), copy);
   } catch {}
