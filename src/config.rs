@@ -184,6 +184,10 @@ pub struct Config {
     pub request_log_level: RequestLogLevel,
     /// The v0.10 consent flow, when `CONSENT_URL` is set.
     pub consent_v0_10: Option<ConsentV010>,
+    /// `WEBFINGER_OIDC_DISCOVERY_SUPPORTED_SCOPE` / `_SUPPORTED_CLAIMS` (Hydra's
+    /// `webfinger.oidc_discovery.supported_*`): advertised in discovery after the built-in ones.
+    pub discovery_scopes: Vec<String>,
+    pub discovery_claims: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -363,6 +367,8 @@ impl Config {
                 }
             }
         };
+        let discovery_scopes = words(get("WEBFINGER_OIDC_DISCOVERY_SUPPORTED_SCOPE").unwrap_or_default());
+        let discovery_claims = words(get("WEBFINGER_OIDC_DISCOVERY_SUPPORTED_CLAIMS").unwrap_or_default());
         let registration = RegistrationPolicy {
             max_lifespan: bound("OIDC_DYNAMIC_CLIENT_REGISTRATION_MAX_LIFESPAN", "24h"),
             max_refresh_lifespan: bound("OIDC_DYNAMIC_CLIENT_REGISTRATION_MAX_REFRESH_LIFESPAN", "720h"),
@@ -615,6 +621,8 @@ impl Config {
             request_log_disable_for_discovery,
             request_log_level,
             consent_v0_10,
+            discovery_scopes,
+            discovery_claims,
         })
     }
 

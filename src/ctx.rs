@@ -59,3 +59,12 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
     json_from_bytes(&req.body)
         .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON for this operation: {e}.")))
 }
+
+/// Decode a JSON object body the way Hydra's Go decoder does: a member that is `null` counts as
+/// absent (Ory's SDKs send `"acr": null` for an unset field), and a wrong type names its field.
+pub fn parse_json_object<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
+    match parse_json::<serde_json::Value>(req)? {
+        serde_json::Value::Object(map) => decode_fields(map.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+        _ => Err(ApiError::bad_request("The request body must be a JSON object.")),
+    }
+}

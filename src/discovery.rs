@@ -54,6 +54,17 @@ pub fn id_token_algs(default_alg: &str) -> Vec<String> {
 }
 
 /// The discovery document for an ID-token signing algorithm.
+/// Built-in values, then the configured ones not among them (Hydra appends without repeats).
+fn with_extra(builtin: &[&str], extra: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = builtin.iter().map(|s| s.to_string()).collect();
+    for e in extra {
+        if !all.contains(e) {
+            all.push(e.clone());
+        }
+    }
+    all
+}
+
 pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
     let algs = id_token_algs(id_token_alg);
     let mut userinfo_algs = vec!["none".to_string()];
@@ -72,8 +83,8 @@ pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
         "response_types_supported": RESPONSE_TYPES,
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": grant_types(),
-        "scopes_supported": ["offline_access", "offline", "openid"],
-        "claims_supported": ["sub"],
+        "scopes_supported": with_extra(&["offline_access", "offline", "openid"], &cfg.discovery_scopes),
+        "claims_supported": with_extra(&["sub"], &cfg.discovery_claims),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
         "id_token_signing_alg_values_supported": algs,
@@ -150,6 +161,23 @@ mod tests {
         assert_eq!(id_token_algs("RS256"), vec!["RS256"]);
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert!(doc.get("registration_endpoint").is_none());
+        assert_eq!(doc["scopes_supported"], json!(["offline_access", "offline", "openid"]));
+        assert_eq!(doc["claims_supported"], json!(["sub"]));
+    }
+
+    /// WEBFINGER_OIDC_DISCOVERY_SUPPORTED_*: appended, without repeats.
+    #[test]
+    fn configured_scopes_and_claims_are_advertised() {
+        let cfg = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("WEBFINGER_OIDC_DISCOVERY_SUPPORTED_SCOPE", "profile email,openid"),
+            ("WEBFINGER_OIDC_DISCOVERY_SUPPORTED_CLAIMS", "email name"),
+        ]))
+        .unwrap();
+        let doc = document(&cfg, "ES256");
+        assert_eq!(doc["scopes_supported"], json!(["offline_access", "offline", "openid", "profile", "email"]));
+        assert_eq!(doc["claims_supported"], json!(["sub", "email", "name"]));
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! one more. Failures are therefore counted when they happen, and a key the binding refused is
 //! remembered in the isolate ([`blocked`]) for one rate-limit period, so the next attempt is
 //! refused with 429 before any expensive work (PBKDF2, signature checks, a `jwks_uri` fetch).
+//! A client id over its limit still accepts a secret its isolate verified before, and the right
+//! admin token always passes (`clients::auth::authenticate`, `app::admin_authorized`): anyone can
+//! fail in another's name.
 //! The client address is `CF-Connecting-IP`, which Cloudflare sets; `X-Forwarded-*` are the
 //! client's to write and never read. Without the binding (plain miniflare) nothing is limited.
 

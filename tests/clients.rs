@@ -498,6 +498,7 @@ fn dynamic_registration_create_read_update_delete() {
         (json!({"metadata": {"a": 1}}), "invalid_client_metadata"),
         (json!({"access_token_strategy": "jwt"}), "invalid_client_metadata"),
         (json!({"skip_consent": true}), "invalid_request"),
+        (json!({"skip_logout_consent": true}), "invalid_request"),
         (json!({"client_secret": "my-own-secret"}), "The request was malformed or contained invalid parameters"),
     ] {
         let (status, resp) = json_of(s.client().post(s.url("/oauth2/register")).json(&body).send().unwrap());
@@ -507,7 +508,7 @@ fn dynamic_registration_create_read_update_delete() {
     assert_eq!(s.d1("SELECT COUNT(*) AS n FROM clients")[0]["n"], 0);
 
     let r = s.client().post(s.url("/oauth2/register"))
-        .json(&json!({"client_id": "chosen-id-is-ignored", "client_name": "dcr", "redirect_uris": ["https://dcr.example/cb"]}))
+        .json(&json!({"client_id": "chosen-id-is-ignored", "client_name": "dcr", "redirect_uris": ["https://dcr.example/cb"], "skip_logout_consent": false}))
         .send().unwrap();
     assert_eq!(r.status(), 201);
     let (_, created) = json_of(r);
@@ -515,6 +516,8 @@ fn dynamic_registration_create_read_update_delete() {
     assert_ne!(id, "chosen-id-is-ignored");
     assert_eq!(id.len(), 36);
     assert!(created["client_secret"].is_string());
+    // OpenID Connect Dynamic Registration §2: RS256 ID tokens unless the registrant names one.
+    assert_eq!(created["id_token_signed_response_alg"], "RS256", "{created}");
     let rat = created["registration_access_token"].as_str().unwrap().to_string();
     assert_eq!(created["registration_client_uri"], s.url(&format!("/oauth2/register/{id}")));
     let uri = format!("/oauth2/register/{id}");

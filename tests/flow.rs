@@ -326,13 +326,20 @@ fn remembered_login_and_consent_are_skipped_and_prompt_none_works() {
     let (_, req) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
     assert_eq!(req["skip"], true);
     assert_eq!(req["subject"], "bob");
-    // Accepting as someone else is an error, as in Hydra.
-    let (status, err) = admin_put(
+    // Accepting as someone else (an account switch) sends the browser back to the authorization
+    // request with prompt=login, as Hydra v2.2 and later do: a new login, not the session's.
+    let (status, to) = admin_put(
         s,
         &format!("/admin/oauth2/auth/requests/login/accept?login_challenge={login}"),
         &json!({"subject": "mallory"}),
     );
-    assert_eq!(status, 400, "{err}");
+    assert_eq!(status, 200, "{to}");
+    let again = to["redirect_to"].as_str().unwrap();
+    assert!(again.starts_with(&s.url("/oauth2/auth?")), "{again}");
+    assert_eq!(param(again, "prompt").as_deref(), Some("login"));
+    assert!(param(again, "login_verifier").is_none(), "{again}");
+    assert_eq!(param(again, "client_id").as_deref(), Some(rp.id.as_str()), "the same authorization request");
+    // (prompt=login asking for a new login is checked below.)
     let r = accept_login(s, &login, &json!({"subject": "bob"}));
     let consent = to_consent(&browser, &r);
     let (_, creq) = s.admin_get(&format!("/admin/oauth2/auth/requests/consent?consent_challenge={consent}"));
@@ -420,11 +427,26 @@ fn login_and_consent_rejections_reach_the_client() {
         s.d1(&format!("SELECT COUNT(*) AS n FROM authorization_codes WHERE client_id = '{}'", rp.id))[0]["n"],
         0
     );
-    // An empty rejection uses Hydra's default error name.
+    // An empty rejection uses Hydra's default error name (its `SetDefaults`); `null` members
+    // count as absent, as Go's decoder treats them.
     let login = to_login(&browser, &rp.auth_url(&[]));
-    let (_, v) = admin_put(s, &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"), &json!({}));
+    let (_, v) = admin_put(
+        s,
+        &format!("/admin/oauth2/auth/requests/login/reject?login_challenge={login}"),
+        &json!({"error": null, "error_description": null}),
+    );
     let r = browser.get(v["redirect_to"].as_str().unwrap()).send().unwrap();
-    assert_eq!(param(&location(&r), "error").as_deref(), Some("request_denied"));
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("login request denied"));
+    let login = to_login(&browser, &rp.auth_url(&[]));
+    let consent = to_consent(
+        &browser,
+        &accept_login(s, &login, &json!({"subject": "u", "acr": null, "amr": null, "context": null, "remember": null})),
+    );
+    let (status, v) =
+        admin_put(s, &format!("/admin/oauth2/auth/requests/consent/reject?consent_challenge={consent}"), &json!({}));
+    assert_eq!(status, 200, "{v}");
+    let r = browser.get(v["redirect_to"].as_str().unwrap()).send().unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("consent request denied"));
 }
 
 #[test]

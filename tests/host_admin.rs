@@ -196,3 +196,35 @@ fn a_stale_jwks_written_back_by_a_concurrent_reader_is_deleted_again_after_5_s()
     let fresh: Value = h.get("/.well-known/jwks.json").json();
     assert_eq!(fresh["keys"].as_array().unwrap().len(), 4, "{fresh}");
 }
+
+/// A remembered consent whose `remember_for` ran out is no longer listed (Hydra v26), by page
+/// and by offset (with its count); one remembered for ever (`remember_for` 0) stays.
+#[test]
+fn expired_remembered_consents_are_not_listed() {
+    let h = Host::new();
+    let rp = h.register(json!({}));
+    let consent = |b: &mut Browser, remember_for: i64| {
+        let r = b.get(&h, &rp.auth_url(&[("prompt", "login")]));
+        let login = r.param("login_challenge").unwrap();
+        let accepted = h.accept_login(&login, &json!({"subject": "frank"}));
+        let r = b.get(&h, accepted.json()["redirect_to"].as_str().unwrap());
+        let challenge = r.param("consent_challenge").unwrap();
+        let body = json!({"grant_scope": ["openid"], "remember": true, "remember_for": remember_for});
+        let accepted = h.accept_consent(&challenge, &body);
+        assert_eq!(accepted.status(), 200, "{accepted}");
+        b.get(&h, accepted.json()["redirect_to"].as_str().unwrap());
+    };
+    consent(&mut Browser::default(), 60);
+    consent(&mut Browser::default(), 0);
+    let listed = |query: &str| {
+        let r =
+            h.admin_at(&h.p, Method::Get, &format!("/admin/oauth2/auth/sessions/consent?subject=frank{query}"), None);
+        assert_eq!(r.status(), 200, "{r}");
+        (r.json().as_array().unwrap().len(), r.header("x-total-count"))
+    };
+    assert_eq!(listed("").0, 2);
+    h.world.advance_secs(61);
+    assert_eq!(listed("").0, 1);
+    let (n, total) = listed("&limit=10&offset=0");
+    assert_eq!((n, total.as_deref()), (1, Some("1")));
+}

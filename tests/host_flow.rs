@@ -118,6 +118,29 @@ fn verifiers_are_single_use_and_remembered_sessions_skip() {
     assert_eq!((req["skip"].as_bool(), req["subject"].as_str()), (Some(true), Some("dave")), "{req}");
 }
 
+/// `max_age` (OpenID Connect Core §3.1.2.1): more than `max_age` seconds since the login means
+/// a new one. Logins are stored in whole seconds, so a session is kept only while it is surely
+/// young enough: a login at 100.9 s is too old for `max_age=1` at 101.95 s.
+#[test]
+fn max_age_counts_the_seconds_since_the_login() {
+    let h = Host::new();
+    let rp = h.register(json!({}));
+    let mut b = Browser::default();
+    let to_second = 1000 - h.world.now_ms().rem_euclid(1000);
+    h.world.advance_ms(to_second + 900);
+    h.run_flow(&rp, &mut b, "erin");
+    let skip = |b: &mut Browser, max_age: &str| {
+        let login = b.get(&h, &rp.auth_url(&[("max_age", max_age)])).param("login_challenge").unwrap();
+        let (_, req) =
+            h.admin(Method::Get, &format!("/admin/oauth2/auth/requests/login?login_challenge={login}"), None);
+        req["skip"].as_bool().unwrap()
+    };
+    assert!(skip(&mut b, "60"));
+    h.world.advance_ms(1050);
+    assert!(!skip(&mut b, "1"), "1.05 s after the login");
+    assert!(skip(&mut b, "3"));
+}
+
 #[test]
 fn private_key_jwt_authenticates_once_per_jti() {
     let h = Host::new();

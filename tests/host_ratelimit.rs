@@ -34,6 +34,39 @@ fn failed_client_authentications_are_limited_per_client_then_refused_without_wor
     assert_eq!(wrong_secret(&h, &rp).status(), 401);
 }
 
+/// Anyone can fail in a client's name (client ids are public): the owner's secret, verified
+/// before in this isolate, still passes while the id is refused; nothing else does, and a wrong
+/// secret costs no hashing.
+#[test]
+fn strangers_failing_in_a_clients_name_do_not_lock_its_owner_out() {
+    let h = Host::new();
+    let rp = h.register(json!({"grant_types": ["client_credentials"]}));
+    let right = |h: &Host| {
+        let body = form(&[("grant_type", "client_credentials")]);
+        h.post_form_at(&h.p, "/oauth2/token", &body, &[("authorization", &basic(&rp.id, &rp.secret))])
+    };
+    assert_eq!(right(&h).status(), 200);
+    for _ in 0..20 {
+        assert_eq!(wrong_secret(&h, &rp).status(), 401);
+    }
+    assert_eq!(wrong_secret(&h, &rp).status(), 429);
+    let r = right(&h);
+    assert_eq!(r.status(), 200, "{r}");
+    h.world.start_counting();
+    assert_eq!(wrong_secret(&h, &rp).status(), 429);
+    assert!(!h.world.calls().iter().any(|c| c.kind == CallKind::Pbkdf2), "{:?}", h.world.calls());
+    // A client this isolate never verified is refused without a lookup.
+    let other = h.register(json!({"grant_types": ["client_credentials"]}));
+    for _ in 0..21 {
+        wrong_secret(&h, &other);
+    }
+    h.world.start_counting();
+    let body = form(&[("grant_type", "client_credentials")]);
+    let r = h.post_form_at(&h.p, "/oauth2/token", &body, &[("authorization", &basic(&other.id, &other.secret))]);
+    assert_eq!(r.status(), 429, "{r}");
+    assert!(h.world.calls().is_empty(), "{:?}", h.world.calls());
+}
+
 #[test]
 fn device_verifications_are_limited_per_address_and_a_failing_limiter_allows() {
     let h = Host::new();

@@ -66,7 +66,12 @@ fn rp_initiated_logout_with_front_and_back_channel() {
     let r = browser
         .get(logout_url(
             s,
-            &[("id_token_hint", &id_token), ("post_logout_redirect_uri", "https://rp.example/bye"), ("state", "st-1")],
+            &[
+                ("id_token_hint", &id_token),
+                ("client_id", &rp.id),
+                ("post_logout_redirect_uri", "https://rp.example/bye"),
+                ("state", "st-1"),
+            ],
         ))
         .send()
         .unwrap();
@@ -162,6 +167,24 @@ fn rp_initiated_logout_refuses_bad_hints_and_unregistered_redirects() {
     let forged = EcKey::new(77, "not-ours").sign(&json!({"alg": "ES256", "kid": "not-ours"}), &claims);
     let r = browser.get(logout_url(s, &[("id_token_hint", &forged)])).send().unwrap();
     to_error_page(&r, s, "was not signed by this server");
+    // Another algorithm than the key's is the hint's fault (never a 503).
+    let forged = EcKey::new(77, "x").sign(&json!({"alg": "RS256", "kid": decode_part(&id_token, 0)["kid"]}), &claims);
+    let r = browser.get(logout_url(s, &[("id_token_hint", &forged)])).send().unwrap();
+    to_error_page(&r, s, "names an algorithm that does not match its key");
+    // A client_id must be the hint's audience (RP-Initiated Logout §2).
+    let other = Rp::register(s, json!({"post_logout_redirect_uris": ["https://rp.example/bye"]}));
+    let r = browser
+        .get(logout_url(
+            s,
+            &[
+                ("id_token_hint", &id_token),
+                ("client_id", &other.id),
+                ("post_logout_redirect_uri", "https://rp.example/bye"),
+            ],
+        ))
+        .send()
+        .unwrap();
+    to_error_page(&r, s, "client_id is not an audience of id_token_hint");
     // OP-initiated requests cannot carry state or a redirect.
     let r = browser.get(logout_url(s, &[("state", "abcdefgh")])).send().unwrap();
     to_error_page(&r, s, "state is set but id_token_hint is missing");

@@ -88,11 +88,18 @@ async fn load<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<Option<Store
 
 /// A client presented with a secret: unknown clients cost the same PBKDF2 as known ones and get
 /// the same answer as a wrong secret.
-async fn load_for_secret<P: Platform>(ctx: &Ctx<'_, P>, id: &str, presented: &str) -> ApiResult<StoredClient> {
+async fn load_for_secret<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+    presented: &str,
+    known_only: bool,
+) -> ApiResult<StoredClient> {
     match load(ctx, id).await? {
         Some(client) => Ok(client),
         None => {
-            secret_hash::verify_nothing(ctx.p, presented).await?;
+            if !known_only {
+                secret_hash::verify_nothing(ctx.p, presented).await?;
+            }
             Err(invalid_client(BAD_CREDENTIALS))
         }
     }
@@ -102,10 +109,21 @@ async fn load_or_unknown<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<S
     load(ctx, id).await?.ok_or_else(|| invalid_client(BAD_CREDENTIALS))
 }
 
-async fn check_secret<P: Platform>(ctx: &Ctx<'_, P>, client: &StoredClient, presented: &str) -> ApiResult<()> {
+async fn check_secret<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &StoredClient,
+    presented: &str,
+    known_only: bool,
+) -> ApiResult<()> {
     let Some(hash) = client.secret_hash.as_deref() else {
         return Err(invalid_client("The OAuth 2.0 Client has no secret."));
     };
+    if known_only {
+        return match secret_hash::verified_before(&client.client.client_id, hash, presented) {
+            true => Ok(()),
+            false => Err(invalid_client(BAD_CREDENTIALS)),
+        };
+    }
     let verdict = secret_hash::verify(ctx.p, &client.client.client_id, hash, presented).await?;
     if !verdict.ok() {
         // An unknown client costs a KV and a D1 miss before its (dummy) PBKDF2; a known one
@@ -136,27 +154,45 @@ fn is_failure(e: &ApiError) -> bool {
 }
 
 /// Authenticate the client of a token request (or of any endpoint that authenticates clients
-/// the same way, such as revocation), within the failure rate limits: a client id or address
-/// that failed too often recently gets 429 before anything is checked.
+/// the same way, such as revocation), within the failure rate limits. An address that failed too
+/// often recently gets 429 before anything is checked. A client id that failed too often gets
+/// 429 too, except for a secret this isolate already verified for that client: anyone can name
+/// a client id (it is public in every authorization URL), so failures in its name must not lock
+/// its owner out, while a secret never verified here still costs no PBKDF2 and reveals nothing.
 pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> ApiResult<StoredClient> {
     use crate::ratelimit::{self, Limiter};
     let ip = ratelimit::client_ip(req).map(|ip| format!("ip:{ip}"));
-    let client = claimed_client(req, form).map(|id| format!("client:{id}"));
+    let claimed = claimed_client(req, form);
+    let client = claimed.as_deref().map(|id| format!("client:{id}"));
     let mut keys: Vec<(Limiter, &str)> = Vec::with_capacity(2);
-    if let Some(c) = client.as_deref() {
-        keys.push((Limiter::ClientAuthFailuresPerClient, c));
-    }
     if let Some(ip) = ip.as_deref() {
         keys.push((Limiter::ClientAuthFailuresPerIp, ip));
     }
     ratelimit::check(ctx.p, &keys)?;
-    match authenticate_unlimited(ctx, req, form).await {
+    let mut known_only = false;
+    if let Some(c) = client.as_deref() {
+        known_only = ratelimit::blocked(ctx.p, Limiter::ClientAuthFailuresPerClient, c);
+        // Nothing verified for this id here: refused without a lookup.
+        if known_only && !claimed.as_deref().is_some_and(secret_hash::verified_any) {
+            return Err(ratelimit::refused(Limiter::ClientAuthFailuresPerClient));
+        }
+        keys.push((Limiter::ClientAuthFailuresPerClient, c));
+    }
+    match authenticate_unlimited(ctx, req, form, known_only).await {
+        Err(e) if known_only && is_failure(&e) => Err(ratelimit::refused(Limiter::ClientAuthFailuresPerClient)),
         Err(e) if is_failure(&e) => Err(ratelimit::fail(ctx.p, &keys).await.unwrap_or(e)),
         other => other,
     }
 }
 
-async fn authenticate_unlimited<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> ApiResult<StoredClient> {
+/// `known_only`: the client id is over its failure limit; only a secret this isolate verified
+/// before passes, and nothing expensive (PBKDF2, a key fetch, a signature check) runs.
+async fn authenticate_unlimited<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    req: &Request,
+    form: &Form,
+    known_only: bool,
+) -> ApiResult<StoredClient> {
     let dup = |e: crate::http::form::FormError| ApiError::invalid_request().with_hint(e.to_string());
     let form_id = form.get("client_id").map_err(dup)?.map(str::to_string);
     let form_secret = form.get("client_secret").map_err(dup)?.map(str::to_string);
@@ -170,7 +206,11 @@ async fn authenticate_unlimited<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, fo
             .with_hint("Client authentication must use exactly one method, but the request contains several."));
     }
 
+    let blocked = || invalid_client("This client failed to authenticate too often.");
     if let Some(jwt) = assertion {
+        if known_only {
+            return Err(blocked());
+        }
         if assertion_type != ASSERTION_TYPE {
             return Err(
                 ApiError::invalid_request().with_hint(format!("The client_assertion_type must be '{ASSERTION_TYPE}'."))
@@ -184,22 +224,25 @@ async fn authenticate_unlimited<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, fo
             return Err(ApiError::invalid_request()
                 .with_hint("The client_id in the body does not match the HTTP authorization header."));
         }
-        let client = load_for_secret(ctx, &id, &secret).await?;
+        let client = load_for_secret(ctx, &id, &secret, known_only).await?;
         if client.client.token_endpoint_auth_method != "client_secret_basic" {
             return Err(method_mismatch(&client.client.token_endpoint_auth_method, "client_secret_basic"));
         }
-        check_secret(ctx, &client, &secret).await?;
+        check_secret(ctx, &client, &secret, known_only).await?;
         return Ok(client);
     }
     let id = form_id
         .ok_or_else(|| invalid_client("Client credentials are missing: no client_id and no authorization header."))?;
     if let Some(secret) = form_secret {
-        let client = load_for_secret(ctx, &id, &secret).await?;
+        let client = load_for_secret(ctx, &id, &secret, known_only).await?;
         if client.client.token_endpoint_auth_method != "client_secret_post" {
             return Err(method_mismatch(&client.client.token_endpoint_auth_method, "client_secret_post"));
         }
-        check_secret(ctx, &client, &secret).await?;
+        check_secret(ctx, &client, &secret, known_only).await?;
         return Ok(client);
+    }
+    if known_only {
+        return Err(blocked());
     }
     let client = load_or_unknown(ctx, &id).await?;
     if client.client.token_endpoint_auth_method != "none" {
@@ -327,10 +370,7 @@ async fn private_key_jwt<P: Platform>(ctx: &Ctx<'_, P>, jwt: &str, form_id: Opti
     if !aud_contains(claims.get("aud"), &accepted) {
         return Err(invalid_client("The client_assertion's 'aud' must name this server's token endpoint."));
     }
-    let exp = claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| invalid_client("The client_assertion has no 'exp'."))?;
+    let exp = jws::numeric_date(claims, "exp").ok_or_else(|| invalid_client("The client_assertion has no 'exp'."))?;
     if exp <= now {
         return Err(invalid_client("The client_assertion has expired."));
     }
@@ -338,7 +378,7 @@ async fn private_key_jwt<P: Platform>(ctx: &Ctx<'_, P>, jwt: &str, form_id: Opti
         return Err(invalid_client("The client_assertion's 'exp' is too far in the future."));
     }
     for name in ["iat", "nbf"] {
-        if let Some(t) = claims.get(name).and_then(Value::as_i64) {
+        if let Some(t) = jws::numeric_date(claims, name) {
             if t > now + LEEWAY {
                 return Err(invalid_client(format!("The client_assertion's '{name}' is in the future.")));
             }

@@ -230,6 +230,11 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     c.client_secret_expires_at = 0;
 
     if origin == Origin::Registration {
+        // OpenID Connect Dynamic Registration §2: a registrant that names no ID token algorithm
+        // gets RS256 (admin-created clients keep the server's ES256 default).
+        if c.id_token_signed_response_alg.is_empty() {
+            c.id_token_signed_response_alg = "RS256".into();
+        }
         // Fields only the admin API may set (Hydra refuses them at /oauth2/register).
         if c.metadata != json!({}) {
             return Err(meta("Field metadata can only be set through the admin API."));
@@ -237,7 +242,7 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
         if !c.access_token_strategy.is_empty() {
             return Err(meta("Field access_token_strategy can only be set through the admin API."));
         }
-        if c.skip_consent || c.skip_logout_consent.is_some() {
+        if c.skip_consent || c.skip_logout_consent == Some(true) {
             return Err(ApiError::invalid_request()
                 .with_hint("Fields skip_consent and skip_logout_consent can only be set through the admin API."));
         }
@@ -480,6 +485,13 @@ mod tests {
         let mut c = valid();
         c.skip_consent = true;
         assert!(validate(&cfg, &mut c, Origin::Admin).is_ok());
+        // Hydra refuses only a true skip_logout_consent; false is what SDK models round-trip.
+        let mut c = valid();
+        c.skip_logout_consent = Some(true);
+        assert_eq!(validate(&cfg, &mut c, Origin::Registration).unwrap_err().error, "invalid_request");
+        let mut c = valid();
+        c.skip_logout_consent = Some(false);
+        assert!(validate(&cfg, &mut c, Origin::Registration).is_ok());
     }
 
     #[test]

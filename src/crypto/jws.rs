@@ -57,13 +57,23 @@ pub const VERIFY_ALGS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", 
 /// own `alg` when it names one (no algorithm confusion).
 pub fn key_fits(jwk: &Value, alg: &str) -> bool {
     let kty = jwk.get("kty").and_then(Value::as_str).unwrap_or("");
+    let crv = jwk.get("crv").and_then(Value::as_str).unwrap_or("");
     let family = match kty {
-        "EC" => alg.starts_with("ES"),
+        // The curve is the algorithm's own: ES256 is P-256 only (RFC 7518 §3.4).
+        "EC" => matches!((alg, crv), ("ES256", "P-256") | ("ES384", "P-384") | ("ES512", "P-521")),
         "RSA" => alg.starts_with("RS") || alg.starts_with("PS"),
         _ => false,
     };
     let named = jwk.get("alg").and_then(Value::as_str).map(|a| a == alg).unwrap_or(true);
     family && VERIFY_ALGS.contains(&alg) && named
+}
+
+/// A NumericDate claim (`exp`, `iat`, `nbf`) in whole seconds. RFC 7519 §2 allows a fractional
+/// value and many clients send one (`time.time()`, `Date.now() / 1000`); it is floored, so an
+/// `exp` ends no later than it says. `None` when absent or not a number.
+pub fn numeric_date(claims: &Value, name: &str) -> Option<i64> {
+    let v = claims.get(name)?;
+    v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
 }
 
 /// `at_hash` / `c_hash`: the left half of the hash the signing algorithm uses, base64url.
@@ -102,6 +112,21 @@ mod tests {
         assert!(!key_fits(&json!({"kty": "oct", "k": "x"}), "HS256"));
         assert!(key_fits(&json!({"kty": "RSA"}), "PS256"));
         assert!(!key_fits(&json!({"kty": "RSA", "alg": "RS256"}), "PS256"));
+        // The curve belongs to the algorithm.
+        assert!(!key_fits(&ec, "ES384"));
+        assert!(key_fits(&json!({"kty": "EC", "crv": "P-521"}), "ES512"));
+        assert!(!key_fits(&json!({"kty": "EC", "crv": "P-384"}), "ES256"));
+    }
+
+    #[test]
+    fn numeric_dates() {
+        let c = json!({"a": 5, "b": 5.9, "c": "5", "d": -1.5, "e": null});
+        assert_eq!(numeric_date(&c, "a"), Some(5));
+        assert_eq!(numeric_date(&c, "b"), Some(5));
+        assert_eq!(numeric_date(&c, "c"), None);
+        assert_eq!(numeric_date(&c, "d"), Some(-2));
+        assert_eq!(numeric_date(&c, "e"), None);
+        assert_eq!(numeric_date(&c, "missing"), None);
     }
 
     /// Example from OpenID Connect Core (access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y").

@@ -98,15 +98,26 @@ impl Verdict {
     }
 }
 
+/// Did this isolate verify `presented` for `client_id` against this very `stored_hash` before?
+/// No PBKDF2: a secret that was never verified here is not checked at all.
+pub fn verified_before(client_id: &str, stored_hash: &str, presented: &str) -> bool {
+    let digest = fast_digest(client_id, presented);
+    VERIFIED.with(|v| {
+        v.borrow().get(client_id).map(|e| e.stored_hash == stored_hash && ct_eq(&e.digest, &digest)).unwrap_or(false)
+    })
+}
+
+/// Has this isolate verified any secret of `client_id` (that it still remembers)?
+pub fn verified_any(client_id: &str) -> bool {
+    VERIFIED.with(|v| v.borrow().contains_key(client_id))
+}
+
 /// Verify `presented` against `stored_hash` in constant time, via the per-isolate cache.
 pub async fn verify<P: Platform>(p: &P, client_id: &str, stored_hash: &str, presented: &str) -> PResult<Verdict> {
-    let digest = fast_digest(client_id, presented);
-    let cached = VERIFIED.with(|v| {
-        v.borrow().get(client_id).map(|e| e.stored_hash == stored_hash && ct_eq(&e.digest, &digest)).unwrap_or(false)
-    });
-    if cached {
+    if verified_before(client_id, stored_hash, presented) {
         return Ok(Verdict::MatchCached);
     }
+    let digest = fast_digest(client_id, presented);
     let Some(h) = parse(stored_hash) else {
         return Ok(Verdict::Mismatch);
     };

@@ -9,7 +9,7 @@ use super::{authorize_request, user_code, DeviceState, DeviceVerifier};
 use crate::clients::model::Client;
 use crate::crypto::random_hex128;
 use crate::crypto::seal::{self, Purpose};
-use crate::ctx::{parse_json, Ctx};
+use crate::ctx::{parse_json_object, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::flow::{self, cookies, device_marker, ConsentVerifier, DeviceLink};
 use crate::http::form::Form;
@@ -156,7 +156,7 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         return Err(ApiError::invalid_request()
             .with_hint("Query parameter 'device_challenge' is not defined but should have been."));
     }
-    let body: AcceptUserCode = parse_json(req)?;
+    let body: AcceptUserCode = parse_json_object(req)?;
     if body.user_code.is_empty() {
         return Err(ApiError::invalid_request().with_hint("Field 'user_code' must not be empty."));
     }

@@ -17,7 +17,7 @@ use crate::clients::model::Client;
 use crate::config::is_loopback_host;
 use crate::crypto::random_hex128;
 use crate::crypto::seal::{self, Purpose};
-use crate::ctx::{parse_json, Ctx};
+use crate::ctx::{parse_json_object, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::{add_query, Request, Response};
@@ -267,7 +267,7 @@ fn check_grant<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, scope: &[String],
 /// come from the challenge). As in Hydra v26, accepting again answers a new verifier; only one
 /// redeems.
 pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
-    let body: AcceptConsent = parse_json(req)?;
+    let body: AcceptConsent = parse_json_object(req)?;
     if body.remember_for < 0 {
         return Err(ApiError::invalid_request().with_hint("Field 'remember_for' must not be negative."));
     }
@@ -297,7 +297,7 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
 
 /// `PUT /admin/oauth2/auth/requests/consent/reject`
 pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
-    let denial: Denial = parse_json(req)?;
+    let denial = parse_json_object::<Denial>(req)?.or_name("consent request denied");
     let state: ConsentState =
         open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge_param(req, "consent"))?;
     let result = ConsentResult { error: Some(denial), handled_at: ctx.p.now(), ..Default::default() };

@@ -28,7 +28,7 @@ use crate::clients::model::Client;
 use crate::compat::v0_10::{consent_request_view, Acceptance, Rejection};
 use crate::crypto::random_hex128;
 use crate::crypto::seal::{self, Purpose};
-use crate::ctx::{parse_json, Ctx};
+use crate::ctx::{parse_json_object, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::{add_query, Request, Response};
@@ -139,7 +139,7 @@ pub async fn get_request<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<R
 
 /// `PATCH /oauth2/consent/requests/{id}/accept`: 204; the browser may now return.
 pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, id: &str) -> ApiResult<Response> {
-    let body: Acceptance = parse_json(req)?;
+    let body: Acceptance = parse_json_object(req)?;
     if body.subject.is_empty() {
         return Err(ApiError::invalid_request().with_hint("Field 'subject' must not be empty."));
     }
@@ -173,7 +173,7 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, id: &str) -> A
 
 /// `PATCH /oauth2/consent/requests/{id}/reject`: 204; the browser's return ends in an error.
 pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, id: &str) -> ApiResult<Response> {
-    let body: Rejection = parse_json(req)?;
+    let body: Rejection = parse_json_object(req)?;
     let state: ConsentState = open_challenge(ctx, Purpose::ConsentV010, "consent", id)?;
     let denial = Denial {
         error: body.error.unwrap_or_default(),

@@ -26,7 +26,9 @@ pub async fn verify<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> ApiResult<Valu
         .iter()
         .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
         .ok_or_else(|| bad("was not signed by this server"))?;
-    if key.get("alg").and_then(Value::as_str).map(|a| a != alg).unwrap_or(false) {
+    // The key's own `alg` when it names one, else its family and curve (an imported key may have
+    // no `alg`): a mismatch is the hint's fault, never a WebCrypto failure (503).
+    if !jws::key_fits(key, alg) {
         return Err(bad("names an algorithm that does not match its key"));
     }
     // WebCrypto answers `false` for a junk signature (wrong length included); an error is the

@@ -14,7 +14,7 @@ use crate::authorize::request::AuthorizeRequest;
 use crate::clients::model::Client;
 use crate::crypto::seal::{self, Purpose};
 use crate::crypto::{random_hex128, uuid_v4};
-use crate::ctx::{parse_json, Ctx};
+use crate::ctx::{parse_json_object, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::{add_query, Request, Response};
@@ -54,8 +54,10 @@ pub async fn start<P: Platform>(
 
     let mut skip = session.is_some() && !ar.has_prompt("login") && !ar.has_prompt("select_account");
     if let (Some(s), Some(max_age)) = (&session, ar.max_age) {
-        // max_age=0 always asks for a fresh login, even within the same second.
-        if max_age == 0 || s.authenticated_at + max_age < now {
+        // More than max_age seconds since the login: a new one. Both times are whole seconds, so
+        // the elapsed time may be up to a second more than `now - authenticated_at`; the session
+        // is kept only while it is surely young enough (max_age=0: never).
+        if s.authenticated_at + max_age <= now {
             skip = false;
         }
     }
@@ -259,7 +261,7 @@ fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, mut state: LoginState, 
 /// again (before or after the browser returned) answers a new verifier; only one verifier of a
 /// flow ever redeems, so a late one ends in `access_denied` at `/oauth2/auth`.
 pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
-    let body: AcceptLogin = parse_json(req)?;
+    let body: AcceptLogin = parse_json_object(req)?;
     if body.subject.is_empty() {
         return Err(ApiError::invalid_request().with_hint("Field 'subject' must not be empty."));
     }
@@ -268,8 +270,11 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     }
     let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, "login", &challenge_param(req, "login"))?;
     if state.skip && body.subject != state.subject {
-        return Err(ApiError::invalid_request()
-            .with_hint("Field 'subject' does not match subject from previous authentication."));
+        // Someone else than the remembered user logged in (an account switch): as Hydra v2.2 and
+        // later, send the browser back to the authorization request with prompt=login, which
+        // asks for a new login instead of reusing the session. No verifier is issued.
+        let again = crate::http::set_query(&state.request_url, "prompt", "login");
+        return Ok(Response::json(200, &json!({ "redirect_to": again })));
     }
     let result = LoginResult {
         authenticated_at: if state.skip { state.authenticated_at } else { ctx.p.now() },
@@ -290,7 +295,7 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
 
 /// `PUT /admin/oauth2/auth/requests/login/reject`: no storage call, like accept.
 pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
-    let denial: Denial = parse_json(req)?;
+    let denial = parse_json_object::<Denial>(req)?.or_name("login request denied");
     let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, "login", &challenge_param(req, "login"))?;
     let result = LoginResult { error: Some(denial), ..Default::default() };
     Ok(redirect_with_verifier(ctx, state, result))

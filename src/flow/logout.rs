@@ -138,8 +138,14 @@ async fn initiate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, params: &Form) -
         Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
         _ => Vec::new(),
     };
+    // RP-Initiated Logout §2: with both, the client_id must be the one the ID token was issued to.
+    let named = get("client_id")?;
+    if !named.is_empty() && !audiences.contains(&named) {
+        return Err(invalid("Logout failed because query parameter client_id is not an audience of id_token_hint."));
+    }
     let mut client = None;
-    for aud in audiences.iter().filter(|a| crate::clients::validate::check_client_id(a).is_ok()) {
+    let candidates = audiences.iter().filter(|a| named.is_empty() || **a == named);
+    for aud in candidates.filter(|a| crate::clients::validate::check_client_id(a).is_ok()) {
         if let Some(c) = store::clients::get(ctx.p, aud).await? {
             client = Some(c.client);
             break;

@@ -121,6 +121,15 @@ pub struct Denial {
 }
 
 impl Denial {
+    /// Hydra's default error name of a rejection that names none ("login request denied",
+    /// "consent request denied": its `SetDefaults`, v1.10 and v26 alike).
+    pub fn or_name(mut self, name: &str) -> Denial {
+        if self.error.is_empty() {
+            self.error = name.to_string();
+        }
+        self
+    }
+
     /// The error the client receives.
     pub fn to_error(&self) -> ApiError {
         let status = if (400..600).contains(&self.status_code) { self.status_code as u16 } else { 400 };

@@ -65,7 +65,8 @@ pub async fn list_consents<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, page: P
     let login_session_id = req.query_param("login_session_id").unwrap_or_default();
     if let Page::Offset { limit, offset } = page {
         let (rows, total) =
-            store::sessions::list_consents_offset(ctx.p, &subject, &login_session_id, offset, limit).await?;
+            store::sessions::list_consents_offset(ctx.p, &subject, &login_session_id, offset, limit, ctx.p.now())
+                .await?;
         let body: Vec<Value> = rows.iter().map(consent_session_view).collect();
         let keep = [("subject", subject.as_str()), ("login_session_id", login_session_id.as_str())];
         let url = ctx.cfg.public(&req.path);
@@ -77,7 +78,7 @@ pub async fn list_consents<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, page: P
             "Unable to parse pagination parameters: the page_token is invalid or has expired; start again from the first page.",
         )
     })?;
-    let mut rows = store::sessions::list_consents(ctx.p, &subject, &login_session_id, after, size).await?;
+    let mut rows = store::sessions::list_consents(ctx.p, &subject, &login_session_id, after, size, ctx.p.now()).await?;
     let has_next = rows.len() as i64 > size;
     rows.truncate(size as usize);
     let next = if has_next { rows.last().map(|r| r.pk) } else { None };

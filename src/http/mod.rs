@@ -224,9 +224,39 @@ pub fn add_query(url: &str, params: &[(&str, &str)]) -> String {
     out
 }
 
+/// Set one query parameter of a URL: every `name` it carried is replaced by `name=value`.
+pub fn set_query(url: &str, name: &str, value: &str) -> String {
+    let (rest, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let (base, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut encoded = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != name) {
+        encoded.append_pair(&k, &v);
+    }
+    encoded.append_pair(name, value);
+    let mut out = format!("{base}?{}", encoded.finish());
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_query_replaces_a_parameter() {
+        assert_eq!(set_query("https://a/x?prompt=none&b=1", "prompt", "login"), "https://a/x?b=1&prompt=login");
+        assert_eq!(set_query("https://a/x", "prompt", "login"), "https://a/x?prompt=login");
+        assert_eq!(
+            set_query("https://a/x?s=a+b&prompt=none&prompt=consent#f", "prompt", "login"),
+            "https://a/x?s=a+b&prompt=login#f"
+        );
+    }
 
     #[test]
     fn add_query_respects_existing_query_and_fragment() {

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{from_stored, generate_hmac, kid_of, signing, to_stored, validate_fully, GENERATABLE_ALGS};
 use crate::crypto::uuid_v4;
-use crate::ctx::{parse_json, Ctx};
+use crate::ctx::{parse_json, parse_json_object, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use crate::platform::Platform;
@@ -60,7 +60,7 @@ pub async fn get_set<P: Platform>(ctx: &Ctx<'_, P>, set: &str) -> ApiResult<Resp
 /// `POST /admin/keys/{set}`: generate a key and add it to the set.
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, set: &str, req: &Request) -> ApiResult<Response> {
     check_set_name(set)?;
-    let body: CreateKey = parse_json(req)?;
+    let body: CreateKey = parse_json_object(req)?;
     if !GENERATABLE_ALGS.contains(&body.alg.as_str()) {
         return Err(ApiError::new(400, "Bad Request", "Unsupported key algorithm")
             .with_hint(format!("Supported algorithms: {}.", GENERATABLE_ALGS.join(", "))));
@@ -92,7 +92,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, set: &str, req: &Request) -> 
 /// `PUT /admin/keys/{set}`: replace the whole set.
 pub async fn replace_set<P: Platform>(ctx: &Ctx<'_, P>, set: &str, req: &Request) -> ApiResult<Response> {
     check_set_name(set)?;
-    let body: KeySet = parse_json(req)?;
+    let body: KeySet = parse_json_object(req)?;
     if body.keys.len() > MAX_KEYS_PER_SET {
         return Err(ApiError::bad_request(format!("A key set holds at most {MAX_KEYS_PER_SET} keys.")));
     }

@@ -32,6 +32,14 @@ fn consent_row(row: &Row) -> ConsentSessionRow {
     }
 }
 
+/// A consent whose `remember_for` has run out is no longer listed (Hydra v26's generated
+/// `expires_at`); `?5` is now.
+macro_rules! unexpired {
+    () => {
+        "(s.remember_for <= 0 OR s.handled_at + s.remember_for > ?5)"
+    };
+}
+
 /// A page of a subject's granted consents (as Hydra lists them: not the skipped ones), after
 /// `after_pk`, optionally of one login session; `limit + 1` rows so the caller sees whether
 /// another page follows.
@@ -41,17 +49,21 @@ pub async fn list_consents<P: Platform>(
     login_session_id: &str,
     after_pk: i64,
     limit: i64,
+    now: i64,
 ) -> PResult<Vec<ListedConsent>> {
-    let q = Query::new(
+    let q = Query::new(concat!(
         "SELECT s.rowid AS pk, s.id, s.client_id, s.subject, s.login_session_id, s.grant_scope, s.remember, \
          s.remember_for, s.skipped, s.handled_at, s.data, c.data AS client_data \
          FROM consent_sessions s LEFT JOIN clients c ON c.id = s.client_id WHERE s.subject = ?1 AND s.skipped = 0 \
-         AND (?2 = '' OR s.login_session_id = ?2) AND s.rowid > ?3 ORDER BY s.rowid LIMIT ?4",
-    )
+         AND (?2 = '' OR s.login_session_id = ?2) AND s.rowid > ?3 AND ",
+        unexpired!(),
+        " ORDER BY s.rowid LIMIT ?4"
+    ))
     .bind(subject)
     .bind(login_session_id)
     .bind(after_pk)
-    .bind(limit + 1);
+    .bind(limit + 1)
+    .bind(now);
     Ok(p.sql(q)
         .await?
         .rows
@@ -72,22 +84,32 @@ pub async fn list_consents_offset<P: Platform>(
     login_session_id: &str,
     offset: i64,
     limit: i64,
+    now: i64,
 ) -> PResult<(Vec<ListedConsent>, i64)> {
-    let page = Query::new(
+    let page = Query::new(concat!(
         "SELECT s.rowid AS pk, s.id, s.client_id, s.subject, s.login_session_id, s.grant_scope, s.remember, \
          s.remember_for, s.skipped, s.handled_at, s.data, c.data AS client_data \
          FROM consent_sessions s LEFT JOIN clients c ON c.id = s.client_id WHERE s.subject = ?1 AND s.skipped = 0 \
-         AND (?2 = '' OR s.login_session_id = ?2) ORDER BY s.rowid LIMIT ?3 OFFSET ?4",
-    )
+         AND (?2 = '' OR s.login_session_id = ?2) AND ",
+        unexpired!(),
+        " ORDER BY s.rowid LIMIT ?3 OFFSET ?4"
+    ))
     .bind(subject)
     .bind(login_session_id)
     .bind(limit)
-    .bind(offset);
-    let count = Query::new(
-        "SELECT COUNT(*) AS n FROM consent_sessions WHERE subject = ?1 AND skipped = 0 AND (?2 = '' OR login_session_id = ?2)",
-    )
+    .bind(offset)
+    .bind(now);
+    // The same filter as the page, now as ?5 again (?3 and ?4 are bound but unused).
+    let count = Query::new(concat!(
+        "SELECT COUNT(*) AS n FROM consent_sessions s WHERE s.subject = ?1 AND s.skipped = 0 \
+         AND (?2 = '' OR s.login_session_id = ?2) AND ",
+        unexpired!()
+    ))
     .bind(subject)
-    .bind(login_session_id);
+    .bind(login_session_id)
+    .bind(0)
+    .bind(0)
+    .bind(now);
     let results = p.sql_batch(vec![page, count]).await?;
     let rows = results
         .first()

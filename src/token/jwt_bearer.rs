@@ -39,8 +39,14 @@ fn invalid(hint: impl Into<String>) -> ApiError {
     ApiError::invalid_grant().with_hint(hint)
 }
 
-/// The claim checks after the signature verified (pure; `accepted_aud`: our token URLs).
-pub fn check_claims(claims: &Value, accepted_aud: &[String], now: i64, cfg: &crate::config::JwtGrant) -> ApiResult<()> {
+/// The claim checks after the signature verified (pure; `accepted_aud`: our token URLs). Returns
+/// the assertion's `exp` in whole seconds: how long its `jti` must be remembered.
+pub fn check_claims(
+    claims: &Value,
+    accepted_aud: &[String],
+    now: i64,
+    cfg: &crate::config::JwtGrant,
+) -> ApiResult<i64> {
     let aud: Vec<&str> = match claims.get("aud") {
         Some(Value::String(s)) => vec![s.as_str()],
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
@@ -55,7 +61,7 @@ pub fn check_claims(claims: &Value, accepted_aud: &[String], now: i64, cfg: &cra
             accepted_aud.join("' or '")
         )));
     }
-    let number = |name: &str| claims.get(name).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)));
+    let number = |name: &str| jws::numeric_date(claims, name);
     let exp = number("exp").ok_or_else(|| {
         invalid("The JWT in 'assertion' request parameter MUST contain an 'exp' (expiration time) claim.")
     })?;
@@ -80,7 +86,8 @@ pub fn check_claims(claims: &Value, accepted_aud: &[String], now: i64, cfg: &cra
         }
     }
     let issued = iat.unwrap_or(now);
-    if exp - issued > cfg.max_ttl {
+    // Saturating: an `iat` far in the past must not wrap the lifetime around to a small number.
+    if exp.saturating_sub(issued) > cfg.max_ttl {
         return Err(invalid(format!(
             "The JWT in 'assertion' request parameter contains an 'exp' (expiration time) claim with value '{}' that is unreasonably far in the future, considering token issued at '{}'.",
             crate::clients::rfc3339(exp),
@@ -91,7 +98,7 @@ pub fn check_claims(claims: &Value, accepted_aud: &[String], now: i64, cfg: &cra
     if jti.is_empty() && !cfg.jti_optional {
         return Err(invalid("The JWT in 'assertion' request parameter MUST contain an 'jti' (JWT ID) claim."));
     }
-    Ok(())
+    Ok(exp)
 }
 
 pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &Form) -> ApiResult<Value> {
@@ -147,7 +154,7 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
     }
     let trust = trust.ok_or_else(|| invalid("Unable to verify the integrity of the 'assertion' value."))?;
     let accepted = vec![ctx.cfg.public("/oauth2/token"), ctx.cfg.under_issuer("/oauth2/token")];
-    check_claims(&parsed.claims, &accepted, now, &ctx.cfg.jwt_grant)?;
+    let exp = check_claims(&parsed.claims, &accepted, now, &ctx.cfg.jwt_grant)?;
     let allowed: Vec<&str> = trust.scope.iter().map(String::as_str).collect();
     if let Some(s) = requested.iter().find(|s| !scope_allowed(ctx.cfg.scope_strategy, &allowed, s)) {
         return Err(ApiError::invalid_scope().with_hint(format!(
@@ -156,7 +163,6 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
     }
     let jti = claim_str("jti");
     if !jti.is_empty() {
-        let exp = parsed.claims.get("exp").and_then(Value::as_i64).unwrap_or(now);
         let key = hex(&sha256(format!("jwt-bearer\u{0}{iss}\u{0}{jti}").as_bytes()));
         if !store::tokens::remember_jti(ctx.p, &key, exp, now).await? {
             return Err(ApiError::jti_known().with_hint("The jti of the assertion was already used."));
@@ -236,5 +242,27 @@ mod tests {
         assert!(hint(ok_claims(), "jti", Value::Null).contains("'jti'"));
         let lax = crate::config::JwtGrant { jti_optional: true, iat_optional: true, max_ttl: 3600 };
         assert!(check_claims(&json!({"aud": AUD, "exp": 1100}), &[AUD.into()], 1000, &lax).is_ok());
+    }
+
+    /// A fractional `exp` is the assertion's lifetime and the `jti`'s memory alike: were the
+    /// memory shorter (it once fell back to `now`), the assertion could be replayed every second.
+    #[test]
+    fn fractional_dates_are_dates() {
+        let mut c = ok_claims();
+        c["exp"] = json!(1100.5);
+        assert_eq!(check_claims(&c, &[AUD.to_string()], 1000, &cfg()).unwrap(), 1100);
+        assert!(hint(ok_claims(), "nbf", json!(1001.5)).contains("'nbf'"));
+        assert!(hint(ok_claims(), "exp", json!(999.9)).contains("expired"));
+        assert!(hint(ok_claims(), "exp", json!("1100")).contains("'exp'"));
+    }
+
+    /// An `iat` far in the past must not wrap `exp - iat` around and pass the lifetime check.
+    #[test]
+    fn lifetime_does_not_overflow() {
+        assert!(hint(ok_claims(), "iat", json!(i64::MIN)).contains("unreasonably far"));
+        let mut c = ok_claims();
+        c["iat"] = json!(-1e300);
+        c["exp"] = json!(i64::MAX);
+        assert!(check_claims(&c, &[AUD.to_string()], 1000, &cfg()).unwrap_err().hint.contains("unreasonably far"));
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::clients::rfc3339;
 use crate::crypto::uuid_v4;
-use crate::ctx::{parse_json, Ctx};
+use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use crate::pagination::{self, page_size};
@@ -99,10 +99,7 @@ fn validate(body: CreateTrust, id: String, now: i64) -> ApiResult<TrustRow> {
 
 /// `POST /admin/trust/grants/jwt-bearer/issuers`
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<Response> {
-    let Value::Object(raw) = parse_json(req)? else {
-        return Err(ApiError::bad_request("The request body must be a JSON object."));
-    };
-    let body: CreateTrust = crate::ctx::decode_fields(raw)?;
+    let body: CreateTrust = crate::ctx::parse_json_object(req)?;
     let row = validate(body, uuid_v4(), ctx.p.now())?;
     // The public key must also be a point of its curve (WebCrypto in the Worker).
     ctx.p
