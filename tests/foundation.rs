@@ -175,6 +175,21 @@ fn admin_routes_need_the_token() {
         let r = s.client().request(method.clone(), s.url(path)).bearer_auth(ADMIN_TOKEN).send().unwrap();
         assert_eq!(r.status(), known, "{method} {path} with the token");
     }
+    // Spellings of an admin path that the router folds onto it need the token as much.
+    for (method, path) in [
+        (Method::HEAD, "/admin/clients"),
+        (Method::GET, "/admin/clients/"),
+        (Method::GET, "/admin//clients"),
+        (Method::GET, "/admin/%63lients"),
+        (Method::GET, "/ADMIN/clients"),
+        (Method::OPTIONS, "/admin/clients"),
+    ] {
+        let r = s.client().request(method.clone(), s.url(path)).send().unwrap();
+        let status = r.status().as_u16();
+        assert!(status == 401 || status == 404, "{method} {path} without token: {status}");
+        let body = r.text().unwrap();
+        assert!(!body.contains("client_id"), "{method} {path} leaked: {body}");
+    }
 }
 
 #[test]

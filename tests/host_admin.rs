@@ -206,10 +206,13 @@ fn expired_remembered_consents_are_not_listed() {
     let consent = |b: &mut Browser, remember_for: i64| {
         let r = b.get(&h, &rp.auth_url(&[("prompt", "login")]));
         let login = r.param("login_challenge").unwrap();
-        let accepted = h.accept_login(&login, &json!({"subject": "frank"}));
+        let accepted = h.accept_login(&login, &json!({"subject": "frank", "context": {"from": "login"}}));
         let r = b.get(&h, accepted.json()["redirect_to"].as_str().unwrap());
         let challenge = r.param("consent_challenge").unwrap();
-        let body = json!({"grant_scope": ["openid"], "remember": true, "remember_for": remember_for});
+        let mut body = json!({"grant_scope": ["openid"], "remember": true, "remember_for": remember_for});
+        if remember_for > 0 {
+            body["context"] = json!({"from": "consent"});
+        }
         let accepted = h.accept_consent(&challenge, &body);
         assert_eq!(accepted.status(), 200, "{accepted}");
         b.get(&h, accepted.json()["redirect_to"].as_str().unwrap());
@@ -223,6 +226,14 @@ fn expired_remembered_consents_are_not_listed() {
         (r.json().as_array().unwrap().len(), r.header("x-total-count"))
     };
     assert_eq!(listed("").0, 2);
+    // One context per flow, as Hydra keeps it: the consent app's if it sent one, else the login
+    // app's, in the session and in its consent request alike.
+    let r = h.admin_at(&h.p, Method::Get, "/admin/oauth2/auth/sessions/consent?subject=frank", None);
+    let items = r.json();
+    for (item, from) in items.as_array().unwrap().iter().zip(["consent", "login"]) {
+        assert_eq!(item["context"]["from"], from, "{item}");
+        assert_eq!(item["consent_request"]["context"]["from"], from, "{item}");
+    }
     h.world.advance_secs(61);
     assert_eq!(listed("").0, 1);
     let (n, total) = listed("&limit=10&offset=0");

@@ -27,6 +27,13 @@ fn revoking_either_token_revokes_the_chain() {
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers().get("cache-control").unwrap(), "no-store");
         assert!(!active(s, t["access_token"].as_str().unwrap()), "{strategy}/{which}");
+        if strategy == "jwt" {
+            // The signature's twin (r, n - s) verifies as well; the token stays revoked in it.
+            let twin = common::jose::es256_twin(t["access_token"].as_str().unwrap());
+            assert!(!active(s, &twin), "{which}: the ECDSA twin of a revoked JWT");
+            let r = s.client().get(s.url("/userinfo")).bearer_auth(&twin).send().unwrap();
+            assert_eq!(r.status(), 401, "{which}: userinfo with the twin");
+        }
         assert!(!active(s, t["refresh_token"].as_str().unwrap()), "{strategy}/{which}");
         let (status, _) = refresh(&rp, t["refresh_token"].as_str().unwrap(), &[]);
         assert_eq!(status, 400);

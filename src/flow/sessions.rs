@@ -36,7 +36,10 @@ pub fn consent_session_view(l: &ListedConsent) -> Value {
         "acr": field("acr", json!("")),
         "amr": field("amr", json!([])),
     });
-    if let Some(context) = d.get("login_context").filter(|v| !v.is_null()) {
+    // Hydra keeps one context per flow: the consent app's when it sent one, else the login
+    // app's; the session and its consent request show the same.
+    let context = d.get("context").filter(|v| !v.is_null()).or_else(|| d.get("login_context").filter(|v| !v.is_null()));
+    if let Some(context) = context {
         request["context"] = context.clone();
     }
     json!({
@@ -47,7 +50,7 @@ pub fn consent_session_view(l: &ListedConsent) -> Value {
         "remember": r.remember,
         "remember_for": r.remember_for,
         "handled_at": rfc3339(r.handled_at),
-        "context": field("context", json!({})),
+        "context": context.cloned().unwrap_or_else(|| json!({})),
         "consent_request": request,
     })
 }

@@ -77,3 +77,17 @@ pub fn hs256(header: &Value, claims: &Value, key: &[u8]) -> String {
     mac.update(input.as_bytes());
     format!("{input}.{}", b64url(&mac.finalize().into_bytes()))
 }
+
+/// The ECDSA twin of an ES256 JWT: the same `r` with `n - s`, a second valid signature of the
+/// same token (signature malleability). Revocation must not be keyed by the signature's bytes.
+pub fn es256_twin(jwt: &str) -> String {
+    use base64::Engine;
+    use p256::elliptic_curve::PrimeField;
+    let (input, sig) = jwt.rsplit_once('.').unwrap();
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig).unwrap();
+    assert_eq!(sig.len(), 64, "an ES256 signature");
+    let s = p256::Scalar::from_repr(p256::FieldBytes::clone_from_slice(&sig[32..])).unwrap();
+    let mut twin = sig[..32].to_vec();
+    twin.extend_from_slice(&(-s).to_repr());
+    format!("{input}.{}", b64url(&twin))
+}
