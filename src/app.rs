@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::config::{is_loopback_host, Config, ConfigError, MIN_ADMIN_TOKEN_LEN};
+use crate::config::{is_loopback_host, Config, ConfigError, MIN_ADMIN_TOKEN_DISTINCT, MIN_ADMIN_TOKEN_LEN};
 use crate::crypto::{ct_eq, sha256};
 use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
@@ -26,7 +26,8 @@ use crate::{
 async fn admin_authorized<P: Platform>(p: &P, cfg: &Config, req: &Request) -> ApiResult<()> {
     if cfg.admin_token_too_short {
         return Err(ApiError::unauthorized(format!(
-            "The admin API is closed: the ADMIN_API_TOKEN secret is shorter than {MIN_ADMIN_TOKEN_LEN} characters. \
+            "The admin API is closed: the ADMIN_API_TOKEN secret is shorter than {MIN_ADMIN_TOKEN_LEN} characters \
+             or has fewer than {MIN_ADMIN_TOKEN_DISTINCT} different ones. \
              Set a longer one, e.g. `openssl rand -base64 32 | npx wrangler secret put ADMIN_API_TOKEN`."
         )));
     }

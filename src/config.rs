@@ -215,6 +215,8 @@ impl std::fmt::Display for ConfigError {
 const MIN_SYSTEM_SECRET_LEN: usize = 16;
 /// Shorter admin tokens close the admin API (a guessable token on a public hostname).
 pub const MIN_ADMIN_TOKEN_LEN: usize = 32;
+/// ... of at least this many different characters.
+pub const MIN_ADMIN_TOKEN_DISTINCT: usize = 8;
 
 impl Config {
     /// Build the configuration from a variable lookup (Worker vars and secrets, or a map in tests).
@@ -444,8 +446,16 @@ impl Config {
         };
 
         let admin_token = get("ADMIN_API_TOKEN");
-        let admin_token_too_short =
-            admin_token.as_ref().map(|t| t.chars().count() < MIN_ADMIN_TOKEN_LEN).unwrap_or(false);
+        // Too short, or too few different characters ("aaaa…"): guessable, so the admin API stays
+        // closed. The right token passes even from a rate-limited address (app::admin_authorized),
+        // which is only safe for a token nobody can guess.
+        let admin_token_too_short = admin_token
+            .as_ref()
+            .map(|t| {
+                let distinct: std::collections::BTreeSet<char> = t.chars().collect();
+                t.chars().count() < MIN_ADMIN_TOKEN_LEN || distinct.len() < MIN_ADMIN_TOKEN_DISTINCT
+            })
+            .unwrap_or(false);
 
         let client_cache_ttl = match get("CLIENT_CACHE_TTL") {
             None => 300,
@@ -799,6 +809,14 @@ pub mod tests {
         let long = with("0123456789abcdef0123456789abcdef");
         assert_eq!(long.admin_token.as_deref(), Some("0123456789abcdef0123456789abcdef"));
         assert!(!long.admin_token_too_short);
+        // Long but of few characters: as guessable as a short one.
+        for weak in [
+            "a".repeat(40),
+            "abababababababababababababababab".to_string(),
+            "abcdefgabcdefgabcdefgabcdefgabcdefg".into(),
+        ] {
+            assert!(with(&weak).admin_token_too_short, "{weak}");
+        }
     }
 
     #[test]

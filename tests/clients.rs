@@ -551,6 +551,7 @@ fn dynamic_registration_create_read_update_delete() {
     );
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["client_name"], "renamed");
+    assert_eq!(updated["id_token_signed_response_alg"], "RS256", "an update without it keeps it");
     let new_rat = updated["registration_access_token"].as_str().unwrap().to_string();
     assert_ne!(new_rat, rat);
     assert_eq!(s.client().get(s.url(&uri)).bearer_auth(&rat).send().unwrap().status(), 401, "old token revoked");

@@ -183,3 +183,28 @@ fn expired_codes_and_cleanup() {
     assert!(deleted >= 1);
     assert_eq!(h.world.count("SELECT * FROM authorization_codes"), 0);
 }
+
+/// A hint naming a key of the ID-token set in another algorithm than the key's family is the
+/// hint's fault (`invalid_request`), also for an imported key that names no `alg` of its own:
+/// never a verification error answered as an outage.
+#[test]
+fn a_hint_in_the_wrong_algorithm_for_an_imported_key_is_refused() {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let h = Host::new();
+    let secret = p256::SecretKey::from_slice(&[7; 32]).unwrap();
+    let point = secret.public_key().to_encoded_point(false);
+    let b64 = hydra_edge::crypto::b64url;
+    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "imported", "use": "sig",
+        "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap()), "d": b64(&secret.to_bytes())});
+    let (status, body) = h.admin(Method::Put, "/admin/keys/hydra.openid.id-token/imported", Some(&jwk));
+    assert_eq!(status, 200, "{body}");
+    let part = |v: Value| b64(&serde_json::to_vec(&v).unwrap());
+    for alg in ["RS256", "ES384"] {
+        let hint =
+            format!("{}.{}.{}", part(json!({"alg": alg, "kid": "imported"})), part(json!({"sub": "x"})), b64(&[1; 64]));
+        let r = h.get(&format!("/oauth2/sessions/logout?id_token_hint={hint}"));
+        let to = r.location();
+        assert!(to.contains("error=invalid_request"), "{alg}: {r}");
+        assert!(to.contains("names+an+algorithm") || to.contains("names%20an%20algorithm"), "{alg}: {to}");
+    }
+}

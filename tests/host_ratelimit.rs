@@ -67,6 +67,46 @@ fn strangers_failing_in_a_clients_name_do_not_lock_its_owner_out() {
     assert!(h.world.calls().is_empty(), "{:?}", h.world.calls());
 }
 
+/// While a client id is refused, guesses at its secret still count against their address: the
+/// address is refused after its 60 failures, for every client.
+#[test]
+fn a_refused_client_id_still_charges_the_address() {
+    let h = Host::new();
+    let rp = h.register(json!({"grant_types": ["client_credentials"]}));
+    let other = h.register(json!({"grant_types": ["client_credentials"]}));
+    let from = |id: &str, secret: &str| {
+        let body = form(&[("grant_type", "client_credentials")]);
+        let auth = basic(id, secret);
+        h.post_form_at(&h.p, "/oauth2/token", &body, &[("authorization", &auth), ("cf-connecting-ip", "203.0.113.9")])
+    };
+    assert_eq!(from(&rp.id, &rp.secret).status(), 200);
+    let statuses: Vec<u16> = (0..60).map(|_| from(&rp.id, "guess").status()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 20, "{statuses:?}");
+    assert_eq!(from(&other.id, "guess").status(), 429, "the address is over its 60 failures");
+    assert_eq!(from(&other.id, &other.secret).status(), 429);
+}
+
+/// Only a wrong secret counts against a client id: a public client cannot be locked out by
+/// requests that name it with a secret or a method it does not use.
+#[test]
+fn a_public_client_cannot_be_locked_out() {
+    let h = Host::new();
+    let spa = h.register(json!({"token_endpoint_auth_method": "none"}));
+    for i in 0..30 {
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("client_id", &spa.id),
+            ("client_secret", "s"),
+        ]);
+        let r = h.post_form_at(&h.p, "/oauth2/token", &body, &[]);
+        assert_eq!(r.status(), 401, "attempt {i}: {r}");
+    }
+    let body = form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_id", &spa.id)]);
+    let r = h.post_form_at(&h.p, "/oauth2/token", &body, &[]);
+    assert_eq!((r.status(), r.json()["error"].as_str()), (400, Some("invalid_grant")), "{r}");
+}
+
 #[test]
 fn device_verifications_are_limited_per_address_and_a_failing_limiter_allows() {
     let h = Host::new();

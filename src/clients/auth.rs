@@ -6,7 +6,7 @@
 //! ([`crate::ratelimit`], checked before any hashing, signature check or `jwks_uri` fetch), and
 //! an unknown client gets the same answer as a wrong secret after the same PBKDF2 work.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use base64::engine::general_purpose::STANDARD;
@@ -88,11 +88,14 @@ async fn load<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<Option<Store
 
 /// A client presented with a secret: unknown clients cost the same PBKDF2 as known ones and get
 /// the same answer as a wrong secret.
+/// The client a secret was presented for. An unknown one fails like a wrong secret, with the
+/// same work and the same rate-limit charge (`wrong_secret`), so client ids cannot be probed.
 async fn load_for_secret<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
     presented: &str,
     known_only: bool,
+    wrong_secret: &Cell<bool>,
 ) -> ApiResult<StoredClient> {
     match load(ctx, id).await? {
         Some(client) => Ok(client),
@@ -100,6 +103,7 @@ async fn load_for_secret<P: Platform>(
             if !known_only {
                 secret_hash::verify_nothing(ctx.p, presented).await?;
             }
+            wrong_secret.set(true);
             Err(invalid_client(BAD_CREDENTIALS))
         }
     }
@@ -109,11 +113,13 @@ async fn load_or_unknown<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<S
     load(ctx, id).await?.ok_or_else(|| invalid_client(BAD_CREDENTIALS))
 }
 
+/// `wrong_secret` is set when the client has a secret and `presented` is not it.
 async fn check_secret<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &StoredClient,
     presented: &str,
     known_only: bool,
+    wrong_secret: &Cell<bool>,
 ) -> ApiResult<()> {
     let Some(hash) = client.secret_hash.as_deref() else {
         return Err(invalid_client("The OAuth 2.0 Client has no secret."));
@@ -121,11 +127,15 @@ async fn check_secret<P: Platform>(
     if known_only {
         return match secret_hash::verified_before(&client.client.client_id, hash, presented) {
             true => Ok(()),
-            false => Err(invalid_client(BAD_CREDENTIALS)),
+            false => {
+                wrong_secret.set(true);
+                Err(invalid_client(BAD_CREDENTIALS))
+            }
         };
     }
     let verdict = secret_hash::verify(ctx.p, &client.client.client_id, hash, presented).await?;
     if !verdict.ok() {
+        wrong_secret.set(true);
         // An unknown client costs a KV and a D1 miss before its (dummy) PBKDF2; a known one
         // comes from the cache. Do the same lookups here so a wrong secret is not faster.
         store::clients::lookup_like_a_miss(ctx.p).await;
@@ -154,33 +164,43 @@ fn is_failure(e: &ApiError) -> bool {
 }
 
 /// Authenticate the client of a token request (or of any endpoint that authenticates clients
-/// the same way, such as revocation), within the failure rate limits. An address that failed too
-/// often recently gets 429 before anything is checked. A client id that failed too often gets
-/// 429 too, except for a secret this isolate already verified for that client: anyone can name
-/// a client id (it is public in every authorization URL), so failures in its name must not lock
-/// its owner out, while a secret never verified here still costs no PBKDF2 and reveals nothing.
+/// the same way, such as revocation), within the failure rate limits:
+///
+/// * every failure counts against the address, and an address over its limit gets 429 before
+///   anything is checked;
+/// * only a wrong secret counts against the client id (an unknown id's too, so ids cannot be
+///   probed), the one thing guessable per client: anything else (a wrong method for a public
+///   client, a junk assertion naming a client) would let anyone lock a client out, since client
+///   ids are public;
+/// * a client id over its limit gets 429 too, except for a secret this isolate already verified
+///   for it, so strangers failing in its name do not lock its owner out. No PBKDF2 runs for a
+///   refused id, and its failures still count against their address.
 pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> ApiResult<StoredClient> {
     use crate::ratelimit::{self, Limiter};
     let ip = ratelimit::client_ip(req).map(|ip| format!("ip:{ip}"));
+    let ip_key: Vec<(Limiter, &str)> = ip.iter().map(|ip| (Limiter::ClientAuthFailuresPerIp, ip.as_str())).collect();
+    ratelimit::check(ctx.p, &ip_key)?;
     let claimed = claimed_client(req, form);
     let client = claimed.as_deref().map(|id| format!("client:{id}"));
-    let mut keys: Vec<(Limiter, &str)> = Vec::with_capacity(2);
-    if let Some(ip) = ip.as_deref() {
-        keys.push((Limiter::ClientAuthFailuresPerIp, ip));
+    let known_only =
+        client.as_deref().is_some_and(|c| ratelimit::blocked(ctx.p, Limiter::ClientAuthFailuresPerClient, c));
+    // Nothing verified for this id here: refused without a lookup.
+    if known_only && !claimed.as_deref().is_some_and(secret_hash::verified_any) {
+        return Err(ratelimit::refused(Limiter::ClientAuthFailuresPerClient));
     }
-    ratelimit::check(ctx.p, &keys)?;
-    let mut known_only = false;
-    if let Some(c) = client.as_deref() {
-        known_only = ratelimit::blocked(ctx.p, Limiter::ClientAuthFailuresPerClient, c);
-        // Nothing verified for this id here: refused without a lookup.
-        if known_only && !claimed.as_deref().is_some_and(secret_hash::verified_any) {
-            return Err(ratelimit::refused(Limiter::ClientAuthFailuresPerClient));
+    let wrong_secret = Cell::new(false);
+    match authenticate_unlimited(ctx, req, form, known_only, &wrong_secret).await {
+        Err(e) if is_failure(&e) => {
+            let mut charged = ip_key.clone();
+            if let Some(c) = client.as_deref().filter(|_| wrong_secret.get()) {
+                charged.push((Limiter::ClientAuthFailuresPerClient, c));
+            }
+            let over = ratelimit::fail(ctx.p, &charged).await;
+            if known_only {
+                return Err(ratelimit::refused(Limiter::ClientAuthFailuresPerClient));
+            }
+            Err(over.unwrap_or(e))
         }
-        keys.push((Limiter::ClientAuthFailuresPerClient, c));
-    }
-    match authenticate_unlimited(ctx, req, form, known_only).await {
-        Err(e) if known_only && is_failure(&e) => Err(ratelimit::refused(Limiter::ClientAuthFailuresPerClient)),
-        Err(e) if is_failure(&e) => Err(ratelimit::fail(ctx.p, &keys).await.unwrap_or(e)),
         other => other,
     }
 }
@@ -192,6 +212,7 @@ async fn authenticate_unlimited<P: Platform>(
     req: &Request,
     form: &Form,
     known_only: bool,
+    wrong_secret: &Cell<bool>,
 ) -> ApiResult<StoredClient> {
     let dup = |e: crate::http::form::FormError| ApiError::invalid_request().with_hint(e.to_string());
     let form_id = form.get("client_id").map_err(dup)?.map(str::to_string);
@@ -224,21 +245,21 @@ async fn authenticate_unlimited<P: Platform>(
             return Err(ApiError::invalid_request()
                 .with_hint("The client_id in the body does not match the HTTP authorization header."));
         }
-        let client = load_for_secret(ctx, &id, &secret, known_only).await?;
+        let client = load_for_secret(ctx, &id, &secret, known_only, wrong_secret).await?;
         if client.client.token_endpoint_auth_method != "client_secret_basic" {
             return Err(method_mismatch(&client.client.token_endpoint_auth_method, "client_secret_basic"));
         }
-        check_secret(ctx, &client, &secret, known_only).await?;
+        check_secret(ctx, &client, &secret, known_only, wrong_secret).await?;
         return Ok(client);
     }
     let id = form_id
         .ok_or_else(|| invalid_client("Client credentials are missing: no client_id and no authorization header."))?;
     if let Some(secret) = form_secret {
-        let client = load_for_secret(ctx, &id, &secret, known_only).await?;
+        let client = load_for_secret(ctx, &id, &secret, known_only, wrong_secret).await?;
         if client.client.token_endpoint_auth_method != "client_secret_post" {
             return Err(method_mismatch(&client.client.token_endpoint_auth_method, "client_secret_post"));
         }
-        check_secret(ctx, &client, &secret, known_only).await?;
+        check_secret(ctx, &client, &secret, known_only, wrong_secret).await?;
         return Ok(client);
     }
     if known_only {

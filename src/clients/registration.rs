@@ -43,9 +43,14 @@ pub async fn register<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult
     if let Some(ip) = crate::ratelimit::client_ip(req) {
         crate::ratelimit::attempt(ctx.p, crate::ratelimit::Limiter::RegistrationPerIp, &format!("ip:{ip}")).await?;
     }
-    let input = Client::from_json(parse_json(req)?)?;
+    let mut input = Client::from_json(parse_json(req)?)?;
     if input.client_secret.as_deref().map(|s| !s.is_empty()).unwrap_or(false) {
         return Err(ApiError::bad_request("It is not allowed to choose your own OAuth2 Client secret."));
+    }
+    // OpenID Connect Dynamic Registration §2: a registrant that names no ID token algorithm gets
+    // RS256 (admin-created clients keep the server's ES256 default).
+    if input.id_token_signed_response_alg.is_empty() {
+        input.id_token_signed_response_alg = "RS256".into();
     }
     let created = create_client(ctx, input, Origin::Registration).await?;
     Ok(Response::json(201, &created)
@@ -91,6 +96,10 @@ pub async fn update<P: Platform>(ctx: &Ctx<'_, P>, id: &str, req: &Request) -> A
             .with_description("It is not allowed to choose your own OAuth2 Client secret."));
     }
     next.client_id = stored.client.client_id.clone();
+    // A registrant's update that leaves the ID token algorithm out keeps the one in force.
+    if next.id_token_signed_response_alg.is_empty() {
+        next.id_token_signed_response_alg = stored.client.id_token_signed_response_alg.clone();
+    }
     next.client_secret = None;
     next.registration_access_token = None;
     next.registration_client_uri = None;

@@ -230,11 +230,6 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     c.client_secret_expires_at = 0;
 
     if origin == Origin::Registration {
-        // OpenID Connect Dynamic Registration §2: a registrant that names no ID token algorithm
-        // gets RS256 (admin-created clients keep the server's ES256 default).
-        if c.id_token_signed_response_alg.is_empty() {
-            c.id_token_signed_response_alg = "RS256".into();
-        }
         // Fields only the admin API may set (Hydra refuses them at /oauth2/register).
         if c.metadata != json!({}) {
             return Err(meta("Field metadata can only be set through the admin API."));

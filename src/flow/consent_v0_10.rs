@@ -268,7 +268,7 @@ fn unsatisfied(state: &ConsentState, ar: &AuthorizeRequest, login: &LoginResult)
     if let Some(mismatch) = super::id_token_hint::subject_mismatch(&state.login.id_token_hint_claims, &login.subject) {
         return Some(mismatch);
     }
-    let too_old = ar.max_age.is_some_and(|max_age| login.authenticated_at + max_age < state.requested_at);
+    let too_old = ar.max_age.is_some_and(|max_age| login.authenticated_at.saturating_add(max_age) < state.requested_at);
     too_old.then(|| {
         ApiError::login_required().with_hint(
             "Failed to validate OpenID Connect request because authentication time does not satisfy max_age time.",

@@ -57,7 +57,7 @@ pub async fn start<P: Platform>(
         // More than max_age seconds since the login: a new one. Both times are whole seconds, so
         // the elapsed time may be up to a second more than `now - authenticated_at`; the session
         // is kept only while it is surely young enough (max_age=0: never).
-        if s.authenticated_at + max_age <= now {
+        if s.authenticated_at.saturating_add(max_age) <= now {
             skip = false;
         }
     }
@@ -270,6 +270,12 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     }
     let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, "login", &challenge_param(req, "login"))?;
     if state.skip && body.subject != state.subject {
+        // The device verification has no prompt to carry the switch through: the error, as
+        // Hydra answered every switch before v2.2.
+        if state.device.is_some() {
+            return Err(ApiError::invalid_request()
+                .with_hint("Field 'subject' does not match subject from previous authentication."));
+        }
         // Someone else than the remembered user logged in (an account switch): as Hydra v2.2 and
         // later, send the browser back to the authorization request with prompt=login, which
         // asks for a new login instead of reusing the session. No verifier is issued.
