@@ -452,7 +452,12 @@ impl Config {
         let admin_token_too_short = admin_token
             .as_ref()
             .map(|t| {
-                let distinct: std::collections::BTreeSet<char> = t.chars().collect();
+                let mut distinct: Vec<char> = Vec::new();
+                for c in t.chars() {
+                    if !distinct.contains(&c) {
+                        distinct.push(c);
+                    }
+                }
                 t.chars().count() < MIN_ADMIN_TOKEN_LEN || distinct.len() < MIN_ADMIN_TOKEN_DISTINCT
             })
             .unwrap_or(false);

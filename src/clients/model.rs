@@ -2,7 +2,7 @@
 //! omission rules, so Ory's SDKs read and write it unchanged.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::duration;
 use crate::error::{ApiError, ApiResult};
@@ -178,8 +178,9 @@ impl Client {
                 "The request body must be a JSON object describing an OAuth 2.0 client.",
             ));
         };
-        let without_nulls: Map<String, Value> = map.into_iter().filter(|(_, v)| !v.is_null()).collect();
-        crate::ctx::decode_fields(without_nulls)
+        let mut map = map;
+        map.retain(|_, v| !v.is_null());
+        crate::ctx::decode_fields(map)
     }
 
     pub fn is_public(&self) -> bool {
