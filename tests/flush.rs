@@ -55,3 +55,23 @@ fn flush_deletes_what_expired_before_not_after() {
     assert_eq!(flush(Some(json!({"notAfter": "2100-01-01T00:00:00Z"}))).status(), 204);
     assert_eq!(ids(), vec!["flush-live"]);
 }
+
+/// The cleanup finds expired tokens through the expires_at index: with 400 live tokens and 3
+/// expired ones it reads a handful of token rows, not the whole table (`d1_rows_read` of the
+/// test-mode storage header; D1 runs one query at a time, so a full scan would hold up every
+/// other request, and D1 bills the rows it reads).
+#[test]
+fn the_cleanup_reads_the_expired_tokens_not_the_table() {
+    let s = Server::start(&[]);
+    s.d1(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 403) \
+         INSERT INTO tokens (signature, kind, request_id, client_id, subject, data, issued_at, expires_at) \
+         SELECT 'live-' || i, 'access_token', 'r-' || i, 'c', 'u', '{}', 1, CASE WHEN i > 400 THEN 1000 ELSE 4000000000 END FROM n",
+    );
+    let r = s.client().post(s.url("/oauth2/flush")).bearer_auth(ADMIN_TOKEN).json(&json!({})).send().unwrap();
+    assert_eq!(r.status(), 204);
+    let ops = common::oauth::storage_ops(&r);
+    let read: u32 = ops.split(", ").find_map(|p| p.strip_prefix("d1_rows_read=")).unwrap().parse().unwrap();
+    assert!(read < 100, "the cleanup read {read} rows for 3 expired tokens among 400: {ops}");
+    assert_eq!(s.d1("SELECT COUNT(*) AS n FROM tokens")[0]["n"], 400);
+}

@@ -226,3 +226,27 @@ fn within_the_grace_period_a_used_token_works_up_to_the_reuse_count() {
         assert!(!active(&s, token.as_str().unwrap()), "chain revoked");
     }
 }
+
+/// A rotation reads the same few D1 rows however long its chain is: a chain keeps one used
+/// refresh token per rotation until they expire, and the statements that deactivate and revoke
+/// the chain's tokens find theirs through the (request_id, kind, active) index instead of
+/// reading every row of the chain (`d1_rows_read` of the test-mode storage header).
+#[test]
+fn rotation_reads_the_same_rows_however_long_the_chain() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let t = tokens_via_flow(&rp, "long-chain", "openid offline_access");
+    let mut refresh_token = t["refresh_token"].as_str().unwrap().to_string();
+    let mut rows_read = Vec::new();
+    for _ in 0..25 {
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.as_str())];
+        let (status, body, headers) = token_request(s, &rp.id, &rp.secret, &form);
+        assert_eq!(status, 200, "{body}");
+        refresh_token = body["refresh_token"].as_str().unwrap().to_string();
+        let ops = headers.get("x-hydra-edge-storage").unwrap().to_str().unwrap().to_string();
+        let n: u32 = ops.split(", ").find_map(|p| p.strip_prefix("d1_rows_read=")).unwrap().parse().unwrap();
+        rows_read.push(n);
+    }
+    assert!(rows_read[0] > 0, "D1 reports rows read: {rows_read:?}");
+    assert_eq!(rows_read[4], rows_read[24], "rows read per rotation must not grow with the chain: {rows_read:?}");
+}

@@ -5,8 +5,9 @@
 
 // --- D1 --------------------------------------------------------------------------------------
 
-/** `{"rows": [...], "changes": n}` of one D1 result, as JSON text (integers stay integral). */
-const resultText = (r) => `{"rows":${JSON.stringify(r.results ?? [])},"changes":${r.meta?.changes ?? 0}}`;
+/** `{"rows": [...], "changes": n, "rows_read": n}` of one D1 result, as JSON text (integers stay integral). */
+const resultText = (r) =>
+  `{"rows":${JSON.stringify(r.results ?? [])},"changes":${r.meta?.changes ?? 0},"rows_read":${r.meta?.rows_read ?? 0}}`;
 
 /** Run one statement (`params`: a JSON array of null, numbers and strings). */
 export async function d1All(db, sql, params) {

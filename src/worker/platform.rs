@@ -113,6 +113,8 @@ pub struct OpCounts {
     pub kv_writes: Cell<u32>,
     /// Of the D1 round trips, those a replica may have served.
     pub d1_replica: Cell<u32>,
+    /// Rows D1 read for them (its `meta.rows_read`: what D1 bills, and what an index saves).
+    pub d1_rows_read: Cell<u32>,
 }
 
 impl OpCounts {
@@ -120,15 +122,17 @@ impl OpCounts {
         c.set(c.get() + n);
     }
 
-    /// `d1=<round trips>/<statements>, kv_read=<n>, kv_write=<n>, d1_replica=<round trips>`
+    /// `d1=<round trips>/<statements>, kv_read=<n>, kv_write=<n>, d1_replica=<round trips>,
+    /// d1_rows_read=<n>`
     pub fn summary(&self) -> String {
         format!(
-            "d1={}/{}, kv_read={}, kv_write={}, d1_replica={}",
+            "d1={}/{}, kv_read={}, kv_write={}, d1_replica={}, d1_rows_read={}",
             self.d1_round_trips.get(),
             self.d1_statements.get(),
             self.kv_reads.get(),
             self.kv_writes.get(),
-            self.d1_replica.get()
+            self.d1_replica.get(),
+            self.d1_rows_read.get()
         )
     }
 }
@@ -189,6 +193,8 @@ fn batch_json(queries: &[Query]) -> String {
 struct RawResult {
     rows: Vec<Row>,
     changes: u64,
+    #[serde(default)]
+    rows_read: u32,
 }
 
 impl From<RawResult> for QueryResult {
@@ -214,6 +220,12 @@ impl WorkerPlatform {
             ops: OpCounts::default(),
             storage_down: false,
         }
+    }
+
+    /// A D1 result, its rows read counted.
+    fn counted(&self, r: RawResult) -> QueryResult {
+        OpCounts::add(&self.ops.d1_rows_read, r.rows_read);
+        r.into()
     }
 
     /// The request's primary session (opened on first use).
@@ -246,7 +258,7 @@ impl Platform for WorkerPlatform {
         let out = call(d1_all(&self.primary(b), query.sql, &params_json(&query)))
             .await
             .map_err(|e| PlatformError(format!("D1: {e} (in: {})", query.sql)))?;
-        parse::<RawResult>(out).map(Into::into)
+        Ok(self.counted(parse::<RawResult>(out)?))
     }
 
     async fn sql_batch(&self, queries: Vec<Query>) -> PResult<Vec<QueryResult>> {
@@ -256,7 +268,7 @@ impl Platform for WorkerPlatform {
         let out = call(d1_batch(&self.primary(b), &batch_json(&queries)))
             .await
             .map_err(|e| PlatformError(format!("D1 batch: {e}")))?;
-        Ok(parse::<Vec<RawResult>>(out)?.into_iter().map(Into::into).collect())
+        Ok(parse::<Vec<RawResult>>(out)?.into_iter().map(|r| self.counted(r)).collect())
     }
 
     async fn sql_read(&self, query: Query, from: ReadFrom<'_>) -> PResult<QueryResult> {
@@ -279,7 +291,7 @@ impl Platform for WorkerPlatform {
         let out = call(d1_all(&session, query.sql, &params_json(&query)))
             .await
             .map_err(|e| PlatformError(format!("D1: {e} (in: {})", query.sql)))?;
-        parse::<RawResult>(out).map(Into::into)
+        Ok(self.counted(parse::<RawResult>(out)?))
     }
 
     fn bookmark(&self) -> Option<String> {

@@ -17,7 +17,7 @@ export const REPLAY_HEADER = "x-hydra-edge-replay";
 const LIMIT = 32;
 /** In test mode: what a replay cost in storage operations (none), in the Worker's format. */
 const STORAGE_HEADER = "x-hydra-edge-storage";
-const NO_STORAGE = "d1=0/0, kv_read=0, kv_write=0, d1_replica=0";
+const NO_STORAGE = "d1=0/0, kv_read=0, kv_write=0, d1_replica=0, d1_rows_read=0";
 
 const copies = new Map();
 /** Replays not counted in wasm yet: route name -> times. */
