@@ -2,13 +2,14 @@
 //!
 //! Revoking either token of a grant revokes its whole chain (every access and refresh token of
 //! the request id), as Hydra does; a write-free JWT access token (client_credentials,
-//! jwt-bearer) is revoked by its `jti`. A token of another client, an unknown token or an
-//! inactive one answers 200 and nothing changes (RFC 7009 §2.2).
+//! jwt-bearer) is revoked by its `jti`. An expired token still revokes its grant (as fosite
+//! does: it looks the token up without checking expiry). A token of another client, an unknown
+//! token or a used one answers 200 and nothing changes (RFC 7009 §2.2).
 
 use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
-use crate::introspect::resolve::resolve;
+use crate::introspect::resolve::resolve_expired_too;
 use crate::platform::{Platform, PlatformError};
 use crate::store;
 use crate::token::{authenticate_client, form_body, param};
@@ -30,7 +31,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         return Err(ApiError::invalid_request().with_hint("The 'token' parameter is missing."));
     }
     param(&form, "token_type_hint")?;
-    if let Some(t) = resolve(ctx, token).await? {
+    if let Some(t) = resolve_expired_too(ctx, token).await? {
         if t.client_id == client.client_id {
             match (&t.request_id, &t.jwt) {
                 (Some(request_id), _) => {

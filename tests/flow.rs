@@ -358,6 +358,11 @@ fn remembered_login_and_consent_are_skipped_and_prompt_none_works() {
     let consent = to_consent(&browser, &accept_login(s, &login, &json!({"subject": "bob"})));
     code_of(&to_client(&browser, &accept_consent(s, &consent, &json!({"grant_scope": ["openid", "offline_access"]}))));
 
+    // prompt=select_account keeps the session (Hydra v26): the login app sees skip and the
+    // subject, and may offer another account.
+    let login = to_login(&browser, &rp.auth_url(&[("prompt", "select_account")]));
+    let (_, req) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
+    assert_eq!((req["skip"].as_bool(), req["subject"].as_str()), (Some(true), Some("bob")), "{req}");
     // prompt=login forces a new login even with a session.
     let login = to_login(&browser, &rp.auth_url(&[("prompt", "login")]));
     let (_, req) = s.admin_get(&format!("/admin/oauth2/auth/requests/login?login_challenge={login}"));
@@ -1091,4 +1096,34 @@ fn malformed_authorization_requests_never_reach_the_client() {
     // A parameter sent twice is invalid_request (RFC 6749 §3.1).
     let r = b.get(format!("{}&state=another-state-value", rp.auth_url(&[]))).send().unwrap();
     assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"), "{}", location(&r));
+}
+
+/// State too large to travel in a challenge or verifier (Cloudflare refuses URLs over 16 KB) is
+/// refused where it is made, with a reason: an authorization request with a huge parameter at
+/// `/oauth2/auth`, a consent decision with huge session claims at accept. Never a challenge that
+/// later answers 404, or a verifier that ends in `access_denied`.
+#[test]
+fn oversized_state_is_refused_where_it_is_made() {
+    let s = shared();
+    let rp = Rp::register(s, json!({}));
+    let browser = s.browser();
+    let huge = "x".repeat(3_900);
+    let url = rp.auth_url(&[("a", huge.as_str()), ("b", huge.as_str()), ("c", huge.as_str()), ("d", huge.as_str())]);
+    let r = browser.get(&url).send().unwrap();
+    let to = location(&r);
+    assert!(to.contains("error=invalid_request") && to.contains("too+large"), "{to}");
+    assert!(param(&to, "login_challenge").is_none(), "{to}");
+
+    let login = to_login(&browser, &rp.auth_url(&[]));
+    let consent = to_consent(&browser, &accept_login(s, &login, &json!({"subject": "big"})));
+    let claims = json!({"id_token": {"blob": "y".repeat(14_000)}});
+    let (status, body) = admin_put(
+        s,
+        &format!("/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent}"),
+        &json!({"grant_scope": ["openid"], "session": claims}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("too large"), "{body}");
+    // A decision of normal size still completes the flow.
+    code_of(&to_client(&browser, &accept_consent(s, &consent, &json!({"grant_scope": ["openid"]}))));
 }

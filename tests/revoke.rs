@@ -134,3 +134,30 @@ fn deleting_a_client_revokes_everything_issued_to_it() {
     assert_eq!(status, 200, "{cc}");
     assert!(active(s, cc["access_token"].as_str().unwrap()));
 }
+
+/// Revoking an access token after it expired still revokes its grant: a client that logs out
+/// with its (usually expired) access token must not leave its refresh token working. As fosite,
+/// which looks the token up without checking its expiry.
+#[test]
+fn an_expired_access_token_still_revokes_its_grant() {
+    let s = shared();
+    let grants: Vec<(Rp, serde_json::Value)> = ["opaque", "jwt"]
+        .iter()
+        .map(|strategy| {
+            let rp = Rp::register(
+                s,
+                json!({"access_token_strategy": strategy, "authorization_code_grant_access_token_lifespan": "1s"}),
+            );
+            let t = tokens_via_flow(&rp, "late-logout", "openid offline_access");
+            (rp, t)
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    for (rp, t) in &grants {
+        let access = t["access_token"].as_str().unwrap();
+        assert!(!active(s, access), "expired");
+        assert_eq!(revoke(s, &rp.id, &rp.secret, access), 200);
+        let (status, body) = refresh(rp, t["refresh_token"].as_str().unwrap(), &[]);
+        assert_eq!(status, 400, "the grant's refresh token is revoked too: {body}");
+    }
+}

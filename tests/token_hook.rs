@@ -129,14 +129,19 @@ fn the_hook_shapes_tokens_and_can_stop_them() {
     assert_eq!(payload["session"]["id_token"]["id_token_claims"]["ext"]["email"], "yuri@example.com");
     let (status, r) = refresh(&rp, t["refresh_token"].as_str().unwrap(), &[]);
     assert_eq!(status, 200, "{r}");
-    assert_eq!(last(&rp.id).unwrap().1["request"]["grant_types"], json!(["refresh_token"]));
+    let (_, refreshed) = last(&rp.id).unwrap();
+    assert_eq!(refreshed["request"]["grant_types"], json!(["refresh_token"]));
+    // What the authorization request asked for, at the exchange and at every refresh (fosite
+    // tells Hydra's hook the original request's scopes, not the refresh's own `scope`).
+    assert_eq!(payload["request"]["requested_scopes"], json!(["openid", "offline_access"]));
+    assert_eq!(refreshed["request"]["requested_scopes"], json!(["openid", "offline_access"]));
 
     // 204 keeps the claims.
     let (keep, keep_secret) =
         machine_client(&s, json!({"client_id": common::unique("keep"), "access_token_strategy": "jwt"}));
     let (status, body, _) = token_request(&s, &keep, &keep_secret, &[("grant_type", "client_credentials")]);
     assert_eq!(status, 200);
-    assert!(decode_part(body["access_token"].as_str().unwrap(), 1).get("ext").is_none(), "{body}");
+    assert_eq!(decode_part(body["access_token"].as_str().unwrap(), 1)["ext"], json!({}), "{body}");
 
     // 403, 500 and a timeout: nothing is issued.
     for (prefix, status, error) in

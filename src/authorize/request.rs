@@ -21,6 +21,7 @@ use crate::http::form::Form;
 /// Hydra's minimum length for `state` and `nonce` (fosite `MinParameterEntropy`).
 pub const MIN_ENTROPY: usize = 8;
 const MAX_PARAM_LEN: usize = 4096;
+const MAX_ID_TOKEN_HINT_LEN: usize = 8 * 1024;
 const PROMPT_VALUES: &[&str] = &["none", "login", "consent", "select_account"];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +79,10 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
     let page = |error: ApiError| Rejection { error, target: None };
     let get = |name: &str| -> Result<String, Rejection> {
         let v = form.get(name).map_err(|e| page(ApiError::invalid_request().with_hint(e.to_string())))?.unwrap_or("");
-        if v.len() > MAX_PARAM_LEN {
+        // An ID token may carry the consent app's claims: longer than other parameters, within
+        // what still fits the login challenge it travels in.
+        let limit = if name == "id_token_hint" { MAX_ID_TOKEN_HINT_LEN } else { MAX_PARAM_LEN };
+        if v.len() > limit {
             return Err(page(ApiError::invalid_request().with_hint(format!("The parameter '{name}' is too long."))));
         }
         Ok(v.to_string())
@@ -177,7 +181,10 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
                 .with_hint("The client is not allowed to use grant type 'authorization_code'."),
         ));
     }
-    if response_types.iter().any(|t| t == "token" || t == "id_token") && !client.has_grant("implicit") {
+    // As fosite: `token` needs the implicit grant, and so does an ID token without a code (the
+    // implicit flow); a hybrid `code id_token` is the code grant's.
+    let has = |t: &str| response_types.iter().any(|r| r == t);
+    if (has("token") || (has("id_token") && !has("code"))) && !client.has_grant("implicit") {
         return Err(to_client(ApiError::unauthorized_client().with_hint(
             "The client is not allowed to use grant type 'implicit', which response types token and id_token need.",
         )));
@@ -235,7 +242,9 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
             "Parameter 'nonce' is set but does not satisfy the minimum entropy of {MIN_ENTROPY} characters."
         ))));
     }
-    if nonce.is_empty() && is_openid && implicit_like {
+    // Only where an ID token comes from this endpoint (fosite: `token` alone or `code token`
+    // carry no ID token here and need no nonce).
+    if nonce.is_empty() && is_openid && response_types.iter().any(|t| t == "id_token") {
         return Err(to_client(
             ApiError::invalid_request()
                 .with_hint("Parameter 'nonce' is required for OpenID Connect implicit and hybrid flows."),
@@ -335,6 +344,24 @@ mod tests {
                 .unwrap();
         assert_eq!(hybrid.response_types, vec!["code", "id_token"]);
         assert_eq!(hybrid.response_mode, ResponseMode::Fragment);
+    }
+
+    /// Fosite's rules: a hybrid `code id_token` needs the code grant only; `token` needs the
+    /// implicit grant; a nonce is required only where this endpoint returns an ID token.
+    #[test]
+    fn grants_and_nonces_follow_fosite() {
+        let mut code_only = client();
+        code_only.grant_types = Some(vec!["authorization_code".into()]);
+        code_only.response_types = Some(vec!["code id_token".into(), "token".into()]);
+        let with = |c: &Client, q: &str| validate(&test_config(), c, &Form::parse(q.as_bytes()).unwrap());
+        let hybrid = OK.replace("response_type=code", "response_type=code+id_token");
+        assert!(with(&code_only, &format!("{hybrid}&nonce=abcdefgh")).is_ok());
+        assert_eq!(with(&code_only, &hybrid).unwrap_err().error.error, "invalid_request", "no nonce");
+        let token = OK.replace("response_type=code", "response_type=token");
+        assert_eq!(with(&code_only, &token).unwrap_err().error.error, "unauthorized_client");
+        let mut implicit = client();
+        implicit.response_types = Some(vec!["token".into()]);
+        assert!(with(&implicit, &token).is_ok(), "token with openid needs no nonce: no ID token here");
     }
 
     #[test]

@@ -66,6 +66,10 @@ fn cipher(secret: &str) -> XChaCha20Poly1305 {
     XChaCha20Poly1305::new(&derive_key(secret, "seal").into())
 }
 
+/// The longest sealed value [`open`] accepts. Challenges and verifiers travel in URLs, and
+/// Cloudflare refuses URLs over 16 KB, so whoever seals checks the length against this.
+pub const MAX_SEALED_LEN: usize = 16 * 1024;
+
 /// Seal `value` for `purpose`, valid until `expires_at` (epoch seconds).
 pub fn seal<T: Serialize>(secret: &str, purpose: Purpose, expires_at: i64, value: &T) -> String {
     let plain = serde_json::to_vec(&Envelope { exp: expires_at, v: value }).expect("serialisable state");
@@ -83,7 +87,7 @@ pub fn seal<T: Serialize>(secret: &str, purpose: Purpose, expires_at: i64, value
 /// open during rotation).
 pub fn open<T: DeserializeOwned>(secrets: &[String], purpose: Purpose, now: i64, sealed: &str) -> Result<T, OpenError> {
     // Bound the work an attacker can ask for.
-    if sealed.len() > 16 * 1024 {
+    if sealed.len() > MAX_SEALED_LEN {
         return Err(OpenError::Invalid);
     }
     let raw = b64url_decode(sealed).ok_or(OpenError::Invalid)?;

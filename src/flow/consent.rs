@@ -131,7 +131,13 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
 }
 
 /// The grant a handled consent yields (what codes and tokens carry).
-pub fn grant_of(v: &ConsentVerifier, client_id: &str, nonce: &str, acr_requested: bool) -> Grant {
+pub fn grant_of(
+    v: &ConsentVerifier,
+    client_id: &str,
+    nonce: &str,
+    acr_requested: bool,
+    requested_scopes: &[String],
+) -> Grant {
     let c = &v.consent;
     let r = &v.result;
     let object_or_empty = |v: &Value| if v.is_object() { v.clone() } else { json!({}) };
@@ -150,6 +156,7 @@ pub fn grant_of(v: &ConsentVerifier, client_id: &str, nonce: &str, acr_requested
         acr_requested,
         access_token_ext: object_or_empty(&r.session.access_token),
         id_token_ext: object_or_empty(&r.session.id_token),
+        requested_scopes: requested_scopes.to_vec(),
     }
 }
 
@@ -240,13 +247,22 @@ struct AcceptConsent {
 }
 
 /// The verifier the browser brings back (without the carried client, see the login leg's).
-fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, mut consent: ConsentState, result: ConsentResult) -> Response {
+fn redirect_with_verifier<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    mut consent: ConsentState,
+    result: ConsentResult,
+) -> ApiResult<Response> {
     consent.login.client = None;
     let expiry = consent.requested_at + ctx.cfg.ttl.login_consent_request;
     let request_url = consent.login.request_url.clone();
     let verifier =
         seal::seal(ctx.cfg.primary_secret(), Purpose::ConsentVerifier, expiry, &ConsentVerifier { consent, result });
-    Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("consent_verifier", &verifier)]) }))
+    if verifier.len() > seal::MAX_SEALED_LEN {
+        return Err(ApiError::bad_request(
+            "The consent decision is too large to travel in its verifier: keep its context and session claims smaller.",
+        ));
+    }
+    Ok(Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("consent_verifier", &verifier)]) })))
 }
 
 /// Nothing beyond the client's allow-lists can be granted, whatever the consent app says.
@@ -292,7 +308,7 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         handled_at: ctx.p.now(),
         error: None,
     };
-    Ok(redirect_with_verifier(ctx, state, result))
+    redirect_with_verifier(ctx, state, result)
 }
 
 /// `PUT /admin/oauth2/auth/requests/consent/reject`
@@ -301,5 +317,5 @@ pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     let state: ConsentState =
         open_challenge(ctx, Purpose::ConsentChallenge, "consent", &challenge_param(req, "consent"))?;
     let result = ConsentResult { error: Some(denial), handled_at: ctx.p.now(), ..Default::default() };
-    Ok(redirect_with_verifier(ctx, state, result))
+    redirect_with_verifier(ctx, state, result)
 }

@@ -52,7 +52,9 @@ pub async fn start<P: Platform>(
         }
     };
 
-    let mut skip = session.is_some() && !ar.has_prompt("login") && !ar.has_prompt("select_account");
+    // Only prompt=login forces a new login (Hydra v26). With prompt=select_account the login app
+    // gets skip and the session's subject, and may offer "continue as" or another account.
+    let mut skip = session.is_some() && !ar.has_prompt("login");
     if let (Some(s), Some(max_age)) = (&session, ar.max_age) {
         // More than max_age seconds since the login: a new one. Both times are whole seconds, so
         // the elapsed time may be up to a second more than `now - authenticated_at`; the session
@@ -248,13 +250,22 @@ struct AcceptLogin {
 
 /// The verifier the browser brings back: the flow (without the carried client, which the
 /// browser's leg reads through its caches) and the decision.
-fn redirect_with_verifier<P: Platform>(ctx: &Ctx<'_, P>, mut state: LoginState, result: LoginResult) -> Response {
+fn redirect_with_verifier<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    mut state: LoginState,
+    result: LoginResult,
+) -> ApiResult<Response> {
     state.client = None;
     let expiry = expires_at(ctx, state.requested_at);
     let request_url = state.request_url.clone();
     let verifier =
         seal::seal(ctx.cfg.primary_secret(), Purpose::LoginVerifier, expiry, &LoginVerifier { login: state, result });
-    Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("login_verifier", &verifier)]) }))
+    if verifier.len() > seal::MAX_SEALED_LEN {
+        return Err(ApiError::bad_request(
+            "The login decision is too large to travel in its verifier: keep its context and session claims smaller.",
+        ));
+    }
+    Ok(Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("login_verifier", &verifier)]) })))
 }
 
 /// `PUT /admin/oauth2/auth/requests/login/accept`: no storage call. As in Hydra v26, accepting
@@ -296,7 +307,7 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         identity_provider_session_id: body.identity_provider_session_id,
         error: None,
     };
-    Ok(redirect_with_verifier(ctx, state, result))
+    redirect_with_verifier(ctx, state, result)
 }
 
 /// `PUT /admin/oauth2/auth/requests/login/reject`: no storage call, like accept.
@@ -304,5 +315,5 @@ pub async fn reject<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     let denial = parse_json_object::<Denial>(req)?.or_name("login request denied");
     let state: LoginState = open_challenge(ctx, Purpose::LoginChallenge, "login", &challenge_param(req, "login"))?;
     let result = LoginResult { error: Some(denial), ..Default::default() };
-    Ok(redirect_with_verifier(ctx, state, result))
+    redirect_with_verifier(ctx, state, result)
 }

@@ -332,6 +332,15 @@ pub fn to_ui<P: Platform, T: Serialize>(
     csrf_cookie: (String, &str),
 ) -> crate::http::Response {
     let challenge = seal::seal(ctx.cfg.primary_secret(), purpose, expires_at, state);
+    if challenge.len() > seal::MAX_SEALED_LEN {
+        // It could not be opened again (nor fit in a URL): say so now, not at the admin GET.
+        return crate::authorize::response::error_page(
+            ctx.cfg,
+            &ApiError::invalid_request().with_hint(format!(
+                "The authorization request is too large to travel in the {what} challenge; send fewer or shorter parameters."
+            )),
+        );
+    }
     ctx.log.flow_started(match what {
         "login" => "login",
         "consent" => "consent",

@@ -65,27 +65,44 @@ fn looks_like_jwt(token: &str) -> bool {
 
 /// Resolve `token` (its kind shows in its form, so no `token_type_hint` is needed).
 pub async fn resolve<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> ApiResult<Option<ActiveToken>> {
+    resolve_as(ctx, token, false).await
+}
+
+/// For revocation: the same, but an expired token still names its grant. Revoking an access
+/// token after its hour (a client logging out) must still end the refresh token of its grant,
+/// as fosite's revocation, which looks the token up without checking its expiry.
+pub async fn resolve_expired_too<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> ApiResult<Option<ActiveToken>> {
+    resolve_as(ctx, token, true).await
+}
+
+async fn resolve_as<P: Platform>(ctx: &Ctx<'_, P>, token: &str, expired_too: bool) -> ApiResult<Option<ActiveToken>> {
     if token.is_empty() || token.len() > 16 * 1024 {
         return Ok(None);
     }
     if let Some(sig) = opaque::verify(&ctx.cfg.system_secrets, TokenKind::AccessToken, token) {
-        return stored(ctx, &sig, Use::AccessToken).await;
+        return stored(ctx, &sig, Use::AccessToken, expired_too).await;
     }
     if let Some(sig) = opaque::verify(&ctx.cfg.system_secrets, TokenKind::RefreshToken, token) {
-        return stored(ctx, &sig, Use::RefreshToken).await;
+        return stored(ctx, &sig, Use::RefreshToken, expired_too).await;
     }
     if looks_like_jwt(token) {
-        return jwt(ctx, token).await;
+        return jwt(ctx, token, expired_too).await;
     }
     Ok(None)
 }
 
-async fn stored<P: Platform>(ctx: &Ctx<'_, P>, signature: &str, token_use: Use) -> ApiResult<Option<ActiveToken>> {
+async fn stored<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    signature: &str,
+    token_use: Use,
+    expired_too: bool,
+) -> ApiResult<Option<ActiveToken>> {
     let Some(row) = store::tokens::get_token(ctx.p, signature).await? else {
         return Ok(None);
     };
     let now = ctx.p.now();
-    if row.kind != token_use.as_str() || row.expires_at.map(|e| e <= now).unwrap_or(false) {
+    let expired = row.expires_at.map(|e| e <= now).unwrap_or(false);
+    if row.kind != token_use.as_str() || (expired && !expired_too) {
         return Ok(None);
     }
     if !row.active {
@@ -115,7 +132,11 @@ async fn stored<P: Platform>(ctx: &Ctx<'_, P>, signature: &str, token_use: Use) 
 
 /// The claims of a JWT access token this server signed, if it verifies (purpose, key,
 /// signature, issuer, time window). Pure checks except the signature and key lookup.
-async fn verified_claims<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> ApiResult<Option<(Value, String)>> {
+async fn verified_claims<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    token: &str,
+    expired_too: bool,
+) -> ApiResult<Option<(Value, String)>> {
     let Some(parsed) = jws::parse(token) else { return Ok(None) };
     let header = |n: &str| parsed.header.get(n).and_then(Value::as_str).unwrap_or("");
     let typ = header("typ");
@@ -137,7 +158,13 @@ async fn verified_claims<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> ApiResul
         return Ok(None);
     }
     let signature = token.rsplit('.').next().unwrap_or_default().to_string();
-    if !claims_in_window(&parsed.claims, &ctx.cfg.issuer, ctx.p.now()) {
+    // An expired token is judged at its last second of life (revocation only).
+    let now = ctx.p.now();
+    let at = match parsed.claims.get("exp").and_then(Value::as_i64) {
+        Some(exp) if expired_too && exp <= now => exp - 1,
+        _ => now,
+    };
+    if !claims_in_window(&parsed.claims, &ctx.cfg.issuer, at) {
         return Ok(None);
     }
     Ok(Some((parsed.claims, signature)))
@@ -163,8 +190,8 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-async fn jwt<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> ApiResult<Option<ActiveToken>> {
-    let Some((c, signature)) = verified_claims(ctx, token).await? else { return Ok(None) };
+async fn jwt<P: Platform>(ctx: &Ctx<'_, P>, token: &str, expired_too: bool) -> ApiResult<Option<ActiveToken>> {
+    let Some((c, signature)) = verified_claims(ctx, token, expired_too).await? else { return Ok(None) };
     let text = |n: &str| c.get(n).and_then(Value::as_str).unwrap_or("").to_string();
     let (jti, client_id) = (text("jti"), text("client_id"));
     let iat = c.get("iat").and_then(Value::as_i64).unwrap_or(0);

@@ -167,7 +167,7 @@ pub async fn update<P: Platform>(p: &P, c: &StoredClient, now: i64) -> PResult<b
 const CASCADE: [&str; 7] = [
     "INSERT INTO client_token_cutoffs (client_id, revoked_before) SELECT ?1, ?2 \
      WHERE EXISTS (SELECT 1 FROM clients WHERE id = ?1) \
-     ON CONFLICT (client_id) DO UPDATE SET revoked_before = excluded.revoked_before",
+     ON CONFLICT (client_id) DO UPDATE SET revoked_before = MAX(client_token_cutoffs.revoked_before, excluded.revoked_before)",
     "INSERT INTO revoked_jtis (jti, expires_at) SELECT jti, COALESCE(expires_at, 0) FROM tokens \
      WHERE client_id = ?1 AND kind = 'access_token' AND jti IS NOT NULL ON CONFLICT (jti) DO NOTHING",
     "DELETE FROM tokens WHERE client_id = ?1",

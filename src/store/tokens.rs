@@ -177,7 +177,7 @@ pub async fn revoke_client_access_tokens<P: Platform>(p: &P, client_id: &str, no
         Query::new("DELETE FROM tokens WHERE client_id = ?1 AND kind = 'access_token'").bind(client_id),
         Query::new(
             "INSERT INTO client_token_cutoffs (client_id, revoked_before) VALUES (?1, ?2) \
-             ON CONFLICT (client_id) DO UPDATE SET revoked_before = excluded.revoked_before",
+             ON CONFLICT (client_id) DO UPDATE SET revoked_before = MAX(client_token_cutoffs.revoked_before, excluded.revoked_before)",
         )
         .bind(client_id)
         .bind(now),

@@ -72,7 +72,7 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
 
     // Mint before redeeming: the redemption and the token rows then commit together.
     let mut grant = data.grant;
-    let requested = grant.scopes.clone();
+    let requested = grant.originally_requested();
     let tokens =
         issue::user_tokens(ctx, client, &mut grant, GrantKind::AuthorizationCode, SPEC.grant_type, &requested).await?;
     let rows = tokens.rows();

@@ -43,9 +43,22 @@ pub struct Grant {
     pub access_token_ext: Value,
     /// The consent's `session.id_token`: extra ID token claims.
     pub id_token_ext: Value,
+    /// The scopes the authorization (or device) request asked for: what the token hook is told
+    /// was requested, at the code exchange and at every refresh, as fosite tells Hydra's hook.
+    /// Empty in grants stored before it was kept (the granted scopes stand in then).
+    pub requested_scopes: Vec<String>,
 }
 
 impl Grant {
+    /// The scopes originally requested (the granted ones for grants stored without them).
+    pub fn originally_requested(&self) -> Vec<String> {
+        if self.requested_scopes.is_empty() {
+            self.scopes.clone()
+        } else {
+            self.requested_scopes.clone()
+        }
+    }
+
     /// The shard this grant's rows would live in if storage were split (docs/scaling.md); its
     /// codes, opaque tokens and JWT `jti`s carry it.
     pub fn shard(&self) -> u8 {
@@ -129,9 +142,9 @@ pub fn access_token_claims(cfg: &Config, grant: &Grant, now: i64, exp: i64, jti:
         "client_id": grant.client_id,
         "scp": grant.scopes,
     });
-    if grant.access_token_ext.as_object().map(|o| !o.is_empty()).unwrap_or(false) {
-        c["ext"] = grant.access_token_ext.clone();
-    }
+    // Always an object, `{}` when nothing was added (Hydra mirrors the session's extra claims
+    // here by default): resource servers read `ext.<claim>` without a check for `ext` itself.
+    c["ext"] = if grant.access_token_ext.is_object() { grant.access_token_ext.clone() } else { json!({}) };
     c
 }
 

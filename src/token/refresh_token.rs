@@ -114,12 +114,15 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
 
     let lt = lifetimes(ctx.cfg, client, GrantKind::RefreshToken);
     let openid = access_scopes.iter().any(|s| s == "openid");
+    // The hook is told what the authorization request asked for (fosite's requested scopes of
+    // the original request), not this request's narrowing `scope`.
+    let originally_requested = grant.originally_requested();
     hook::run(
         ctx,
         &mut grant,
         &HookRequest {
             grant_type: SPEC.grant_type,
-            requested_scopes: &requested,
+            requested_scopes: &originally_requested,
             assertion: None,
             access_expires_at: now + lt.access,
             id_token_expires_at: openid.then_some(now + lt.id),
