@@ -1127,3 +1127,26 @@ fn oversized_state_is_refused_where_it_is_made() {
     // A decision of normal size still completes the flow.
     code_of(&to_client(&browser, &accept_consent(s, &consent, &json!({"grant_scope": ["openid"]}))));
 }
+
+/// A hybrid `code id_token` is the code grant's (fosite): a client with only that grant gets its
+/// code and ID token. And when the consent withholds `openid`, the front channel carries no ID
+/// token: the subject and its claims were not granted.
+#[test]
+fn hybrid_responses_follow_the_grant() {
+    let s = shared();
+    let rp = Rp::register(s, json!({"grant_types": ["authorization_code"], "response_types": ["code id_token"]}));
+    let browser = s.browser();
+    let url = |_: ()| rp.auth_url(&[("response_type", "code id_token"), ("nonce", "nonce-0123456789")]);
+    let run = |granted: Value| {
+        let login = to_login(&browser, &url(()));
+        let consent = to_consent(&browser, &accept_login(s, &login, &json!({"subject": "hy"})));
+        let to = location(&to_client(&browser, &accept_consent(s, &consent, &json!({"grant_scope": granted}))));
+        assert!(to.starts_with(REDIRECT), "{to}");
+        to
+    };
+    let to = run(json!(["openid"]));
+    assert!(fragment_param(&to, "code").is_some() && fragment_param(&to, "id_token").is_some(), "{to}");
+    let to = run(json!([]));
+    assert!(fragment_param(&to, "code").is_some(), "{to}");
+    assert!(fragment_param(&to, "id_token").is_none(), "openid was not granted: {to}");
+}

@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::oauth::Rp;
+use common::oauth::{accept_consent, accept_login, location, param, to_client, to_consent, to_login, Rp, VERIFIER};
 use common::tokens::*;
 use common::Server;
 use serde_json::{json, Value};
@@ -132,9 +132,21 @@ fn the_hook_shapes_tokens_and_can_stop_them() {
     let (_, refreshed) = last(&rp.id).unwrap();
     assert_eq!(refreshed["request"]["grant_types"], json!(["refresh_token"]));
     // What the authorization request asked for, at the exchange and at every refresh (fosite
-    // tells Hydra's hook the original request's scopes, not the refresh's own `scope`).
-    assert_eq!(payload["request"]["requested_scopes"], json!(["openid", "offline_access"]));
-    assert_eq!(refreshed["request"]["requested_scopes"], json!(["openid", "offline_access"]));
+    // tells Hydra's hook the original request's scopes): here more than was granted, and a
+    // refresh that narrows with its own `scope` changes nothing of it.
+    let browser = s.browser();
+    let login = to_login(&browser, &rp.auth_url(&[("scope", "openid offline_access profile")]));
+    let consent = to_consent(&browser, &accept_login(&s, &login, &json!({"subject": "zoe"})));
+    let granted = json!({"grant_scope": ["openid", "offline_access"]});
+    let to = location(&to_client(&browser, &accept_consent(&s, &consent, &granted)));
+    let (status, t2, _) = rp.exchange(&param(&to, "code").unwrap(), VERIFIER);
+    assert_eq!(status, 200, "{t2}");
+    let asked = json!(["openid", "offline_access", "profile"]);
+    assert_eq!(last(&rp.id).unwrap().1["request"]["requested_scopes"], asked);
+    assert_eq!(last(&rp.id).unwrap().1["request"]["granted_scopes"], json!(["openid", "offline_access"]));
+    let (status, r) = refresh(&rp, t2["refresh_token"].as_str().unwrap(), &[("scope", "openid")]);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(last(&rp.id).unwrap().1["request"]["requested_scopes"], asked);
 
     // 204 keeps the claims.
     let (keep, keep_secret) =

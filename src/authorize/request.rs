@@ -21,7 +21,6 @@ use crate::http::form::Form;
 /// Hydra's minimum length for `state` and `nonce` (fosite `MinParameterEntropy`).
 pub const MIN_ENTROPY: usize = 8;
 const MAX_PARAM_LEN: usize = 4096;
-const MAX_ID_TOKEN_HINT_LEN: usize = 8 * 1024;
 const PROMPT_VALUES: &[&str] = &["none", "login", "consent", "select_account"];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,10 +78,7 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
     let page = |error: ApiError| Rejection { error, target: None };
     let get = |name: &str| -> Result<String, Rejection> {
         let v = form.get(name).map_err(|e| page(ApiError::invalid_request().with_hint(e.to_string())))?.unwrap_or("");
-        // An ID token may carry the consent app's claims: longer than other parameters, within
-        // what still fits the login challenge it travels in.
-        let limit = if name == "id_token_hint" { MAX_ID_TOKEN_HINT_LEN } else { MAX_PARAM_LEN };
-        if v.len() > limit {
+        if v.len() > MAX_PARAM_LEN {
             return Err(page(ApiError::invalid_request().with_hint(format!("The parameter '{name}' is too long."))));
         }
         Ok(v.to_string())

@@ -66,9 +66,12 @@ fn cipher(secret: &str) -> XChaCha20Poly1305 {
     XChaCha20Poly1305::new(&derive_key(secret, "seal").into())
 }
 
-/// The longest sealed value [`open`] accepts. Challenges and verifiers travel in URLs, and
-/// Cloudflare refuses URLs over 16 KB, so whoever seals checks the length against this.
+/// The longest sealed value [`open`] accepts.
 pub const MAX_SEALED_LEN: usize = 16 * 1024;
+
+/// The longest URL a challenge or verifier may travel in: Cloudflare refuses longer URLs
+/// (414), so whoever puts a sealed value into a URL checks the whole URL against this.
+pub const MAX_URL_LEN: usize = 16 * 1024 - 512;
 
 /// Seal `value` for `purpose`, valid until `expires_at` (epoch seconds).
 pub fn seal<T: Serialize>(secret: &str, purpose: Purpose, expires_at: i64, value: &T) -> String {

@@ -156,7 +156,7 @@ pub fn grant_of(
         acr_requested,
         access_token_ext: object_or_empty(&r.session.access_token),
         id_token_ext: object_or_empty(&r.session.id_token),
-        requested_scopes: requested_scopes.to_vec(),
+        requested_scopes: Some(requested_scopes.to_vec()),
     }
 }
 
@@ -257,12 +257,13 @@ fn redirect_with_verifier<P: Platform>(
     let request_url = consent.login.request_url.clone();
     let verifier =
         seal::seal(ctx.cfg.primary_secret(), Purpose::ConsentVerifier, expiry, &ConsentVerifier { consent, result });
-    if verifier.len() > seal::MAX_SEALED_LEN {
+    let redirect_to = add_query(&request_url, &[("consent_verifier", &verifier)]);
+    if verifier.len() > seal::MAX_SEALED_LEN || redirect_to.len() > seal::MAX_URL_LEN {
         return Err(ApiError::bad_request(
             "The consent decision is too large to travel in its verifier: keep its context and session claims smaller.",
         ));
     }
-    Ok(Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("consent_verifier", &verifier)]) })))
+    Ok(Response::json(200, &json!({ "redirect_to": redirect_to })))
 }
 
 /// Nothing beyond the client's allow-lists can be granted, whatever the consent app says.

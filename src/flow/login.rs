@@ -260,12 +260,13 @@ fn redirect_with_verifier<P: Platform>(
     let request_url = state.request_url.clone();
     let verifier =
         seal::seal(ctx.cfg.primary_secret(), Purpose::LoginVerifier, expiry, &LoginVerifier { login: state, result });
-    if verifier.len() > seal::MAX_SEALED_LEN {
+    let redirect_to = add_query(&request_url, &[("login_verifier", &verifier)]);
+    if verifier.len() > seal::MAX_SEALED_LEN || redirect_to.len() > seal::MAX_URL_LEN {
         return Err(ApiError::bad_request(
             "The login decision is too large to travel in its verifier: keep its context and session claims smaller.",
         ));
     }
-    Ok(Response::json(200, &json!({ "redirect_to": add_query(&request_url, &[("login_verifier", &verifier)]) })))
+    Ok(Response::json(200, &json!({ "redirect_to": redirect_to })))
 }
 
 /// `PUT /admin/oauth2/auth/requests/login/accept`: no storage call. As in Hydra v26, accepting

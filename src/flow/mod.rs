@@ -332,7 +332,8 @@ pub fn to_ui<P: Platform, T: Serialize>(
     csrf_cookie: (String, &str),
 ) -> crate::http::Response {
     let challenge = seal::seal(ctx.cfg.primary_secret(), purpose, expires_at, state);
-    if challenge.len() > seal::MAX_SEALED_LEN {
+    let url = crate::http::add_query(ui_url, &[(&format!("{what}_challenge"), &challenge)]);
+    if challenge.len() > seal::MAX_SEALED_LEN || url.len() > seal::MAX_URL_LEN {
         // It could not be opened again (nor fit in a URL): say so now, not at the admin GET.
         return crate::authorize::response::error_page(
             ctx.cfg,
@@ -346,7 +347,7 @@ pub fn to_ui<P: Platform, T: Serialize>(
         "consent" => "consent",
         _ => "other",
     });
-    crate::http::Response::redirect(302, &crate::http::add_query(ui_url, &[(&format!("{what}_challenge"), &challenge)]))
+    crate::http::Response::redirect(302, &url)
         .with_header("set-cookie", &cookies::set_csrf(ctx, &csrf_cookie.0, csrf_cookie.1))
         .no_store()
 }

@@ -45,18 +45,14 @@ pub struct Grant {
     pub id_token_ext: Value,
     /// The scopes the authorization (or device) request asked for: what the token hook is told
     /// was requested, at the code exchange and at every refresh, as fosite tells Hydra's hook.
-    /// Empty in grants stored before it was kept (the granted scopes stand in then).
-    pub requested_scopes: Vec<String>,
+    /// `None` in grants stored before it was kept (the granted scopes stand in then).
+    pub requested_scopes: Option<Vec<String>>,
 }
 
 impl Grant {
     /// The scopes originally requested (the granted ones for grants stored without them).
     pub fn originally_requested(&self) -> Vec<String> {
-        if self.requested_scopes.is_empty() {
-            self.scopes.clone()
-        } else {
-            self.requested_scopes.clone()
-        }
+        self.requested_scopes.clone().unwrap_or_else(|| self.scopes.clone())
     }
 
     /// The shard this grant's rows would live in if storage were split (docs/scaling.md); its
