@@ -86,10 +86,9 @@ async fn load<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<Option<Store
     Ok(store::clients::get_cached(ctx.p, ctx.cfg.client_cache_ttl, id).await?)
 }
 
-/// A client presented with a secret: unknown clients cost the same PBKDF2 as known ones and get
-/// the same answer as a wrong secret.
 /// The client a secret was presented for. An unknown one fails like a wrong secret, with the
-/// same work and the same rate-limit charge (`wrong_secret`), so client ids cannot be probed.
+/// same PBKDF2 work, answer and rate-limit charge (`wrong_secret`), so client ids cannot be
+/// probed.
 async fn load_for_secret<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
