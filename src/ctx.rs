@@ -56,8 +56,11 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
     if req.body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ApiError::bad_request("The request body is empty; a JSON document was expected."));
     }
-    json_from_bytes(&req.body)
-        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON for this operation: {e}.")))
+    json_from_bytes(&req.body).map_err(not_valid_json)
+}
+
+fn not_valid_json(e: serde_json::Error) -> ApiError {
+    ApiError::bad_request(format!("The request body is not valid JSON for this operation: {e}."))
 }
 
 /// Decode a JSON object body the way Hydra's Go decoder does: a member that is `null` counts as
@@ -65,8 +68,7 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
 pub fn parse_json_object<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
     // Decoded from text again, the way everything else is, so no second decoder is compiled per
     // type (see `decode_fields`); the rest is one function for every type.
-    serde_json::from_str(&object_without_nulls(req)?)
-        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON for this operation: {e}.")))
+    serde_json::from_str(&object_without_nulls(req)?).map_err(not_valid_json)
 }
 
 /// The body's JSON object as text, without its `null` members.

@@ -53,7 +53,6 @@ pub fn id_token_algs(default_alg: &str) -> Vec<String> {
     algs
 }
 
-/// The discovery document for an ID-token signing algorithm.
 /// Built-in values, then the configured ones not among them (Hydra appends without repeats).
 fn with_extra(builtin: &[&str], extra: &[String]) -> Vec<String> {
     let mut all: Vec<String> = builtin.iter().map(|s| s.to_string()).collect();
@@ -65,6 +64,7 @@ fn with_extra(builtin: &[&str], extra: &[String]) -> Vec<String> {
     all
 }
 
+/// The discovery document for an ID-token signing algorithm.
 pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
     let algs = id_token_algs(id_token_alg);
     let mut userinfo_algs = vec!["none".to_string()];

@@ -232,7 +232,7 @@ pub async fn complete<P: Platform>(
     }
     // An ID token only when `openid` was granted (fosite's hybrid and implicit handlers): a
     // consent that withheld it must not hand out the subject and its claims here.
-    if ar.has_response_type("id_token") && grant.scopes.iter().any(|s| s == "openid") {
+    if ar.has_response_type("id_token") && grant.has_scope("openid") {
         let id_token =
             issue::id_token(ctx, client, &grant, lt.id, access_token.as_deref(), code_token.as_deref()).await?;
         params.push(("id_token".into(), id_token));

@@ -240,7 +240,7 @@ pub fn validate(cfg: &Config, client: &Client, form: &Form) -> Result<AuthorizeR
     }
     // Only where an ID token comes from this endpoint (fosite: `token` alone or `code token`
     // carry no ID token here and need no nonce).
-    if nonce.is_empty() && is_openid && response_types.iter().any(|t| t == "id_token") {
+    if nonce.is_empty() && is_openid && has("id_token") {
         return Err(to_client(
             ApiError::invalid_request()
                 .with_hint("Parameter 'nonce' is required for OpenID Connect implicit and hybrid flows."),

@@ -101,9 +101,13 @@ impl Verdict {
 /// Did this isolate verify `presented` for `client_id` against this very `stored_hash` before?
 /// No PBKDF2: a secret that was never verified here is not checked at all.
 pub fn verified_before(client_id: &str, stored_hash: &str, presented: &str) -> bool {
-    let digest = fast_digest(client_id, presented);
+    cached(client_id, stored_hash, &fast_digest(client_id, presented))
+}
+
+/// Is `digest` the one this isolate remembers for `client_id` under `stored_hash`?
+fn cached(client_id: &str, stored_hash: &str, digest: &[u8; 32]) -> bool {
     VERIFIED.with(|v| {
-        v.borrow().get(client_id).map(|e| e.stored_hash == stored_hash && ct_eq(&e.digest, &digest)).unwrap_or(false)
+        v.borrow().get(client_id).map(|e| e.stored_hash == stored_hash && ct_eq(&e.digest, digest)).unwrap_or(false)
     })
 }
 
@@ -114,10 +118,10 @@ pub fn verified_any(client_id: &str) -> bool {
 
 /// Verify `presented` against `stored_hash` in constant time, via the per-isolate cache.
 pub async fn verify<P: Platform>(p: &P, client_id: &str, stored_hash: &str, presented: &str) -> PResult<Verdict> {
-    if verified_before(client_id, stored_hash, presented) {
+    let digest = fast_digest(client_id, presented);
+    if cached(client_id, stored_hash, &digest) {
         return Ok(Verdict::MatchCached);
     }
-    let digest = fast_digest(client_id, presented);
     let Some(h) = parse(stored_hash) else {
         return Ok(Verdict::Mismatch);
     };

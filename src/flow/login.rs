@@ -17,7 +17,7 @@ use crate::crypto::{random_hex128, uuid_v4};
 use crate::ctx::{parse_json_object, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::form::Form;
-use crate::http::{add_query, Request, Response};
+use crate::http::{Request, Response};
 use crate::platform::Platform;
 use crate::store;
 use crate::store::flows::{Claim, LoginSession};
@@ -260,12 +260,11 @@ fn redirect_with_verifier<P: Platform>(
     let request_url = state.request_url.clone();
     let verifier =
         seal::seal(ctx.cfg.primary_secret(), Purpose::LoginVerifier, expiry, &LoginVerifier { login: state, result });
-    let redirect_to = add_query(&request_url, &[("login_verifier", &verifier)]);
-    if verifier.len() > seal::MAX_SEALED_LEN || redirect_to.len() > seal::MAX_URL_LEN {
+    let Some(redirect_to) = super::with_sealed(&request_url, "login_verifier", &verifier) else {
         return Err(ApiError::bad_request(
             "The login decision is too large to travel in its verifier: keep its context and session claims smaller.",
         ));
-    }
+    };
     Ok(Response::json(200, &json!({ "redirect_to": redirect_to })))
 }
 

@@ -320,6 +320,13 @@ pub fn open_verifier<T: serde::de::DeserializeOwned, P: Platform>(
     })
 }
 
+/// `url` with the sealed value added as `name`, or `None` when it is too long to travel: longer
+/// than `seal::open` accepts, or the whole URL longer than Cloudflare takes.
+pub fn with_sealed(url: &str, name: &str, sealed: &str) -> Option<String> {
+    let full = crate::http::add_query(url, &[(name, sealed)]);
+    (sealed.len() <= seal::MAX_SEALED_LEN && full.len() <= seal::MAX_URL_LEN).then_some(full)
+}
+
 /// Send the browser to the login or consent app with a sealed challenge, setting the CSRF
 /// cookie that binds the leg to this browser.
 pub fn to_ui<P: Platform, T: Serialize>(
@@ -332,8 +339,7 @@ pub fn to_ui<P: Platform, T: Serialize>(
     csrf_cookie: (String, &str),
 ) -> crate::http::Response {
     let challenge = seal::seal(ctx.cfg.primary_secret(), purpose, expires_at, state);
-    let url = crate::http::add_query(ui_url, &[(&format!("{what}_challenge"), &challenge)]);
-    if challenge.len() > seal::MAX_SEALED_LEN || url.len() > seal::MAX_URL_LEN {
+    let Some(url) = with_sealed(ui_url, &format!("{what}_challenge"), &challenge) else {
         // It could not be opened again (nor fit in a URL): say so now, not at the admin GET.
         return crate::authorize::response::error_page(
             ctx.cfg,
@@ -341,7 +347,7 @@ pub fn to_ui<P: Platform, T: Serialize>(
                 "The authorization request is too large to travel in the {what} challenge; send fewer or shorter parameters."
             )),
         );
-    }
+    };
     ctx.log.flow_started(match what {
         "login" => "login",
         "consent" => "consent",
