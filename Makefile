@@ -51,7 +51,12 @@ bootstrap:
 
 ## The deployable Worker (build/index.js + build/index_bg.wasm); rebuilt only when sources change.
 ## Under `wrangler deploy` (WRANGLER_COMMAND=deploy) it first refuses a non-public issuer.
-build: deploy-guard bootstrap build/index_bg.wasm
+build: deploy-guard bootstrap build/index_bg.wasm wrangler.local.toml
+
+## wrangler.toml without [build], for `make dev` and the tests: no watcher reloading the Worker
+## right after it started (scripts/local-config.mjs says why).
+wrangler.local.toml: wrangler.toml scripts/local-config.mjs
+	@node scripts/local-config.mjs
 
 deploy-guard:
 	@node scripts/deploy-guard.mjs

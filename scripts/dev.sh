@@ -23,4 +23,12 @@ if [ "${EXAMPLE:-1}" != "0" ]; then
   echo "dev: example login & consent app on http://127.0.0.1:${EXAMPLE_PORT}/ (start a demo flow there)"
 fi
 echo "dev: hydra-edge on ${ISSUER} (admin token: ADMIN_API_TOKEN in .dev.vars)"
-node node_modules/wrangler/bin/wrangler.js dev --ip 127.0.0.1 --port "$PORT" "${vars[@]}"
+# wrangler.local.toml (written by `make build`) has no build watcher, so the Worker starts once;
+# WATCH=1 uses wrangler.toml, whose watcher rebuilds and reloads on every change under src/
+# (and once right after the start).
+config=wrangler.local.toml
+if [ "${WATCH:-0}" = "1" ]; then
+  config=wrangler.toml
+  echo "dev: rebuilding on changes under src/"
+fi
+node node_modules/wrangler/bin/wrangler.js dev --config "$config" --ip 127.0.0.1 --port "$PORT" "${vars[@]}"

@@ -77,14 +77,29 @@ fn unregister_group(pgid: i32) {
     GROUPS.lock().unwrap().retain(|g| *g != pgid);
 }
 
+/// A port nothing listens on, never the same one twice in this process: concurrent servers of
+/// one test binary (and their inspectors) must not be handed the same port between the check
+/// and wrangler's bind.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
+/// wrangler with `wrangler.local.toml` (written by `make build`): the project's settings without
+/// the build watcher, whose reload right after the start can leave a server that never comes up
+/// (scripts/local-config.mjs).
 fn wrangler(args: &[&str]) -> Command {
     let mut c = Command::new("node");
     c.arg(root().join("node_modules/wrangler/bin/wrangler.js"))
         .args(args)
+        .args(["--config", "wrangler.local.toml"])
         .current_dir(root())
         .env("WRANGLER_SEND_METRICS", "false")
         .env("CI", "1");
@@ -128,6 +143,8 @@ impl Server {
         let mut args: Vec<String> = vec![
             root().join("node_modules/wrangler/bin/wrangler.js").to_str().unwrap().to_string(),
             "dev".into(),
+            "--config".into(),
+            "wrangler.local.toml".into(),
             "--ip".into(),
             "127.0.0.1".into(),
             "--port".into(),
