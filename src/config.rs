@@ -188,7 +188,26 @@ pub struct Config {
     /// `webfinger.oidc_discovery.supported_*`): advertised in discovery after the built-in ones.
     pub discovery_scopes: Vec<String>,
     pub discovery_claims: Vec<String>,
+    /// Shapes the JWT access token ([`AccessTokenClaims`]).
+    pub access_token_claims: AccessTokenClaims,
 }
+
+/// Hydra's `oauth2.allowed_top_level_claims`, `oauth2.mirror_top_level_claims` and
+/// `oauth2.exclude_not_before_claim`: what a JWT access token carries beside its fixed claims.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccessTokenClaims {
+    /// Claims of the session's `access_token` data also set at the top level, except the
+    /// reserved ones ([`RESERVED_ACCESS_TOKEN_CLAIMS`]), which are dropped from this list.
+    pub allowed_top_level: Vec<String>,
+    /// The session's `access_token` data under `ext` (default true).
+    pub mirror_under_ext: bool,
+    /// No `nbf` claim (default false).
+    pub exclude_not_before: bool,
+}
+
+/// Claims a session's data never sets at the top level of a JWT access token.
+pub const RESERVED_ACCESS_TOKEN_CLAIMS: [&str; 10] =
+    ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scp", "ext"];
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -340,6 +359,8 @@ impl Config {
         let jwt_jti_optional = flag("OAUTH2_GRANT_JWT_JTI_OPTIONAL", false);
         let jwt_iat_optional = flag("OAUTH2_GRANT_JWT_IAT_OPTIONAL", false);
         let client_credentials_default_scope = flag("OAUTH2_CLIENT_CREDENTIALS_DEFAULT_GRANT_ALLOWED_SCOPE", false);
+        let mirror_under_ext = flag("OAUTH2_MIRROR_TOP_LEVEL_CLAIMS", true);
+        let exclude_not_before = flag("OAUTH2_EXCLUDE_NOT_BEFORE_CLAIM", false);
         // Liveness probes every few seconds from many locations would fill Workers Logs (billed per
         // line) with lines that say nothing, and the line is a large share of a probe's cost.
         // The same for the well-known documents relying parties and resource servers poll: served
@@ -371,6 +392,12 @@ impl Config {
         };
         let discovery_scopes = words(get("WEBFINGER_OIDC_DISCOVERY_SUPPORTED_SCOPE").unwrap_or_default());
         let discovery_claims = words(get("WEBFINGER_OIDC_DISCOVERY_SUPPORTED_CLAIMS").unwrap_or_default());
+        let mut allowed_top_level: Vec<String> = Vec::new();
+        for claim in words(get("OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS").unwrap_or_default()) {
+            if !RESERVED_ACCESS_TOKEN_CLAIMS.contains(&claim.as_str()) && !allowed_top_level.contains(&claim) {
+                allowed_top_level.push(claim);
+            }
+        }
         let registration = RegistrationPolicy {
             max_lifespan: bound("OIDC_DYNAMIC_CLIENT_REGISTRATION_MAX_LIFESPAN", "24h"),
             max_refresh_lifespan: bound("OIDC_DYNAMIC_CLIENT_REGISTRATION_MAX_REFRESH_LIFESPAN", "720h"),
@@ -638,6 +665,7 @@ impl Config {
             consent_v0_10,
             discovery_scopes,
             discovery_claims,
+            access_token_claims: AccessTokenClaims { allowed_top_level, mirror_under_ext, exclude_not_before },
         })
     }
 

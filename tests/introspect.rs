@@ -45,6 +45,32 @@ fn every_token_kind_introspects_as_hydra_does() {
     }
 }
 
+/// Hydra's `oauth2.allowed_top_level_claims`, `mirror_top_level_claims: false` and
+/// `exclude_not_before_claim`: the JWT changes shape, introspection still reports the session.
+#[test]
+fn jwt_access_tokens_follow_the_top_level_claim_settings() {
+    let s = common::Server::start(&[
+        ("OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS", "tier,sub"),
+        ("OAUTH2_MIRROR_TOP_LEVEL_CLAIMS", "false"),
+        ("OAUTH2_EXCLUDE_NOT_BEFORE_CLAIM", "true"),
+    ]);
+    let rp = Rp::register(&s, json!({"access_token_strategy": "jwt"}));
+    let t = tokens_via_flow(&rp, "olga", "openid offline_access");
+    let check = |at: &str| {
+        let c = decode_part(at, 1);
+        assert_eq!(c["tier"], "gold", "{c}");
+        assert_eq!(c["sub"], "olga", "a reserved claim is never taken from the session");
+        assert!(c.get("ext").is_none() && c.get("nbf").is_none(), "{c}");
+        let i = introspect(&s, at, None);
+        assert_eq!((i["active"].as_bool(), &i["ext"]), (Some(true), &json!({"tier": "gold"})), "{i}");
+    };
+    check(t["access_token"].as_str().unwrap());
+    // A refreshed token has the same shape: the session's data comes from the stored grant.
+    let (status, refreshed) = refresh(&rp, t["refresh_token"].as_str().unwrap(), &[]);
+    assert_eq!(status, 200, "{refreshed}");
+    check(refreshed["access_token"].as_str().unwrap());
+}
+
 #[test]
 fn anything_not_active_is_just_inactive() {
     let s = shared();

@@ -201,6 +201,12 @@ async fn jwt<P: Platform>(ctx: &Ctx<'_, P>, token: &str, expired_too: bool) -> A
         return Ok(None);
     }
     let grant = state.data.and_then(|d| serde_json::from_str::<Grant>(&d).ok());
+    // The session's data as stored: the token itself may not mirror it under `ext`
+    // (OAUTH2_MIRROR_TOP_LEVEL_CLAIMS=false).
+    let ext = match &grant {
+        Some(g) if g.access_token_ext.is_object() => g.access_token_ext.clone(),
+        _ => c.get("ext").cloned().unwrap_or_else(|| json!({})),
+    };
     let scopes = if c.get("scp").is_some() { strings(c.get("scp")) } else { strings(c.get("scope")) };
     Ok(Some(ActiveToken {
         token_use: Use::AccessToken,
@@ -208,7 +214,7 @@ async fn jwt<P: Platform>(ctx: &Ctx<'_, P>, token: &str, expired_too: bool) -> A
         subject: text("sub"),
         scopes,
         audience: strings(c.get("aud")),
-        ext: c.get("ext").cloned().unwrap_or_else(|| json!({})),
+        ext,
         issued_at: iat,
         expires_at: Some(exp),
         request_id: grant.as_ref().map(|g| g.request_id.clone()),

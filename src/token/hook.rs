@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::issue::Grant;
 use crate::clients::rfc3339;
-use crate::config::{HookAuthIn, TokenHook};
+use crate::config::{Config, HookAuthIn, TokenHook};
 use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::platform::Platform;
@@ -27,7 +27,8 @@ pub struct HookRequest<'a> {
 
 /// Hydra's `TokenHookRequest` JSON: the session (ID-token claims, `extra`, expiries) and the
 /// request (client, scopes, audience, grant types, payload).
-pub fn payload(issuer: &str, grant: &Grant, req: &HookRequest) -> Value {
+pub fn payload(cfg: &Config, grant: &Grant, req: &HookRequest) -> Value {
+    let (issuer, shape) = (&cfg.issuer, &cfg.access_token_claims);
     let mut expires_at = json!({ "access_token": rfc3339(req.access_expires_at) });
     if let Some(t) = req.id_token_expires_at {
         expires_at["id_token"] = json!(rfc3339(t));
@@ -68,9 +69,9 @@ pub fn payload(issuer: &str, grant: &Grant, req: &HookRequest) -> Value {
             "kid": "",
             "client_id": grant.client_id,
             "consent_challenge": "",
-            "exclude_not_before_claim": false,
-            "allowed_top_level_claims": [],
-            "mirror_top_level_claims": true,
+            "exclude_not_before_claim": shape.exclude_not_before,
+            "allowed_top_level_claims": shape.allowed_top_level,
+            "mirror_top_level_claims": shape.mirror_under_ext,
             "preserve_ext_claims": false,
         },
         "request": {
@@ -125,7 +126,7 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>, grant: &mut Grant, req: &HookReq
     let Some(hook) = &ctx.cfg.token_hook else {
         return Ok(());
     };
-    let body = serde_json::to_vec(&payload(&ctx.cfg.issuer, grant, req)).expect("json");
+    let body = serde_json::to_vec(&payload(ctx.cfg, grant, req)).expect("json");
     let (status, answer) = call(ctx.p, hook, &body).await?;
     apply(grant, status, &answer)
 }
@@ -173,7 +174,11 @@ mod tests {
             id_token_expires_at: None,
             refresh_expires_at: None,
         };
-        let p = payload("https://issuer", &grant(), &req);
+        let mut cfg = crate::config::tests::test_config();
+        let p = payload(&cfg, &grant(), &req);
+        assert_eq!(p["session"]["id_token"]["id_token_claims"]["iss"], cfg.issuer.as_str());
+        assert_eq!(p["session"]["allowed_top_level_claims"], json!([]));
+        assert_eq!(p["session"]["mirror_top_level_claims"], true);
         assert_eq!(p["request"]["client_id"], "c");
         assert_eq!(p["request"]["grant_types"], json!(["client_credentials"]));
         assert_eq!(p["request"]["granted_scopes"], json!(["openid"]));
@@ -182,6 +187,14 @@ mod tests {
         assert_eq!(p["session"]["id_token"]["id_token_claims"]["ext"], json!({"b": 2}));
         assert_eq!(p["session"]["id_token"]["subject"], "alice");
         assert_eq!(p["session"]["id_token"]["expires_at"]["access_token"], "1970-01-01T01:00:00Z");
+        // The access-token settings are reported as configured.
+        cfg.access_token_claims.allowed_top_level = vec!["tenant".into()];
+        cfg.access_token_claims.mirror_under_ext = false;
+        cfg.access_token_claims.exclude_not_before = true;
+        let p = payload(&cfg, &grant(), &req);
+        assert_eq!(p["session"]["allowed_top_level_claims"], json!(["tenant"]));
+        assert_eq!(p["session"]["mirror_top_level_claims"], false);
+        assert_eq!(p["session"]["exclude_not_before_claim"], true);
     }
 
     #[test]

@@ -138,9 +138,24 @@ pub fn access_token_claims(cfg: &Config, grant: &Grant, now: i64, exp: i64, jti:
         "client_id": grant.client_id,
         "scp": grant.scopes,
     });
-    // Always an object, `{}` when nothing was added (Hydra mirrors the session's extra claims
-    // here by default): resource servers read `ext.<claim>` without a check for `ext` itself.
-    c["ext"] = if grant.access_token_ext.is_object() { grant.access_token_ext.clone() } else { json!({}) };
+    let shape = &cfg.access_token_claims;
+    let ext = grant.access_token_ext.as_object();
+    if let (Some(ext), Some(top)) = (ext, c.as_object_mut()) {
+        // The configured list holds no reserved claim, so none of the above is overridden.
+        for name in &shape.allowed_top_level {
+            if let Some(v) = ext.get(name) {
+                top.insert(name.clone(), v.clone());
+            }
+        }
+    }
+    if shape.exclude_not_before {
+        c.as_object_mut().map(|o| o.remove("nbf"));
+    }
+    // Always an object, `{}` when nothing was added, unless mirroring is off (as in Hydra):
+    // resource servers read `ext.<claim>` without a check for `ext` itself.
+    if shape.mirror_under_ext {
+        c["ext"] = ext.map(|_| grant.access_token_ext.clone()).unwrap_or_else(|| json!({}));
+    }
     c
 }
 
@@ -427,6 +442,29 @@ mod tests {
         assert_eq!(c["nbf"], 10);
         assert_eq!(c["client_id"], "c");
         assert_eq!(c["ext"], json!({"tier": "gold"}));
+        assert!(c.get("tier").is_none(), "nothing at the top level unless configured");
+    }
+
+    #[test]
+    fn access_token_claims_follow_the_top_level_settings() {
+        let cfg = Config::from_lookup(|name| match name {
+            "URLS_SELF_ISSUER" => Some("https://issuer.example".into()),
+            "SECRETS_SYSTEM" => Some("a-very-long-system-secret".into()),
+            // Reserved names are dropped from the list: a session cannot set `sub` or `exp`.
+            "OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS" => Some("tier, sub exp tenant tier".into()),
+            "OAUTH2_MIRROR_TOP_LEVEL_CLAIMS" => Some("false".into()),
+            "OAUTH2_EXCLUDE_NOT_BEFORE_CLAIM" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(cfg.access_token_claims.allowed_top_level, vec!["tier", "tenant"]);
+        let mut g = grant();
+        g.access_token_ext = json!({"tier": "gold", "sub": "mallory", "exp": 1, "other": 1});
+        let c = access_token_claims(&cfg, &g, 10, 20, "j");
+        assert_eq!(c["tier"], "gold");
+        assert_eq!((c["sub"].as_str(), c["exp"].as_i64()), (Some("alice"), Some(20)));
+        assert!(c.get("tenant").is_none(), "absent from the session: absent from the token");
+        assert!(c.get("other").is_none() && c.get("ext").is_none() && c.get("nbf").is_none(), "{c}");
     }
 
     #[test]
