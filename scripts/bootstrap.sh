@@ -69,15 +69,21 @@ if ! cmp -s package-lock.json node_modules/.hydra-edge-lock 2>/dev/null; then
   cp package-lock.json node_modules/.hydra-edge-lock
 fi
 
-# Python: Ory's Python SDK (tests/sdk/hydra_client.py) in a project-local venv, reinstalled only
-# when tests/sdk/requirements.txt changed since the last install.
-if ! cmp -s tests/sdk/requirements.txt target/venv/.hydra-edge-requirements 2>/dev/null; then
-  say "installing Ory's Python SDK into target/venv"
-  [ -x target/venv/bin/python ] || python3 -m venv target/venv \
-    || die "python3 -m venv failed: install the venv module (Debian: apt-get install python3-venv)"
-  target/venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
-  cp tests/sdk/requirements.txt target/venv/.hydra-edge-requirements
-fi
+# Python: Ory's Python SDKs in project-local venvs, each reinstalled only when its requirements
+# file changed since the last install: the current one (tests/sdk/hydra_client.py) in target/venv,
+# Hydra v1.x's (tests/sdk/hydra_client_v1.py; the same package name, so a venv of its own) in
+# target/venv-v1.
+python_venv() { # <venv directory> <requirements file> <what>
+  if ! cmp -s "$2" "$1/.hydra-edge-requirements" 2>/dev/null; then
+    say "installing $3 into $1"
+    [ -x "$1/bin/python" ] || python3 -m venv "$1" \
+      || die "python3 -m venv failed: install the venv module (Debian: apt-get install python3-venv)"
+    "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$2"
+    cp "$2" "$1/.hydra-edge-requirements"
+  fi
+}
+python_venv target/venv tests/sdk/requirements.txt "Ory's Python SDK"
+python_venv target/venv-v1 tests/sdk/requirements-v1.txt "Ory's Python SDK of Hydra v1.x"
 
 if [ ! -f .dev.vars ]; then
   say "creating .dev.vars from .dev.vars.example (local secrets for wrangler dev)"

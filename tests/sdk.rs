@@ -3,8 +3,9 @@
 //! ory-hydra-client from PyPI, in the venv scripts/bootstrap.sh makes) call the admin API and
 //! discovery through the SDK and drive a login + consent flow; these tests run each script
 //! against a fresh server and fail with its output when it fails. Older generations' SDKs run the
-//! same way: tests/sdk/hydra-sdk-beta.mjs (`ory-hydra-sdk` 1.0.0-beta.8) and
-//! tests/sdk/hydra-client-v1.mjs (`@oryd/hydra-client` 1.8.5). The Rust SDKs' tests are
+//! same way: tests/sdk/hydra-sdk-beta.mjs (`ory-hydra-sdk` 1.0.0-beta.8),
+//! tests/sdk/hydra-client-v1.mjs (`@oryd/hydra-client` 1.8.5) and tests/sdk/hydra_client_v1.py
+//! (`ory-hydra-client` 1.11.8 from PyPI). The Rust SDKs' tests are
 //! tests/sdk_rust.rs (26.2.0) and tests/sdk_rust_v1.rs (1.10.6).
 
 mod common;
@@ -45,6 +46,24 @@ fn official_python_sdk_works_unchanged() {
         .env("HYDRA_EDGE_ADMIN_TOKEN", common::cli::TOKEN)
         .output()
         .expect("run tests/sdk/hydra_client.py");
+    report(&s, out);
+}
+
+/// Ory's Python SDK of Hydra v1.x (ory-hydra-client 1.11.8 from PyPI, in the venv
+/// scripts/bootstrap.sh makes for it): the v1 admin API, with models that refuse a `null` where
+/// Hydra v1.11's document has an array or object.
+#[test]
+fn hydra_v1_python_sdk_works_unchanged() {
+    let python = common::root().join("target/venv-v1/bin/python");
+    assert!(python.exists(), "{} is missing: run `make bootstrap` (it installs the v1 Python SDK)", python.display());
+    let s = common::Server::start(&[]);
+    let out = Command::new(python)
+        .arg("tests/sdk/hydra_client_v1.py")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HYDRA_EDGE_URL", &s.base)
+        .env("HYDRA_EDGE_ADMIN_TOKEN", common::ADMIN_TOKEN)
+        .output()
+        .expect("run tests/sdk/hydra_client_v1.py");
     report(&s, out);
 }
 

@@ -104,6 +104,13 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// An unset list is written `[]`, as Hydra reads a client back from its database: Ory's
+/// generated SDKs with strict models (the Python SDK of Hydra v1.x) refuse `null` there. Unset
+/// and empty mean the same to every rule here.
+fn none_as_empty<S: serde::Serializer>(v: &Option<Vec<String>>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().flatten())
+}
+
 /// An OAuth 2.0 client in Hydra's JSON form. Secrets are never part of the stored JSON; the
 /// plaintext `client_secret` is only set on the response that created or changed it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -113,8 +120,11 @@ pub struct Client {
     pub client_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    #[serde(serialize_with = "none_as_empty")]
     pub redirect_uris: Option<Vec<String>>,
+    #[serde(serialize_with = "none_as_empty")]
     pub grant_types: Option<Vec<String>>,
+    #[serde(serialize_with = "none_as_empty")]
     pub response_types: Option<Vec<String>>,
     pub scope: String,
     pub audience: Vec<String>,
@@ -124,6 +134,7 @@ pub struct Client {
     pub tos_uri: String,
     pub client_uri: String,
     pub logo_uri: String,
+    #[serde(serialize_with = "none_as_empty")]
     pub contacts: Option<Vec<String>>,
     pub client_secret_expires_at: i64,
     pub subject_type: String,
@@ -277,7 +288,7 @@ mod tests {
         ] {
             assert!(v.get(omitted).is_none(), "{omitted} present");
         }
-        assert_eq!(v["redirect_uris"], Value::Null);
+        assert_eq!((&v["redirect_uris"], &v["contacts"]), (&json!([]), &json!([])));
         assert_eq!(v["audience"], json!([]));
         assert_eq!(v["authorization_code_grant_access_token_lifespan"], Value::Null);
     }

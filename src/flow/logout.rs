@@ -273,8 +273,12 @@ pub async fn get_request<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiRes
         "rp_initiated": state.rp_initiated,
         "requested_at": crate::clients::rfc3339(state.requested_at),
         "expires_at": crate::clients::rfc3339(state.expires_at),
-        "client": client,
     });
+    // Left out, not `null`, when no client asked for the logout: Ory's Python SDK of Hydra
+    // v1.x refuses a `null` client.
+    if let Some(client) = client {
+        body["client"] = json!(client);
+    }
     if !state.sid.is_empty() {
         body["sid"] = json!(state.sid);
     }

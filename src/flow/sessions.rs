@@ -29,7 +29,6 @@ pub fn consent_session_view(l: &ListedConsent) -> Value {
         "skip": r.skipped,
         "subject": r.subject,
         "oidc_context": super::oidc_context(&ar, &json!({})),
-        "client": l.client.as_ref().map(|c| json!(c.public_view())).unwrap_or(Value::Null),
         "request_url": request_url,
         "login_challenge": field("login_challenge", json!("")),
         "login_session_id": r.login_session_id,
@@ -41,6 +40,10 @@ pub fn consent_session_view(l: &ListedConsent) -> Value {
     let context = d.get("context").filter(|v| !v.is_null()).or_else(|| d.get("login_context").filter(|v| !v.is_null()));
     if let Some(context) = context {
         request["context"] = context.clone();
+    }
+    // Left out when the client is gone, as for a logout request without one.
+    if let Some(c) = &l.client {
+        request["client"] = json!(c.public_view());
     }
     json!({
         "consent_request_id": r.id,

@@ -1,0 +1,290 @@
+"""Ory's Python SDK of Hydra v1.x (ory-hydra-client 1.11.8 from PyPI, the last 1.x release) run
+unchanged against hydra-edge's v1 admin API.
+
+    HYDRA_EDGE_URL=http://127.0.0.1:8787 HYDRA_EDGE_ADMIN_TOKEN=... target/venv-v1/bin/python tests/sdk/hydra_client_v1.py
+
+This generation of the SDK checks the type of every member of every response against the
+OpenAPI document of Hydra v1.11: a `null` where the document says "array" or "object" fails the
+call (ApiTypeError), even for a member the document does not require. So each operation here
+runs with the plainest inputs (a client without contacts, a logout without a client) that
+produce such members. The browser's part and the PKCE code exchange (the SDK's token call has
+no code_verifier) use urllib. Sections run independently; the exit status is non-zero when one
+fails. Used by tests/sdk.rs.
+"""
+
+import base64
+import hashlib
+import http.cookiejar
+import json
+import os
+import secrets
+import socket
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import ory_hydra_client as hydra
+from ory_hydra_client.api.admin_api import AdminApi
+from ory_hydra_client.api.metadata_api import MetadataApi
+from ory_hydra_client.api.public_api import PublicApi
+from ory_hydra_client.exceptions import ApiException
+from ory_hydra_client.model.accept_consent_request import AcceptConsentRequest
+from ory_hydra_client.model.accept_login_request import AcceptLoginRequest
+from ory_hydra_client.model.consent_request_session import ConsentRequestSession
+from ory_hydra_client.model.json_web_key_set_generator_request import JsonWebKeySetGeneratorRequest
+from ory_hydra_client.model.o_auth2_client import OAuth2Client
+from ory_hydra_client.model.patch_document import PatchDocument
+from ory_hydra_client.model.patch_request import PatchRequest
+from ory_hydra_client.model.reject_request import RejectRequest
+from ory_hydra_client.model.string_slice_pipe_delimiter import StringSlicePipeDelimiter as Strings
+
+BASE = os.environ.get("HYDRA_EDGE_URL", "").rstrip("/")
+TOKEN = os.environ.get("HYDRA_EDGE_ADMIN_TOKEN", "")
+if not BASE or not TOKEN:
+    print("set HYDRA_EDGE_URL and HYDRA_EDGE_ADMIN_TOKEN", file=sys.stderr)
+    sys.exit(2)
+
+socket.setdefaulttimeout(30)
+RUN = f"py1-{int(time.time()):x}-{secrets.token_hex(3)}"
+REDIRECT = "https://app.example/cb"
+USER = f"{RUN}-ada"
+SECRET = "a-client-secret-of-some-length-" + secrets.token_hex(8)
+
+# The admin token goes in as a default header: the v1 document has no security scheme for it.
+admin = AdminApi(hydra.ApiClient(hydra.Configuration(host=BASE), "Authorization", f"Bearer {TOKEN}"))
+public = PublicApi(hydra.ApiClient(hydra.Configuration(host=BASE)))
+calls = {}
+
+
+def sdk(op, fn, *args, **kwargs):
+    """One SDK operation that must succeed; answers its (type-checked) data."""
+    try:
+        data, status, _ = fn(*args, _return_http_data_only=False, **kwargs)
+    except ApiException as e:
+        calls.setdefault(op, set()).add(e.status)
+        raise AssertionError(f"{op}: HTTP {e.status}: {e.body}") from None
+    calls.setdefault(op, set()).add(status)
+    return data
+
+
+def sdk_error(op, status, fn, *args, **kwargs):
+    """One SDK operation that must fail with `status`; answers the error body."""
+    try:
+        fn(*args, **kwargs)
+    except ApiException as e:
+        calls.setdefault(op, set()).add(e.status)
+        assert e.status == status, f"{op}: expected HTTP {status}, got {e.status}: {e.body}"
+        return json.loads(e.body or "{}")
+    raise AssertionError(f"{op}: expected HTTP {status}, got a success")
+
+
+def client_api(cid):
+    """The public API as a client authenticating with client_secret_basic."""
+    return PublicApi(hydra.ApiClient(hydra.Configuration(host=BASE, username=cid, password=SECRET)))
+
+
+def new_client(suffix, **extra):
+    body = dict(
+        client_id=f"{RUN}-{suffix}",
+        client_secret=SECRET,
+        redirect_uris=Strings([REDIRECT]),
+        grant_types=Strings(["authorization_code", "refresh_token", "client_credentials"]),
+        response_types=Strings(["code"]),
+        scope="openid offline_access offline",
+    )
+    body.update(extra)
+    return sdk("create_o_auth2_client", admin.create_o_auth2_client, OAuth2Client(**body))
+
+
+# A browser: keeps cookies, does not follow redirects.
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def browser():
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect)
+
+
+def visit(b, url):
+    """GET `url` in browser `b`: (status, Location)."""
+    try:
+        r = b.open(url)
+        return r.status, r.headers.get("location")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("location")
+
+
+def query(url, name):
+    return urllib.parse.parse_qs(urllib.parse.urlparse(url).query).get(name, [None])[0]
+
+
+def pkce():
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def start(b, cid, challenge, scope="openid offline_access"):
+    q = urllib.parse.urlencode(dict(client_id=cid, response_type="code", redirect_uri=REDIRECT, scope=scope,
+                                    state="state-" + secrets.token_hex(4), nonce="nonce-" + secrets.token_hex(4),
+                                    code_challenge=challenge, code_challenge_method="S256"))
+    status, loc = visit(b, f"{BASE}/oauth2/auth?{q}")
+    assert status in (302, 303) and query(loc, "login_challenge"), (status, loc)
+    return query(loc, "login_challenge")
+
+
+def exchange(cid, code, verifier):
+    form = urllib.parse.urlencode(dict(grant_type="authorization_code", code=code, redirect_uri=REDIRECT,
+                                       code_verifier=verifier)).encode()
+    auth = base64.b64encode(f"{cid}:{SECRET}".encode()).decode()
+    req = urllib.request.Request(f"{BASE}/oauth2/token", data=form, headers={"Authorization": f"Basic {auth}"})
+    return json.loads(urllib.request.urlopen(req).read())
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def clients():
+    # No contacts, no post-logout URIs: the members the SDK types as arrays must not be null.
+    c = new_client("plain")
+    assert c.client_id == f"{RUN}-plain" and c.client_secret == SECRET, c
+    got = sdk("get_o_auth2_client", admin.get_o_auth2_client, c.client_id)
+    assert got.redirect_uris.value == [REDIRECT] and got.contacts.value == [], got
+    listed = sdk("list_o_auth2_clients", admin.list_o_auth2_clients, limit=500)
+    assert any(x.client_id == c.client_id for x in listed), "the new client is listed"
+    updated = sdk("update_o_auth2_client", admin.update_o_auth2_client, c.client_id,
+                  OAuth2Client(client_id=c.client_id, client_name="v1 client", redirect_uris=Strings([REDIRECT])))
+    assert updated.client_name == "v1 client", updated
+    patched = sdk("patch_o_auth2_client", admin.patch_o_auth2_client, c.client_id,
+                  PatchRequest([PatchDocument(op="replace", path="/metadata", value={"tier": "gold"})]))
+    assert patched.metadata == {"tier": "gold"}, patched
+    sdk_error("get_o_auth2_client (unknown)", 404, admin.get_o_auth2_client, f"{RUN}-missing")
+    sdk("delete_o_auth2_client", admin.delete_o_auth2_client, c.client_id)
+    sdk_error("get_o_auth2_client (deleted)", 404, admin.get_o_auth2_client, c.client_id)
+
+
+def keys():
+    s = f"{RUN}-keys"
+    created = sdk("create_json_web_key_set", admin.create_json_web_key_set, s,
+                  json_web_key_set_generator_request=JsonWebKeySetGeneratorRequest(alg="ES256", kid="k1", use="sig"))
+    assert created.keys[0].kid == "k1" and created.keys[0].d, "the private key on creation"
+    got = sdk("get_json_web_key_set", admin.get_json_web_key_set, s)
+    assert [k.kid for k in got.keys] == ["k1"], got
+    sdk("get_json_web_key", admin.get_json_web_key, "k1", s)
+    sdk("delete_json_web_key", admin.delete_json_web_key, "k1", s)
+    sdk_error("get_json_web_key_set (emptied)", 404, admin.get_json_web_key_set, s)
+    wk = sdk("well_known", public.well_known)
+    assert wk.keys and all(getattr(k, "d", None) is None for k in wk.keys), "public keys only"
+    doc = sdk("discover_open_id_configuration", public.discover_open_id_configuration)
+    assert doc.issuer == BASE and doc.token_endpoint == f"{BASE}/oauth2/token", doc
+
+
+def login_consent_and_tokens():
+    c = new_client("flow")
+    b = browser()
+    verifier, challenge = pkce()
+    login = start(b, c.client_id, challenge)
+    lr = sdk("get_login_request", admin.get_login_request, login)
+    assert lr.skip is False and lr.client.client_id == c.client_id and lr.client.contacts.value == [], lr
+    done = sdk("accept_login_request", admin.accept_login_request, login,
+               accept_login_request=AcceptLoginRequest(subject=USER, remember=True, remember_for=3600))
+    _, loc = visit(b, done.redirect_to)
+    consent = query(loc, "consent_challenge")
+    cr = sdk("get_consent_request", admin.get_consent_request, consent)
+    assert cr.subject == USER and cr.requested_scope.value == ["openid", "offline_access"], cr
+    done = sdk("accept_consent_request", admin.accept_consent_request, consent,
+               accept_consent_request=AcceptConsentRequest(
+                   grant_scope=Strings(["openid", "offline_access"]), remember=True, remember_for=0,
+                   session=ConsentRequestSession(access_token={"tier": "gold"}, id_token={"email": "ada@example.com"})))
+    _, loc = visit(b, done.redirect_to)
+    code = query(loc, "code")
+    assert code, loc
+    tokens = exchange(c.client_id, code, verifier)
+
+    intro = sdk("introspect_o_auth2_token", admin.introspect_o_auth2_token, tokens["access_token"])
+    assert intro.active and intro.sub == USER and intro.ext == {"tier": "gold"}, intro
+    me = sdk("userinfo", PublicApi(hydra.ApiClient(hydra.Configuration(host=BASE, access_token=tokens["access_token"]))).userinfo)
+    assert me.sub == USER and me.email == "ada@example.com", me
+    refreshed = sdk("oauth2_token (refresh_token)", client_api(c.client_id).oauth2_token, "refresh_token",
+                    refresh_token=tokens["refresh_token"])
+    assert refreshed.access_token and refreshed.refresh_token != tokens["refresh_token"], refreshed
+    machine = sdk("oauth2_token (client_credentials)", client_api(c.client_id).oauth2_token, "client_credentials")
+    assert machine.token_type.lower() == "bearer", machine
+    sdk("revoke_o_auth2_token", client_api(c.client_id).revoke_o_auth2_token, refreshed["refresh_token"])
+    assert not sdk("introspect_o_auth2_token", admin.introspect_o_auth2_token, refreshed["refresh_token"]).active
+
+    sessions = sdk("list_subject_consent_sessions", admin.list_subject_consent_sessions, USER)
+    assert [s.consent_request.client.client_id for s in sessions] == [c.client_id], sessions
+
+    # A second flow in the same browser: login and consent are remembered (skip).
+    verifier, challenge = pkce()
+    login = start(b, c.client_id, challenge)
+    lr = sdk("get_login_request (remembered)", admin.get_login_request, login)
+    assert lr.skip is True and lr.subject == USER, lr
+    done = sdk("accept_login_request (remembered)", admin.accept_login_request, login,
+               accept_login_request=AcceptLoginRequest(subject=USER))
+    _, loc = visit(b, done.redirect_to)
+    consent = query(loc, "consent_challenge")
+    assert sdk("get_consent_request (remembered)", admin.get_consent_request, consent).skip is True
+    done = sdk("reject_consent_request", admin.reject_consent_request, consent,
+               reject_request=RejectRequest(error="access_denied", error_description="not this time"))
+    _, loc = visit(b, done.redirect_to)
+    assert query(loc, "error") == "access_denied", loc
+
+    # A rejected login.
+    b = browser()
+    login = start(b, c.client_id, pkce()[1])
+    done = sdk("reject_login_request", admin.reject_login_request, login,
+               reject_request=RejectRequest(error="login_required", error_description="no"))
+    _, loc = visit(b, done.redirect_to)
+    assert loc.startswith(REDIRECT) and query(loc, "error") == "login_required", loc
+
+    sdk("revoke_consent_sessions", admin.revoke_consent_sessions, USER, client=c.client_id)
+    assert sdk("list_subject_consent_sessions (revoked)", admin.list_subject_consent_sessions, USER) == []
+    sdk("revoke_authentication_session", admin.revoke_authentication_session, USER)
+    sdk("delete_o_auth2_token", admin.delete_o_auth2_token, c.client_id)
+    sdk("flush_inactive_o_auth2_tokens", admin.flush_inactive_o_auth2_tokens)
+
+
+def logout():
+    # Logouts that no client asked for: the request has no client, which must not read as null.
+    c = new_client("logout")
+    for decide in ("accept", "reject"):
+        b = browser()
+        login = start(b, c.client_id, pkce()[1])
+        done = sdk("accept_login_request", admin.accept_login_request, login,
+                   accept_login_request=AcceptLoginRequest(subject="grace", remember=True, remember_for=3600))
+        visit(b, done.redirect_to)  # sets the login session cookie
+        status, loc = visit(b, f"{BASE}/oauth2/sessions/logout")
+        challenge = query(loc or "", "logout_challenge")
+        assert challenge, (status, loc)
+        lr = sdk("get_logout_request", admin.get_logout_request, challenge)
+        assert lr.rp_initiated is False and lr.subject == "grace", lr
+        if decide == "accept":
+            done = sdk("accept_logout_request", admin.accept_logout_request, challenge)
+            assert done.redirect_to.startswith(f"{BASE}/oauth2/sessions/logout"), done
+        else:
+            sdk("reject_logout_request", admin.reject_logout_request, challenge)
+
+
+def metadata():
+    v = sdk("get_version", MetadataApi(admin.api_client).get_version)
+    assert v.version and v.version.startswith("v"), v
+    sdk_error("list_o_auth2_clients (no token)", 401, AdminApi(hydra.ApiClient(hydra.Configuration(host=BASE))).list_o_auth2_clients)
+
+
+failed = []
+for section in (clients, keys, login_consent_and_tokens, logout, metadata):
+    try:
+        section()
+        print(f"ok   {section.__name__}")
+    except Exception:
+        failed.append(section.__name__)
+        print(f"FAIL {section.__name__}\n{traceback.format_exc()}")
+for op in sorted(calls):
+    print(f"  {op}: {sorted(calls[op])}")
+sys.exit(1 if failed else 0)
