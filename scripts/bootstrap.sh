@@ -71,8 +71,8 @@ fi
 
 # Python: Ory's Python SDKs in project-local venvs, each reinstalled only when its requirements
 # file changed since the last install: the current one (tests/sdk/hydra_client.py) in target/venv,
-# Hydra v1.x's (tests/sdk/hydra_client_v1.py; the same package name, so a venv of its own) in
-# target/venv-v1.
+# and those of Hydra v1.x and v2.x (tests/sdk/hydra_client_v1.py, hydra_client_v2.py; the same
+# package name, so each has a venv of its own) in target/venv-v1 and target/venv-v2.
 python_venv() { # <venv directory> <requirements file> <what>
   if ! cmp -s "$2" "$1/.hydra-edge-requirements" 2>/dev/null; then
     say "installing $3 into $1"
@@ -84,6 +84,7 @@ python_venv() { # <venv directory> <requirements file> <what>
 }
 python_venv target/venv tests/sdk/requirements.txt "Ory's Python SDK"
 python_venv target/venv-v1 tests/sdk/requirements-v1.txt "Ory's Python SDK of Hydra v1.x"
+python_venv target/venv-v2 tests/sdk/requirements-v2.txt "Ory's Python SDK of Hydra v2.x"
 
 if [ ! -f .dev.vars ]; then
   say "creating .dev.vars from .dev.vars.example (local secrets for wrangler dev)"

@@ -4,8 +4,8 @@
 //! discovery through the SDK and drive a login + consent flow; these tests run each script
 //! against a fresh server and fail with its output when it fails. Older generations' SDKs run the
 //! same way: tests/sdk/hydra-sdk-beta.mjs (`ory-hydra-sdk` 1.0.0-beta.8),
-//! tests/sdk/hydra-client-v1.mjs (`@oryd/hydra-client` 1.8.5) and tests/sdk/hydra_client_v1.py
-//! (`ory-hydra-client` 1.11.8 from PyPI). The Rust SDKs' tests are
+//! tests/sdk/hydra-client-v1.mjs (`@oryd/hydra-client` 1.8.5), tests/sdk/hydra_client_v1.py and
+//! tests/sdk/hydra_client_v2.py (`ory-hydra-client` 1.11.8 and 2.2.0 from PyPI). The Rust SDKs' tests are
 //! tests/sdk_rust.rs (26.2.0) and tests/sdk_rust_v1.rs (1.10.6).
 
 mod common;
@@ -54,16 +54,28 @@ fn official_python_sdk_works_unchanged() {
 /// Hydra v1.11's document has an array or object.
 #[test]
 fn hydra_v1_python_sdk_works_unchanged() {
-    let python = common::root().join("target/venv-v1/bin/python");
-    assert!(python.exists(), "{} is missing: run `make bootstrap` (it installs the v1 Python SDK)", python.display());
+    run_python("target/venv-v1", "tests/sdk/hydra_client_v1.py");
+}
+
+/// Ory's Python SDK of Hydra v2.x (ory-hydra-client 2.2.0, likewise in a venv of its own): the
+/// `/admin` API, with models as strict as v1.x's.
+#[test]
+fn hydra_v2_python_sdk_works_unchanged() {
+    run_python("target/venv-v2", "tests/sdk/hydra_client_v2.py");
+}
+
+/// Run a Python script with the interpreter of `venv` against a fresh server.
+fn run_python(venv: &str, script: &str) {
+    let python = common::root().join(venv).join("bin/python");
+    assert!(python.exists(), "{} is missing: run `make bootstrap` (it installs the Python SDKs)", python.display());
     let s = common::Server::start(&[]);
     let out = Command::new(python)
-        .arg("tests/sdk/hydra_client_v1.py")
+        .arg(script)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("HYDRA_EDGE_URL", &s.base)
         .env("HYDRA_EDGE_ADMIN_TOKEN", common::ADMIN_TOKEN)
         .output()
-        .expect("run tests/sdk/hydra_client_v1.py");
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
     report(&s, out);
 }
 

@@ -111,6 +111,13 @@ fn none_as_empty<S: serde::Serializer>(v: &Option<Vec<String>>, s: S) -> Result<
     s.collect_seq(v.iter().flatten())
 }
 
+/// Hydra writes an unset `skip_logout_consent` as `null`, but its OpenAPI document (v2.2 to
+/// v26) types it a plain boolean, and the Python SDK of Hydra v2.x refuses `null`; unset is
+/// `false` in every respect.
+fn none_as_false<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(v.unwrap_or(false))
+}
+
 /// An OAuth 2.0 client in Hydra's JSON form. Secrets are never part of the stored JSON; the
 /// plaintext `client_secret` is only set on the response that created or changed it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -175,6 +182,7 @@ pub struct Client {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub access_token_strategy: String,
     pub skip_consent: bool,
+    #[serde(serialize_with = "none_as_false")]
     pub skip_logout_consent: Option<bool>,
     #[serde(flatten)]
     pub lifespans: Lifespans,

@@ -13,6 +13,7 @@ fails. Used by tests/sdk.rs.
 """
 
 import base64
+import datetime
 import hashlib
 import http.cookiejar
 import json
@@ -34,12 +35,14 @@ from ory_hydra_client.exceptions import ApiException
 from ory_hydra_client.model.accept_consent_request import AcceptConsentRequest
 from ory_hydra_client.model.accept_login_request import AcceptLoginRequest
 from ory_hydra_client.model.consent_request_session import ConsentRequestSession
+from ory_hydra_client.model.json_web_key import JSONWebKey
 from ory_hydra_client.model.json_web_key_set_generator_request import JsonWebKeySetGeneratorRequest
 from ory_hydra_client.model.o_auth2_client import OAuth2Client
 from ory_hydra_client.model.patch_document import PatchDocument
 from ory_hydra_client.model.patch_request import PatchRequest
 from ory_hydra_client.model.reject_request import RejectRequest
 from ory_hydra_client.model.string_slice_pipe_delimiter import StringSlicePipeDelimiter as Strings
+from ory_hydra_client.model.trust_jwt_grant_issuer_body import TrustJwtGrantIssuerBody
 
 BASE = os.environ.get("HYDRA_EDGE_URL", "").rstrip("/")
 TOKEN = os.environ.get("HYDRA_EDGE_ADMIN_TOKEN", "")
@@ -271,6 +274,22 @@ def logout():
             sdk("reject_logout_request", admin.reject_logout_request, challenge)
 
 
+def trust():
+    # The P-256 public key of RFC 7515, appendix A.3.
+    key = JSONWebKey(alg="ES256", kid=f"{RUN}-kid", kty="EC", use="sig", crv="P-256",
+                     x="f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", y="x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0")
+    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    issuer = f"https://{RUN}.issuer.example"
+    t = sdk("trust_jwt_grant_issuer", admin.trust_jwt_grant_issuer,
+            trust_jwt_grant_issuer_body=TrustJwtGrantIssuerBody(
+                expires_at=expires, issuer=issuer, jwk=key, scope=["openid"], subject="svc"))
+    assert t.issuer == issuer and t.public_key.kid == f"{RUN}-kid", t
+    assert sdk("get_trusted_jwt_grant_issuer", admin.get_trusted_jwt_grant_issuer, t.id).id == t.id
+    listed = sdk("list_trusted_jwt_grant_issuers", admin.list_trusted_jwt_grant_issuers, issuer=issuer)
+    assert [x.id for x in listed.value] == [t.id], listed
+    sdk("delete_trusted_jwt_grant_issuer", admin.delete_trusted_jwt_grant_issuer, t.id)
+
+
 def metadata():
     v = sdk("get_version", MetadataApi(admin.api_client).get_version)
     assert v.version and v.version.startswith("v"), v
@@ -278,7 +297,7 @@ def metadata():
 
 
 failed = []
-for section in (clients, keys, login_consent_and_tokens, logout, metadata):
+for section in (clients, keys, login_consent_and_tokens, logout, trust, metadata):
     try:
         section()
         print(f"ok   {section.__name__}")
