@@ -8,7 +8,7 @@ use crate::config::{is_loopback_host, Config, ConfigError, MIN_ADMIN_TOKEN_DISTI
 use crate::crypto::{ct_eq, sha256};
 use crate::ctx::{parse_json, Ctx};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Request, Response, MAX_BODY_BYTES};
+use crate::http::{Method, Request, Response, MAX_BODY_BYTES};
 use crate::log::{route_name, RequestLog};
 use crate::platform::Platform;
 use crate::ratelimit::{self, Limiter};
@@ -164,8 +164,14 @@ async fn handle_routed<P: Platform>(
                 .with_description(format!("No route matches {} {}.", req.method.as_str(), req.path))
                 .admin_response(expose);
         }
-        Err(RouteError::MethodNotAllowed { allowed, .. }) => {
-            return ApiError::method_not_allowed(&allowed).admin_response(expose).with_header("allow", &allowed);
+        Err(RouteError::MethodNotAllowed { allowed, admin }) => {
+            let e = ApiError::method_not_allowed(&allowed);
+            // An OAuth endpoint (the route its allowed method reaches) answers in OAuth's shape,
+            // with a registered error code, as clients switch on `error`.
+            let first = Method::parse(allowed.split(", ").next().unwrap_or(""));
+            let oauth = !admin && router::route(first, &req.path).map(|r| renders_oauth_errors(&r.route)).unwrap_or(false);
+            let response = if oauth { e.as_invalid_request().oauth_response(expose) } else { e.admin_response(expose) };
+            return response.with_header("allow", &allowed);
         }
     };
     log.route(route_name(&routed.route), routed.admin);
@@ -192,7 +198,8 @@ async fn handle_routed<P: Platform>(
         }
     }
     if body_too_large {
-        return render(ApiError::payload_too_large(MAX_BODY_BYTES));
+        let e = ApiError::payload_too_large(MAX_BODY_BYTES);
+        return render(if oauth { e.as_invalid_request() } else { e });
     }
     if routed.route == Route::TestPanic && cfg.test_routes {
         panic!("deliberate panic from the test route");

@@ -139,6 +139,14 @@ impl ApiError {
             .with_description(format!("Request bodies are limited to {limit} bytes."))
     }
 
+    /// The same refusal under RFC 6749's `invalid_request` code (its status kept), for an OAuth
+    /// endpoint: the admin error's message becomes the description.
+    pub fn as_invalid_request(mut self) -> ApiError {
+        let message = std::mem::replace(&mut self.error, "invalid_request".into());
+        self.hint = std::mem::replace(&mut self.description, message + ".");
+        self
+    }
+
     pub fn internal(reason: impl Into<String>) -> ApiError {
         ApiError::new(500, "An internal server error occurred, please contact the system administrator", "")
             .with_debug(reason)

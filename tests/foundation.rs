@@ -140,8 +140,14 @@ fn unknown_routes_and_wrong_methods() {
     let (status, body) = json_of(r);
     assert_eq!(status, 405);
     assert_admin_error(&body, 405);
-    let r = s.client().get(s.url("/oauth2/token")).send().unwrap();
-    assert_eq!(r.status(), 405);
+    // On an OAuth endpoint the 405 is in OAuth's shape, with a registered error code.
+    for path in ["/oauth2/token", "/oauth2/revoke"] {
+        let r = s.client().get(s.url(path)).send().unwrap();
+        assert_eq!(r.headers()["allow"], "POST", "{path}");
+        let (status, body) = json_of(r);
+        assert_eq!((status, body["error"].as_str(), body["status_code"].as_u64()), (405, Some("invalid_request"), Some(405)), "{body}");
+        assert!(body["error_description"].as_str().unwrap().contains("POST"), "{body}");
+    }
 }
 
 #[test]
@@ -218,6 +224,10 @@ fn oversized_bodies_are_refused_before_parsing() {
     assert_eq!(status, 413);
     // Nothing was stored, and the server answers the next request at once.
     assert_eq!(s.admin_get("/admin/keys/big").0, 404);
+    // An OAuth endpoint says so with a registered error code.
+    let (status, body) = json_of(s.client().post(s.url("/oauth2/token")).body(big).send().unwrap());
+    assert_eq!((status, body["error"].as_str()), (413, Some("invalid_request")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("1048576 bytes"), "{body}");
 }
 
 /// In workerd without the dev proxy (miniflare serving the deployable bundle), an oversized

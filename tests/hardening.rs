@@ -215,7 +215,10 @@ fn private_key_jwt_client(s: &Server, jwks_uri: &str) -> String {
 /// A token request authenticated by an assertion: 400 invalid_grant means the client
 /// authenticated (the code is junk), 401 invalid_client means it did not.
 fn assert_with(s: &Server, key: &EcKey, client_id: &str) -> (u16, Value, Duration) {
-    let assertion = key.assertion(client_id, &s.url("/oauth2/token"), &unique("jti"), 300);
+    send_assertion(s, &key.assertion(client_id, &s.url("/oauth2/token"), &unique("jti"), 300))
+}
+
+fn send_assertion(s: &Server, assertion: &str) -> (u16, Value, Duration) {
     let started = Instant::now();
     let (status, body) = json_of(
         s.client()
@@ -243,6 +246,14 @@ fn jwks_uri_fetches_follow_no_redirect_and_read_a_capped_body_within_a_timeout()
     let good = private_key_jwt_client(s, &stub.url("/doc/good"));
     let (status, body, _) = assert_with(s, &key, &good);
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    // Signed by the right key, but with a critical header extension (RFC 7515 §4.1.11) that
+    // this server does not implement: refused, however it is spelt.
+    let claims = common::jose::assertion_claims(&good, &s.url("/oauth2/token"), &unique("jti"), 300);
+    for crit in [json!(["b64"]), json!([]), json!("x")] {
+        let signed = key.sign(&json!({"alg": "ES256", "kid": "k1", "crit": crit, "b64": false}), &claims);
+        let (status, body, _) = send_assertion(s, &signed);
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "crit {crit}: {body}");
+    }
 
     // A redirect is not followed, even to a valid key set.
     let moved = private_key_jwt_client(s, &stub.url("/redirect/moved"));

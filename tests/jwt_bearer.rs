@@ -208,6 +208,11 @@ fn the_grant_checks_everything_hydra_checks() {
         ("untrusted issuer", assertion(s, &stranger, "alice"), "No public JWK"),
         ("signed by another key", sign(&stranger, header.clone(), &claims(s, &a, "alice")), "integrity"),
         ("alg none", none, "parse"),
+        (
+            "a critical extension",
+            sign(&a, json!({"alg": "ES256", "kid": a.jwk["kid"], "crit": ["b64"], "b64": false}), &claims(s, &a, "alice")),
+            "parse",
+        ),
         ("HS256 keyed with the public key", hs, "integrity"),
         ("no aud", with(json!({"aud": null})), "'aud'"),
         ("foreign aud", with(json!({"aud": "https://other.example/token"})), "intended audience"),

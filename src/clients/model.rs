@@ -104,13 +104,6 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// An unset list is written `[]`, as Hydra reads a client back from its database: Ory's
-/// generated SDKs with strict models (the Python SDK of Hydra v1.x) refuse `null` there. Unset
-/// and empty mean the same to every rule here.
-fn none_as_empty<S: serde::Serializer>(v: &Option<Vec<String>>, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(v.iter().flatten())
-}
-
 /// Hydra writes an unset `skip_logout_consent` as `null`, but its OpenAPI document (v2.2 to
 /// v26) types it a plain boolean, and the Python SDK of Hydra v2.x refuses `null`; unset is
 /// `false` in every respect.
@@ -127,12 +120,9 @@ pub struct Client {
     pub client_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
-    #[serde(serialize_with = "none_as_empty")]
-    pub redirect_uris: Option<Vec<String>>,
-    #[serde(serialize_with = "none_as_empty")]
-    pub grant_types: Option<Vec<String>>,
-    #[serde(serialize_with = "none_as_empty")]
-    pub response_types: Option<Vec<String>>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
     pub scope: String,
     pub audience: Vec<String>,
     pub owner: String,
@@ -141,8 +131,7 @@ pub struct Client {
     pub tos_uri: String,
     pub client_uri: String,
     pub logo_uri: String,
-    #[serde(serialize_with = "none_as_empty")]
-    pub contacts: Option<Vec<String>>,
+    pub contacts: Vec<String>,
     pub client_secret_expires_at: i64,
     pub subject_type: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -209,7 +198,7 @@ impl Client {
     /// Grant types in effect (Hydra treats none as `authorization_code`).
     pub fn effective_grant_types(&self) -> Vec<String> {
         match &self.grant_types {
-            Some(g) if !g.is_empty() => g.clone(),
+            g if !g.is_empty() => g.clone(),
             _ => vec!["authorization_code".to_string()],
         }
     }
@@ -221,7 +210,7 @@ impl Client {
     /// Response types in effect (Hydra treats none as `code`).
     pub fn effective_response_types(&self) -> Vec<String> {
         match &self.response_types {
-            Some(r) if !r.is_empty() => r.clone(),
+            r if !r.is_empty() => r.clone(),
             _ => vec!["code".to_string()],
         }
     }
@@ -231,7 +220,7 @@ impl Client {
     }
 
     pub fn redirect_uri_list(&self) -> &[String] {
-        self.redirect_uris.as_deref().unwrap_or(&[])
+        &self.redirect_uris
     }
 
     /// The JSON the admin API shows: without any secret or registration token.
@@ -303,7 +292,11 @@ mod tests {
 
     #[test]
     fn decoding_ignores_unknown_fields_and_nulls_and_names_wrong_types() {
-        let c = Client::from_json(json!({"client_name": "x", "unknown": 1, "owner": null, "audience": null})).unwrap();
+        let c = Client::from_json(
+            json!({"client_name": "x", "unknown": 1, "owner": null, "audience": null, "redirect_uris": null, "skip_logout_consent": null}),
+        )
+        .unwrap();
+        assert!(c.redirect_uris.is_empty() && c.skip_logout_consent.is_none());
         assert_eq!(c.client_name, "x");
         assert_eq!(c.owner, "");
         let err = Client::from_json(json!({"redirect_uris": "https://a"})).unwrap_err();

@@ -41,7 +41,9 @@ pub fn parse(token: &str) -> Option<Parsed> {
     }
     let header: Value = crate::ctx::json_from_bytes(&b64url_decode(h)?).ok()?;
     let claims: Value = crate::ctx::json_from_bytes(&b64url_decode(c)?).ok()?;
-    if !header.is_object() || !claims.is_object() {
+    // `crit` names extensions the verifier must understand or refuse the token (RFC 7515
+    // §4.1.11); this server understands none (not even RFC 7797's unencoded `b64`).
+    if !header.is_object() || !claims.is_object() || header.get("crit").is_some() {
         return None;
     }
     // A signature part of padding only (`=`) decodes to nothing: unsigned, refused.
@@ -100,6 +102,11 @@ mod tests {
         assert_eq!(p.header["alg"], "ES256");
         assert_eq!(p.claims["sub"], "x");
         assert_eq!(p.signature, b"sig");
+        // Any critical extension, understood or not, well-formed or not, refuses the token.
+        for header in [r#"{"alg":"ES256","crit":["b64"],"b64":false}"#, r#"{"alg":"ES256","crit":[]}"#, r#"{"alg":"ES256","crit":"x"}"#] {
+            let t = format!("{}.{}.{}", b64url(header.as_bytes()), b64url(b"{\"sub\":\"x\"}"), b64url(b"sig"));
+            assert!(parse(&t).is_none(), "{header}");
+        }
     }
 
     #[test]
