@@ -49,5 +49,6 @@ mod tests {
         assert!(!body.contains("<script>"));
         assert!(body.contains("&lt;script&gt;"));
         assert_eq!(r.headers.iter().find(|(k, _)| k == "x-frame-options").unwrap().1, "DENY");
+        assert!(r.headers.iter().any(|(k, v)| k == "x-content-type-options" && v == "nosniff"));
     }
 }

@@ -130,6 +130,7 @@ fn unknown_routes_and_wrong_methods() {
     let s = shared();
     for path in ["/nope", "/oauth2/nothing", "/admin/nope"] {
         let r = s.client().get(s.url(path)).bearer_auth(ADMIN_TOKEN).send().unwrap();
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
         let (status, body) = json_of(r);
         assert_eq!(status, 404, "{path}");
         assert_admin_error(&body, 404);

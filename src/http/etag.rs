@@ -36,7 +36,7 @@ pub fn respond(req: &Request, body: &[u8], etag: &str, content_type: &str, cache
     let response = if matches(req, etag) {
         Response::new(304)
     } else {
-        Response::new(200).with_header("content-type", content_type).with_body(body.to_vec())
+        Response::new(200).with_header("content-type", content_type).with_body(body.to_vec()).with_nosniff()
     };
     response.with_header("etag", etag).with_header("cache-control", cache_control)
 }

@@ -129,7 +129,7 @@ impl Response {
     pub fn json_typed<T: Serialize + ?Sized>(status: u16, value: &T, content_type: &str) -> Response {
         // Serialising our own models cannot fail (no maps with non-string keys).
         let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
-        Response::new(status).with_header("content-type", content_type).with_body(body)
+        Response::new(status).with_header("content-type", content_type).with_body(body).with_nosniff()
     }
 
     pub fn html(status: u16, body: String) -> Response {
@@ -137,6 +137,13 @@ impl Response {
             .with_header("content-type", "text/html; charset=utf-8")
             .with_body(body.into_bytes())
             .with_frame_protection()
+            .with_nosniff()
+    }
+
+    /// The body is exactly its declared type: no browser guesses another (an error echoing a
+    /// parameter never runs as HTML or script).
+    pub fn with_nosniff(self) -> Response {
+        self.with_header("x-content-type-options", "nosniff")
     }
 
     /// A redirect with an absolute or relative `Location`.
