@@ -587,3 +587,22 @@ fn admin_client_routes_require_the_token() {
     }
     assert_eq!(get(s, &id).0, 404);
 }
+
+/// Clients written before unset lists were answered `[]` hold `null` in D1 (and in KV and sealed
+/// challenges): they still read, list and answer `[]`.
+#[test]
+fn clients_stored_with_null_lists_still_read() {
+    let s = shared();
+    let id = unique("old-format");
+    create(s, &json!({"client_id": id, "owner": id}));
+    s.d1(&format!(
+        "UPDATE clients SET data = json_set(data, '$.redirect_uris', json('null'), '$.grant_types', json('null'), \
+         '$.response_types', json('null'), '$.contacts', json('null'), '$.skip_logout_consent', json('null')) WHERE id = '{id}'"
+    ));
+    assert!(stored_row(s, &id)["data"].as_str().unwrap().contains(r#""contacts":null"#), "the old format is stored");
+    let (status, got) = get(s, &id);
+    assert_eq!(status, 200, "{got}");
+    assert_eq!((&got["contacts"], &got["redirect_uris"], &got["skip_logout_consent"]), (&json!([]), &json!([]), &json!(false)));
+    let (status, listed) = s.admin_get(&format!("/admin/clients?owner={id}"));
+    assert_eq!((status, listed[0]["client_id"].as_str()), (200, Some(id.as_str())), "{listed}");
+}

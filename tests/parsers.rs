@@ -216,7 +216,7 @@ proptest! {
     #[test]
     fn json_patches_never_panic_and_never_yield_an_invalid_client(ops in patch_document()) {
         let cfg = config();
-        let mut current = Client { client_id: "patched".into(), redirect_uris: vec!["https://rp.example/cb".into()], ..Default::default() };
+        let mut current = Client { client_id: "patched".into(), redirect_uris: Some(vec!["https://rp.example/cb".into()]), ..Default::default() };
         validate::validate(&cfg, &mut current, Origin::Admin).unwrap();
         let Ok(ops) = parse_patch(ops) else { return Ok(()) };
         let Ok((mut next, _secret)) = apply_patch(&current, &ops) else { return Ok(()) };

@@ -304,9 +304,9 @@ mod tests {
     fn client() -> Client {
         Client {
             client_id: "c".into(),
-            redirect_uris: vec!["https://app.example/cb".into(), "http://127.0.0.1:3000/cb".into()],
-            grant_types: vec!["authorization_code".into(), "implicit".into()],
-            response_types: vec!["code".into(), "id_token".into(), "code id_token".into()],
+            redirect_uris: Some(vec!["https://app.example/cb".into(), "http://127.0.0.1:3000/cb".into()]),
+            grant_types: Some(vec!["authorization_code".into(), "implicit".into()]),
+            response_types: Some(vec!["code".into(), "id_token".into(), "code id_token".into()]),
             scope: "openid offline photos.*".into(),
             audience: vec!["https://api.example".into()],
             token_endpoint_auth_method: "client_secret_basic".into(),
@@ -347,8 +347,8 @@ mod tests {
     #[test]
     fn grants_and_nonces_follow_fosite() {
         let mut code_only = client();
-        code_only.grant_types = vec!["authorization_code".into()];
-        code_only.response_types = vec!["code id_token".into(), "token".into()];
+        code_only.grant_types = Some(vec!["authorization_code".into()]);
+        code_only.response_types = Some(vec!["code id_token".into(), "token".into()]);
         let with = |c: &Client, q: &str| validate(&test_config(), c, &Form::parse(q.as_bytes()).unwrap());
         let hybrid = OK.replace("response_type=code", "response_type=code+id_token");
         assert!(with(&code_only, &format!("{hybrid}&nonce=abcdefgh")).is_ok());
@@ -356,7 +356,7 @@ mod tests {
         let token = OK.replace("response_type=code", "response_type=token");
         assert_eq!(with(&code_only, &token).unwrap_err().error.error, "unauthorized_client");
         let mut implicit = client();
-        implicit.response_types = vec!["token".into()];
+        implicit.response_types = Some(vec!["token".into()]);
         assert!(with(&implicit, &token).is_ok(), "token with openid needs no nonce: no ID token here");
     }
 

@@ -104,6 +104,14 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// An unset list is written `[]`, as Hydra reads a client back from its database: Ory's
+/// generated SDKs with strict models (the Python SDK of Hydra v1.x) refuse `null` there. Unset
+/// and empty mean the same to every rule here. The field stays an `Option` so that JSON written
+/// before (clients in D1 and KV, clients sealed into challenges) with `null` still decodes.
+fn none_as_empty<S: serde::Serializer>(v: &Option<Vec<String>>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().flatten())
+}
+
 /// Hydra writes an unset `skip_logout_consent` as `null`, but its OpenAPI document (v2.2 to
 /// v26) types it a plain boolean, and the Python SDK of Hydra v2.x refuses `null`; unset is
 /// `false` in every respect.
@@ -120,9 +128,12 @@ pub struct Client {
     pub client_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
-    pub redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
-    pub response_types: Vec<String>,
+    #[serde(serialize_with = "none_as_empty")]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(serialize_with = "none_as_empty")]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(serialize_with = "none_as_empty")]
+    pub response_types: Option<Vec<String>>,
     pub scope: String,
     pub audience: Vec<String>,
     pub owner: String,
@@ -131,7 +142,8 @@ pub struct Client {
     pub tos_uri: String,
     pub client_uri: String,
     pub logo_uri: String,
-    pub contacts: Vec<String>,
+    #[serde(serialize_with = "none_as_empty")]
+    pub contacts: Option<Vec<String>>,
     pub client_secret_expires_at: i64,
     pub subject_type: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -198,7 +210,7 @@ impl Client {
     /// Grant types in effect (Hydra treats none as `authorization_code`).
     pub fn effective_grant_types(&self) -> Vec<String> {
         match &self.grant_types {
-            g if !g.is_empty() => g.clone(),
+            Some(g) if !g.is_empty() => g.clone(),
             _ => vec!["authorization_code".to_string()],
         }
     }
@@ -210,7 +222,7 @@ impl Client {
     /// Response types in effect (Hydra treats none as `code`).
     pub fn effective_response_types(&self) -> Vec<String> {
         match &self.response_types {
-            r if !r.is_empty() => r.clone(),
+            Some(r) if !r.is_empty() => r.clone(),
             _ => vec!["code".to_string()],
         }
     }
@@ -220,7 +232,7 @@ impl Client {
     }
 
     pub fn redirect_uri_list(&self) -> &[String] {
-        &self.redirect_uris
+        self.redirect_uris.as_deref().unwrap_or(&[])
     }
 
     /// The JSON the admin API shows: without any secret or registration token.
@@ -296,7 +308,10 @@ mod tests {
             json!({"client_name": "x", "unknown": 1, "owner": null, "audience": null, "redirect_uris": null, "skip_logout_consent": null}),
         )
         .unwrap();
-        assert!(c.redirect_uris.is_empty() && c.skip_logout_consent.is_none());
+        assert!(c.redirect_uris.is_none() && c.skip_logout_consent.is_none());
+        // JSON stored before unset lists were written `[]` still decodes.
+        let old: Client = serde_json::from_str(r#"{"client_id":"c","redirect_uris":null,"grant_types":null,"contacts":null,"skip_logout_consent":null}"#).unwrap();
+        assert_eq!((old.redirect_uris, old.grant_types, old.contacts), (None, None, None));
         assert_eq!(c.client_name, "x");
         assert_eq!(c.owner, "");
         let err = Client::from_json(json!({"redirect_uris": "https://a"})).unwrap_err();

@@ -124,7 +124,7 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     }
 
     // Redirect URIs.
-    let redirects = c.redirect_uris.clone();
+    let redirects = c.redirect_uris.clone().unwrap_or_default();
     check_uri_count("redirect_uris", redirects.len())?;
     for uri in &redirects {
         check_redirect_uri(uri)?;
@@ -159,7 +159,7 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     }
 
     // Grant and response types: each value must be known; combinations are checked at use.
-    for g in &c.grant_types {
+    for g in c.grant_types.iter().flatten() {
         if !GRANT_TYPES.contains(&g.as_str()) {
             return Err(meta(format!(
                 "Field grant_types contains unknown grant type \"{g}\"; known: {}.",
@@ -167,7 +167,7 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
             )));
         }
     }
-    for r in &c.response_types {
+    for r in c.response_types.iter().flatten() {
         let parts: Vec<&str> = r.split(' ').collect();
         if r.is_empty() || parts.iter().any(|p| !RESPONSE_TYPE_PARTS.contains(p)) {
             return Err(meta(format!("Field response_types contains unknown response type \"{r}\".")));
@@ -218,7 +218,7 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     if let Some(bad) = c.scope.split(' ').filter(|s| !s.is_empty()).find(|s| !is_scope_token(s)) {
         return Err(meta(format!("Field scope contains an invalid scope token \"{bad}\" (RFC 6749 §3.3).")));
     }
-    for (name, list) in [("audience", &c.audience), ("contacts", &c.contacts)] {
+    for (name, list) in [("audience", &c.audience), ("contacts", c.contacts.as_ref().unwrap_or(&Vec::new()))] {
         if list.len() > MAX_URIS || list.iter().any(|v| v.len() > MAX_URI_LEN) {
             return Err(meta(format!("Field {name} is too long.")));
         }
@@ -373,7 +373,7 @@ mod tests {
     fn valid() -> Client {
         Client {
             client_id: "c".into(),
-            redirect_uris: vec!["https://app.example/cb".into()],
+            redirect_uris: Some(vec!["https://app.example/cb".into()]),
             ..Default::default()
         }
     }
@@ -450,8 +450,8 @@ mod tests {
                 Box::new(|c| c.post_logout_redirect_uris = Some(vec!["https://other.example/".into()])),
                 "post_logout_redirect_uris",
             ),
-            (Box::new(|c| c.grant_types = vec!["password".into()]), "grant_types"),
-            (Box::new(|c| c.response_types = vec!["code foo".into()]), "response_types"),
+            (Box::new(|c| c.grant_types = Some(vec!["password".into()])), "grant_types"),
+            (Box::new(|c| c.response_types = Some(vec!["code foo".into()])), "response_types"),
             (Box::new(|c| c.subject_type = "pairwise".into()), "pairwise"),
             (Box::new(|c| c.access_token_strategy = "magic".into()), "access_token_strategy"),
             (Box::new(|c| c.scope = "a \"b\"".into()), "scope"),
