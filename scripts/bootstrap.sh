@@ -61,7 +61,8 @@ fi
 # npm packages: wrangler (workerd, local D1/KV), esbuild, binaryen's wasm-opt, miniflare,
 # playwright-core (drives the browser tests' chromium), and Ory's JavaScript SDKs of three
 # generations (@ory/hydra-client 26.2.0, @oryd/hydra-client 1.8.5, ory-hydra-sdk 1.0.0-beta.8)
-# for tests/sdk/. Cargo fetches the Rust SDKs (26.2.0 and 1.10.6) as dev-dependencies.
+# for tests/sdk/, and openid-client (a relying-party library) for tests/rp/. Cargo fetches the Rust
+# SDKs (26.2.0 and 1.10.6) as dev-dependencies.
 # Reinstalled only when package-lock.json changed since the last install.
 if ! cmp -s package-lock.json node_modules/.hydra-edge-lock 2>/dev/null; then
   say "installing npm packages"
@@ -69,10 +70,10 @@ if ! cmp -s package-lock.json node_modules/.hydra-edge-lock 2>/dev/null; then
   cp package-lock.json node_modules/.hydra-edge-lock
 fi
 
-# Python: Ory's Python SDK (tests/sdk/hydra_client.py) in a project-local venv, reinstalled only
-# when tests/sdk/requirements.txt changed since the last install.
+# Python: Ory's Python SDK (tests/sdk/hydra_client.py) and Authlib (tests/rp/authlib_client.py) in
+# a project-local venv, reinstalled only when tests/sdk/requirements.txt changed since the last install.
 if ! cmp -s tests/sdk/requirements.txt target/venv/.hydra-edge-requirements 2>/dev/null; then
-  say "installing Ory's Python SDK into target/venv"
+  say "installing Ory's Python SDK and Authlib into target/venv"
   [ -x target/venv/bin/python ] || python3 -m venv target/venv \
     || die "python3 -m venv failed: install the venv module (Debian: apt-get install python3-venv)"
   target/venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
