@@ -14,7 +14,9 @@ command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (h
 command -v rustup >/dev/null || die "rustup not found: the wasm32 target is installed through rustup"
 command -v node >/dev/null || die "node not found: install Node.js 20.3 or newer"
 command -v npm >/dev/null || die "npm not found: it comes with Node.js"
-command -v python3 >/dev/null || die "python3 not found: the Python SDK test needs Python 3.9 or newer"
+command -v python3 >/dev/null || die "python3 not found: the Python SDK and RP tests need Python 3.11 or newer"
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "python3 is $(python3 -V 2>&1): the pinned test packages (tests/sdk/requirements*.txt) need Python 3.11 or newer"
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=3)?0:1)' \
   || die "Node.js $(node --version) is too old: wrangler needs 20.3 or newer"
 
@@ -61,7 +63,8 @@ fi
 # npm packages: wrangler (workerd, local D1/KV), esbuild, binaryen's wasm-opt, miniflare,
 # playwright-core (drives the browser tests' chromium), and Ory's JavaScript SDKs of three
 # generations (@ory/hydra-client 26.2.0, @oryd/hydra-client 1.8.5, ory-hydra-sdk 1.0.0-beta.8)
-# for tests/sdk/. Cargo fetches the Rust SDKs (26.2.0 and 1.10.6) as dev-dependencies.
+# for tests/sdk/, and openid-client (a relying-party library) for tests/rp/. Cargo fetches the Rust
+# SDKs (26.2.0 and 1.10.6) as dev-dependencies.
 # Reinstalled only when package-lock.json changed since the last install.
 if ! cmp -s package-lock.json node_modules/.hydra-edge-lock 2>/dev/null; then
   say "installing npm packages"
@@ -70,7 +73,8 @@ if ! cmp -s package-lock.json node_modules/.hydra-edge-lock 2>/dev/null; then
 fi
 
 # Python: Ory's Python SDKs in project-local venvs, each reinstalled only when its requirements
-# file changed since the last install: the current one (tests/sdk/hydra_client.py) in target/venv,
+# file changed since the last install: the current one (tests/sdk/hydra_client.py) and Authlib
+# (tests/rp/authlib_client.py) in target/venv,
 # and those of Hydra v1.x and v2.x (tests/sdk/hydra_client_v1.py, hydra_client_v2.py; the same
 # package name, so each has a venv of its own) in target/venv-v1 and target/venv-v2.
 python_venv() { # <venv directory> <requirements file> <what>
@@ -82,7 +86,7 @@ python_venv() { # <venv directory> <requirements file> <what>
     cp "$2" "$1/.hydra-edge-requirements"
   fi
 }
-python_venv target/venv tests/sdk/requirements.txt "Ory's Python SDK"
+python_venv target/venv tests/sdk/requirements.txt "Ory's Python SDK and Authlib"
 python_venv target/venv-v1 tests/sdk/requirements-v1.txt "Ory's Python SDK of Hydra v1.x"
 python_venv target/venv-v2 tests/sdk/requirements-v2.txt "Ory's Python SDK of Hydra v2.x"
 

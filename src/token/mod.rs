@@ -152,8 +152,8 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
     Ok(token_response(body))
 }
 
-/// Authenticate the client of a token or revocation request: the client, or the 401
-/// `invalid_client` response (with `WWW-Authenticate`).
+/// Authenticate the client of a token, revocation or device-authorization request: the client,
+/// or the 401 `invalid_client` response (challenged as [`invalid_client_challenge`] says).
 pub async fn authenticate_client<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
@@ -161,11 +161,26 @@ pub async fn authenticate_client<P: Platform>(
 ) -> ApiResult<Result<Client, Response>> {
     match auth::authenticate(ctx, req, form).await {
         Ok(client) => Ok(Ok(client.client)),
-        Err(e) if e.error == "invalid_client" => Ok(Err(e
-            .oauth_response(ctx.cfg.expose_internal_errors)
-            .with_header("www-authenticate", "Basic realm=\"hydra-edge\""))),
+        Err(e) if e.error == "invalid_client" => {
+            let denied = e.oauth_response(ctx.cfg.expose_internal_errors);
+            Ok(Err(match invalid_client_challenge(req) {
+                Some(challenge) => denied.with_header("www-authenticate", challenge),
+                None => denied,
+            }))
+        }
         Err(e) => Err(e),
     }
+}
+
+/// The `WWW-Authenticate` challenge of a 401 `invalid_client`. RFC 6749 §5.2 requires one, for
+/// the scheme the client used, when the client authenticated with the `Authorization` header;
+/// its `error` parameter names the error there too (as node-oidc-provider does), since
+/// relying-party libraries such as openid-client report a challenged 401 by its challenge. A
+/// client that sent its credentials in the body, or none, gets the error alone, as from Hydra:
+/// with a challenge, openid-client raises a challenge error instead of `invalid_client`, and a
+/// browser page calling the endpoint would show a password dialog.
+pub fn invalid_client_challenge(req: &Request) -> Option<&'static str> {
+    req.header("authorization").map(|_| "Basic realm=\"hydra-edge\", error=\"invalid_client\"")
 }
 
 /// Assemble the token response body.
@@ -202,6 +217,15 @@ mod tests {
             assert!(g.client_authentication && g.requires_permission);
         }
         assert!(spec_of("password").is_none());
+    }
+
+    #[test]
+    fn invalid_client_is_challenged_only_when_the_header_was_used() {
+        use crate::http::Method;
+        let mut req = Request::new(Method::Post, "/oauth2/token");
+        assert_eq!(invalid_client_challenge(&req), None, "client_secret_post, none, private_key_jwt");
+        req.headers.push(("Authorization".into(), "Basic Zm9vOmJhcg==".into()));
+        assert_eq!(invalid_client_challenge(&req), Some("Basic realm=\"hydra-edge\", error=\"invalid_client\""));
     }
 
     #[test]

@@ -31,7 +31,7 @@ export function param(url, name) {
   return new URL(url, BASE).searchParams.get(name);
 }
 
-/** The browser's part: GETs with a cookie jar, redirects not followed. */
+/** The browser's part: GETs with a cookie jar, redirects not followed (the body is kept, for pages). */
 export class Browser {
   #cookies = new Map();
 
@@ -54,8 +54,8 @@ export class Browser {
       if (expired) this.#cookies.delete(name);
       else this.#cookies.set(name, pair.slice(eq + 1).trim());
     }
-    await res.arrayBuffer();
-    return { status: res.status, location: res.headers.get('location') || '' };
+    const text = await res.text();
+    return { status: res.status, location: res.headers.get('location') || '', text };
   }
 
   /** GET and expect a redirect with `status`; returns the Location. */
