@@ -178,6 +178,8 @@ fn validation_errors_use_hydra_codes_and_store_nothing() {
         (json!({"redirect_uris": ["https://a.example/cb#x"]}), "invalid_redirect_uri"),
         (json!({"redirect_uris": ["http://a.example/cb"]}), "invalid_redirect_uri"),
         (json!({"redirect_uris": ["not a uri"]}), "invalid_redirect_uri"),
+        (json!({"redirect_uris": ["https:evil.example/cb"]}), "invalid_redirect_uri"),
+        (json!({"redirect_uris": ["https://a.example\\@evil.example/cb"]}), "invalid_redirect_uri"),
         (
             json!({"jwks_uri": "https://k.example/jwks", "jwks": {"keys": [{"kty": "EC", "crv": "P-256",
             "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}}),

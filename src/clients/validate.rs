@@ -331,6 +331,12 @@ pub fn check_redirect_uri(uri: &str) -> ApiResult<()> {
         return Err(bad("must not contain a fragment"));
     }
     let u = Url::parse(uri).map_err(|_| bad("is not an absolute URI"))?;
+    // A browser reads `https:evil.example/cb` and `https:\\evil.example` as URLs of that host
+    // while the string compares as something else: web redirect URIs are written plainly.
+    let special = matches!(u.scheme(), "https" | "http");
+    if special && (!uri[u.scheme().len() + 1..].starts_with("//") || uri.contains('\\')) {
+        return Err(bad("must be written scheme://host/path, without backslashes"));
+    }
     match u.scheme() {
         "https" => Ok(()),
         "http" if is_loopback_host(u.host_str().unwrap_or("")) => Ok(()),
@@ -410,6 +416,12 @@ mod tests {
             "https://a.example/a b",
             "javascript:alert(1)",
             "",
+            // Hosts a browser finds where the string shows none.
+            "https:evil.example/cb",
+            "https:/evil.example/cb",
+            "http:127.0.0.1/cb",
+            "https:\\\\evil.example/cb",
+            "https://a.example\\cb",
         ] {
             let e = check_redirect_uri(bad).unwrap_err();
             assert_eq!(e.error, "invalid_redirect_uri", "{bad}");
