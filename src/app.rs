@@ -166,10 +166,14 @@ async fn handle_routed<P: Platform>(
         }
         Err(RouteError::MethodNotAllowed { allowed, admin }) => {
             let e = ApiError::method_not_allowed(&allowed);
-            // An OAuth endpoint (the route its allowed method reaches) answers in OAuth's shape,
-            // with a registered error code, as clients switch on `error`.
+            // An endpoint OAuth clients send requests to (the route its allowed method reaches)
+            // answers in OAuth's shape, with a registered error code, as clients switch on
+            // `error`; the documents and browser pages keep the admin shape.
             let first = Method::parse(allowed.split(", ").next().unwrap_or(""));
-            let oauth = !admin && router::route(first, &req.path).map(|r| renders_oauth_errors(&r.route)).unwrap_or(false);
+            let oauth = !admin
+                && router::route(first, &req.path)
+                    .map(|r| matches!(r.route, Route::Token | Route::Revoke | Route::DeviceAuth | Route::Register))
+                    .unwrap_or(false);
             let response = if oauth { e.as_invalid_request().oauth_response(expose) } else { e.admin_response(expose) };
             return response.with_header("allow", &allowed);
         }

@@ -17,7 +17,7 @@ pub fn cases(_fx: &Fixture) -> Vec<Case> {
         Case::new("TRACE", Method::TRACE, "/health/alive").expect(Admin(405)),
         Case::new("OPTIONS without CORS", Method::OPTIONS, "/oauth2/token")
             .header("access-control-request-method", "POST")
-            .expect(Admin(405)),
+            .expect(OAuth(405, "invalid_request")),
         Case::get("XSS through the error page", "/oauth2/fallbacks/error?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
             .expect(HtmlWithout("<script>alert(1)")),
         Case::get(
