@@ -54,6 +54,16 @@ pub fn check_client_id(id: &str) -> ApiResult<()> {
 /// Validate `c` and fill in Hydra's defaults. The secret is checked by the caller.
 pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
     check_client_id(&c.client_id)?;
+    // Unset and empty lists, unset and false `skip_logout_consent`, are written alike (`[]`,
+    // `false`): hold them alike, so a client reads back as it was stored.
+    for list in [&mut c.redirect_uris, &mut c.grant_types, &mut c.response_types, &mut c.contacts] {
+        if list.as_ref().is_some_and(Vec::is_empty) {
+            *list = None;
+        }
+    }
+    if c.skip_logout_consent == Some(false) {
+        c.skip_logout_consent = None;
+    }
 
     if c.token_endpoint_auth_method.is_empty() {
         c.token_endpoint_auth_method = "client_secret_basic".into();

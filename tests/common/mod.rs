@@ -7,6 +7,7 @@ pub mod cli;
 pub mod jose;
 pub mod oauth;
 pub mod receiver;
+pub mod scripts;
 pub mod stub;
 pub mod tokens;
 

@@ -15,11 +15,9 @@ non-zero when one fails. Used by tests/rp.rs.
 import base64
 import json
 import os
-import socket
 import sys
 import time
-import traceback
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from joserfc.jwk import ECKey
@@ -30,30 +28,15 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oidc import rpinitiated
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
-BASE = os.environ.get("HYDRA_EDGE_URL", "").rstrip("/")
-TOKEN = os.environ.get("HYDRA_EDGE_ADMIN_TOKEN", "")
-if not BASE or not TOKEN:
-    print("set HYDRA_EDGE_URL and HYDRA_EDGE_ADMIN_TOKEN", file=sys.stderr)
-    sys.exit(2)
+# The helpers every Python test script shares (tests/sdk/scriptenv.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdk"))
+from scriptenv import BASE, TOKEN, query, record, run_id, run_sections  # noqa: E402
 
-# A stalled server must fail the run, not hang it.
-socket.setdefaulttimeout(30)
-RUN = f"al-{int(time.time()):x}-{os.urandom(3).hex()}"
+RUN = run_id("al")
 REDIRECT = "https://rp.example/cb"
 POST_LOGOUT = "https://rp.example/logged-out"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SCOPE = "openid offline_access profile"
-
-calls = {}
-
-
-def record(op, status):
-    calls.setdefault(op, set()).add(status)
-
-
-def query(url, name):
-    return parse_qs(urlsplit(url).query).get(name, [None])[0]
-
 
 # ---------------------------------------------------------------------------------------------
 # The admin side: clients, and the login & consent app's part of each flow.
@@ -451,20 +434,4 @@ sections = [
     ("device authorization grant (RFC 8628)", device_grant),
     ("RP-initiated logout (create_logout_url)", logout),
 ]
-failures = []
-print(f"Authlib against {BASE} (run {RUN})")
-for name, fn in sections:
-    started = time.time()
-    try:
-        fn()
-        print(f"ok   {name} ({int((time.time() - started) * 1000)} ms)")
-    except Exception:  # noqa: BLE001 - every failure is reported, then the next section runs
-        failures.append(name)
-        print(f"FAIL {name}\n{traceback.format_exc()}")
-
-print("\nAuthlib: operations and statuses")
-for op in sorted(calls):
-    print(f"  {op}: {', '.join(str(s) for s in sorted(calls[op]))}")
-if failures:
-    print(f"\n{len(failures)} section(s) failed: {', '.join(failures)}")
-    sys.exit(1)
+run_sections("Authlib", sections)

@@ -15,12 +15,7 @@ import base64
 import hashlib
 import http.cookiejar
 import json
-import os
 import secrets
-import socket
-import sys
-import time
-import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,15 +23,9 @@ import urllib.request
 import ory_hydra_client as hydra
 from ory_hydra_client.exceptions import ApiException
 
-BASE = os.environ.get("HYDRA_EDGE_URL", "").rstrip("/")
-TOKEN = os.environ.get("HYDRA_EDGE_ADMIN_TOKEN", "")
-if not BASE or not TOKEN:
-    print("set HYDRA_EDGE_URL and HYDRA_EDGE_ADMIN_TOKEN", file=sys.stderr)
-    sys.exit(2)
+from scriptenv import BASE, TOKEN, query, record, run_id, run_sections
 
-# A stalled server must fail the run, not hang it (urllib3 falls back to the socket default).
-socket.setdefaulttimeout(30)
-RUN = f"py-{int(time.time()):x}-{secrets.token_hex(3)}"
+RUN = run_id("py")
 
 # Hydra's OpenAPI document declares no security scheme on admin operations, so the admin token
 # goes in as a default header of the API client.
@@ -47,13 +36,6 @@ jwk = hydra.JwkApi(admin_client)
 metadata = hydra.MetadataApi(admin_client)
 oidc = hydra.OidcApi(public_client)
 wellknown = hydra.WellknownApi(public_client)
-
-calls = {}
-
-
-def record(op, status):
-    calls.setdefault(op, set()).add(status)
-
 
 def sdk(op, fn, *args, **kwargs):
     """Run one SDK operation (its *_with_http_info form) that must succeed."""
@@ -267,10 +249,6 @@ class Browser:
         return urllib.parse.urljoin(url, location)
 
 
-def query(url, name):
-    return urllib.parse.parse_qs(urllib.parse.urlparse(url).query).get(name, [None])[0]
-
-
 def flow():
     client = sdk(
         "OAuth2Api.create_o_auth2_client",
@@ -341,24 +319,13 @@ def flow():
     sdk("OAuth2Api.delete_o_auth2_client", oauth2.delete_o_auth2_client_with_http_info, client.client_id)
 
 
-sections = [("version", version), ("discovery", discovery), ("clients", clients), ("keys", keys),
-            ("login + consent flow", flow)]
-failures = []
-print(f"ory-hydra-client (Python) against {BASE} (run {RUN})")
-for name, fn in sections:
-    started = time.time()
-    try:
-        note = fn()
-        print(f"  ok    {name} ({int((time.time() - started) * 1000)} ms){': ' + note if note else ''}")
-    except Exception:  # noqa: BLE001 - every failure is reported, then the next section runs
-        failures.append(name)
-        print(f"  FAIL  {name}")
-        print(f"\n--- {name} ---\n{traceback.format_exc()}", file=sys.stderr)
-
-print(f"\n{len(calls)} distinct SDK calls:")
-for op in sorted(calls):
-    print(f"  {op}: {', '.join(str(s) for s in sorted(calls[op]))}")
-if failures:
-    print(f"\nFAILED: {', '.join(failures)}", file=sys.stderr)
-    sys.exit(1)
-print(f"\nall {len(sections)} sections passed")
+run_sections(
+    "ory-hydra-client (Python)",
+    [
+        ("version", version),
+        ("discovery", discovery),
+        ("clients", clients),
+        ("keys", keys),
+        ("login + consent flow", flow),
+    ],
+)

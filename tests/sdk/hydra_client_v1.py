@@ -12,26 +12,12 @@ no code_verifier) use urllib. Sections run independently; the exit status is non
 fails. Used by tests/sdk.rs.
 """
 
-import base64
 import datetime
-import hashlib
-import http.cookiejar
-import json
-import os
-import secrets
-import socket
-import sys
-import time
-import traceback
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import ory_hydra_client as hydra
 from ory_hydra_client.api.admin_api import AdminApi
 from ory_hydra_client.api.metadata_api import MetadataApi
 from ory_hydra_client.api.public_api import PublicApi
-from ory_hydra_client.exceptions import ApiException
 from ory_hydra_client.model.accept_consent_request import AcceptConsentRequest
 from ory_hydra_client.model.accept_login_request import AcceptLoginRequest
 from ory_hydra_client.model.consent_request_session import ConsentRequestSession
@@ -44,44 +30,15 @@ from ory_hydra_client.model.reject_request import RejectRequest
 from ory_hydra_client.model.string_slice_pipe_delimiter import StringSlicePipeDelimiter as Strings
 from ory_hydra_client.model.trust_jwt_grant_issuer_body import TrustJwtGrantIssuerBody
 
-BASE = os.environ.get("HYDRA_EDGE_URL", "").rstrip("/")
-TOKEN = os.environ.get("HYDRA_EDGE_ADMIN_TOKEN", "")
-if not BASE or not TOKEN:
-    print("set HYDRA_EDGE_URL and HYDRA_EDGE_ADMIN_TOKEN", file=sys.stderr)
-    sys.exit(2)
+from scriptenv import BASE, TOKEN, query, run_id, run_sections
+from strict_sdk import REDIRECT, SECRET, browser, exchange, pkce, sdk, sdk_error, start, visit
 
-socket.setdefaulttimeout(30)
-RUN = f"py1-{int(time.time()):x}-{secrets.token_hex(3)}"
-REDIRECT = "https://app.example/cb"
+RUN = run_id("py1")
 USER = f"{RUN}-ada"
-SECRET = "a-client-secret-of-some-length-" + secrets.token_hex(8)
 
-# The admin token goes in as a default header: the v1 document has no security scheme for it.
+# The admin token goes in as a default header: the document has no security scheme for it.
 admin = AdminApi(hydra.ApiClient(hydra.Configuration(host=BASE), "Authorization", f"Bearer {TOKEN}"))
 public = PublicApi(hydra.ApiClient(hydra.Configuration(host=BASE)))
-calls = {}
-
-
-def sdk(op, fn, *args, **kwargs):
-    """One SDK operation that must succeed; answers its (type-checked) data."""
-    try:
-        data, status, _ = fn(*args, _return_http_data_only=False, **kwargs)
-    except ApiException as e:
-        calls.setdefault(op, set()).add(e.status)
-        raise AssertionError(f"{op}: HTTP {e.status}: {e.body}") from None
-    calls.setdefault(op, set()).add(status)
-    return data
-
-
-def sdk_error(op, status, fn, *args, **kwargs):
-    """One SDK operation that must fail with `status`; answers the error body."""
-    try:
-        fn(*args, **kwargs)
-    except ApiException as e:
-        calls.setdefault(op, set()).add(e.status)
-        assert e.status == status, f"{op}: expected HTTP {status}, got {e.status}: {e.body}"
-        return json.loads(e.body or "{}")
-    raise AssertionError(f"{op}: expected HTTP {status}, got a success")
 
 
 def client_api(cid):
@@ -100,52 +57,6 @@ def new_client(suffix, **extra):
     )
     body.update(extra)
     return sdk("create_o_auth2_client", admin.create_o_auth2_client, OAuth2Client(**body))
-
-
-# A browser: keeps cookies, does not follow redirects.
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def browser():
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect)
-
-
-def visit(b, url):
-    """GET `url` in browser `b`: (status, Location)."""
-    try:
-        r = b.open(url)
-        return r.status, r.headers.get("location")
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("location")
-
-
-def query(url, name):
-    return urllib.parse.parse_qs(urllib.parse.urlparse(url).query).get(name, [None])[0]
-
-
-def pkce():
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def start(b, cid, challenge, scope="openid offline_access"):
-    q = urllib.parse.urlencode(dict(client_id=cid, response_type="code", redirect_uri=REDIRECT, scope=scope,
-                                    state="state-" + secrets.token_hex(4), nonce="nonce-" + secrets.token_hex(4),
-                                    code_challenge=challenge, code_challenge_method="S256"))
-    status, loc = visit(b, f"{BASE}/oauth2/auth?{q}")
-    assert status in (302, 303) and query(loc, "login_challenge"), (status, loc)
-    return query(loc, "login_challenge")
-
-
-def exchange(cid, code, verifier):
-    form = urllib.parse.urlencode(dict(grant_type="authorization_code", code=code, redirect_uri=REDIRECT,
-                                       code_verifier=verifier)).encode()
-    auth = base64.b64encode(f"{cid}:{SECRET}".encode()).decode()
-    req = urllib.request.Request(f"{BASE}/oauth2/token", data=form, headers={"Authorization": f"Basic {auth}"})
-    return json.loads(urllib.request.urlopen(req).read())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,14 +207,14 @@ def metadata():
     sdk_error("list_o_auth2_clients (no token)", 401, AdminApi(hydra.ApiClient(hydra.Configuration(host=BASE))).list_o_auth2_clients)
 
 
-failed = []
-for section in (clients, keys, login_consent_and_tokens, logout, trust, metadata):
-    try:
-        section()
-        print(f"ok   {section.__name__}")
-    except Exception:
-        failed.append(section.__name__)
-        print(f"FAIL {section.__name__}\n{traceback.format_exc()}")
-for op in sorted(calls):
-    print(f"  {op}: {sorted(calls[op])}")
-sys.exit(1 if failed else 0)
+run_sections(
+    "ory-hydra-client 1.11.8 (Python)",
+    [
+        ("clients", clients),
+        ("keys", keys),
+        ("login_consent_and_tokens", login_consent_and_tokens),
+        ("logout", logout),
+        ("trust", trust),
+        ("metadata", metadata),
+    ],
+)
