@@ -57,6 +57,7 @@ build: deploy-guard bootstrap build/index_bg.wasm wrangler.local.toml
 ## right after it started (scripts/local-config.mjs says why).
 wrangler.local.toml: wrangler.toml scripts/local-config.mjs
 	@node scripts/local-config.mjs
+	@touch $@
 
 deploy-guard:
 	@node scripts/deploy-guard.mjs

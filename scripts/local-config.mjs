@@ -18,11 +18,18 @@ const source = readFileSync(join(root, "wrangler.toml"), "utf8");
 
 const kept = [];
 let inBuild = false;
-for (const line of source.split("\n")) {
+for (const line of source.split(/\r?\n/)) {
   const table = line.match(/^\s*\[\[?\s*([^\]\s]+)\s*\]\]?\s*(#.*)?$/);
   if (table) inBuild = table[1] === "build" || table[1].startsWith("build.");
   // Comments and blank lines stay: the ones after the table belong to the next one.
   if (!inBuild || /^\s*(#.*)?$/.test(line)) kept.push(line);
+}
+// A build setting written another way (an inline table, a dotted key, a quoted name) would
+// keep the watcher without a word: refuse instead.
+const left = kept.find((line) => /^\s*(\[\s*)?["']?build["']?\s*[.=\]]/.test(line));
+if (left !== undefined) {
+  console.error(`scripts/local-config.mjs: wrangler.toml sets the build in a form this script does not remove: ${left.trim()}`);
+  process.exit(1);
 }
 const text =
   "# Generated from wrangler.toml by scripts/local-config.mjs (`make build`): the same settings\n" +

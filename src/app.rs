@@ -172,7 +172,10 @@ async fn handle_routed<P: Platform>(
             let first = Method::parse(allowed.split(", ").next().unwrap_or(""));
             let oauth = !admin
                 && router::route(first, &req.path)
-                    .map(|r| matches!(r.route, Route::Token | Route::Revoke | Route::DeviceAuth | Route::Register))
+                    .map(|r| matches!(
+                        r.route,
+                        Route::Token | Route::Revoke | Route::DeviceAuth | Route::Register | Route::RegisterItem(_)
+                    ))
                     .unwrap_or(false);
             let response = if oauth { e.as_invalid_request().oauth_response(expose) } else { e.admin_response(expose) };
             return response.with_header("allow", &allowed);

@@ -199,7 +199,8 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> ApiResult<Response> {
     let stored = crate::store::metrics::read_all(ctx.p).await?;
     Ok(Response::new(200)
         .with_header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-        .with_body(render(stored, pending()).into_bytes()))
+        .with_body(render(stored, pending()).into_bytes())
+        .with_nosniff())
 }
 
 #[cfg(test)]

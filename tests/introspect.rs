@@ -71,6 +71,26 @@ fn jwt_access_tokens_follow_the_top_level_claim_settings() {
     check(refreshed["access_token"].as_str().unwrap());
 }
 
+/// With a claim copied to the top level and mirrored under `ext`, session data that fits the
+/// consent verifier can make a JWT longer than this server reads back: it is not issued (a 500
+/// that says why), and the code stays unredeemed.
+#[test]
+fn a_jwt_access_token_too_long_to_read_back_is_not_issued() {
+    let s = common::Server::start(&[("OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS", "profile")]);
+    let rp = Rp::register(&s, json!({"access_token_strategy": "jwt"}));
+    let b = s.browser();
+    let login = to_login(&b, &rp.auth_url(&[("scope", "openid")]));
+    let consent = to_consent(&b, &accept_login(&s, &login, &json!({"subject": "olga"})));
+    let session = json!({"access_token": {"profile": "p".repeat(7000)}});
+    let to = accept_consent(&s, &consent, &json!({"grant_scope": ["openid"], "session": session}));
+    let code = param(&location(&to_client(&b, &to)), "code").expect("a code");
+    let (status, body, _) = rp.exchange(&code, VERIFIER);
+    assert_eq!((status, body["error"].as_str()), (500, Some("server_error")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("access_token data smaller"), "{body}");
+    let rows = s.d1("SELECT COUNT(*) AS n FROM tokens");
+    assert_eq!(rows[0]["n"], 0, "nothing was stored");
+}
+
 #[test]
 fn anything_not_active_is_just_inactive() {
     let s = shared();

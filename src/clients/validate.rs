@@ -341,11 +341,19 @@ pub fn check_redirect_uri(uri: &str) -> ApiResult<()> {
         return Err(bad("must not contain a fragment"));
     }
     let u = Url::parse(uri).map_err(|_| bad("is not an absolute URI"))?;
-    // A browser reads `https:evil.example/cb` and `https:\\evil.example` as URLs of that host
-    // while the string compares as something else: web redirect URIs are written plainly.
-    let special = matches!(u.scheme(), "https" | "http");
-    if special && (!uri[u.scheme().len() + 1..].starts_with("//") || uri.contains('\\')) {
-        return Err(bad("must be written scheme://host/path, without backslashes"));
+    // A browser reads `https:evil.example/cb`, `https:///evil.example/cb` and
+    // `https:\\evil.example` as URLs of that host while the string shows none, and
+    // `https://app.example@evil.example` or `%2E` in a host show another: web redirect URIs are
+    // written plainly, their host in the clear.
+    if matches!(u.scheme(), "https" | "http") {
+        let authority = uri
+            .split_once(':')
+            .and_then(|(_, rest)| rest.strip_prefix("//"))
+            .map(|rest| rest.split(['/', '?']).next().unwrap_or(""));
+        match authority {
+            Some(a) if !a.is_empty() && !a.contains(['@', '%']) && !uri.contains('\\') => {}
+            _ => return Err(bad("must be written scheme://host/path, without userinfo, escapes in the host or backslashes")),
+        }
     }
     match u.scheme() {
         "https" => Ok(()),
@@ -432,6 +440,10 @@ mod tests {
             "http:127.0.0.1/cb",
             "https:\\\\evil.example/cb",
             "https://a.example\\cb",
+            "https:///evil.example/cb",
+            "http:///127.0.0.1/cb",
+            "https://app.example@evil.example/cb",
+            "https://evil%2Eexample/cb",
         ] {
             let e = check_redirect_uri(bad).unwrap_err();
             assert_eq!(e.error, "invalid_redirect_uri", "{bad}");

@@ -28,10 +28,14 @@ pub struct Parsed {
     pub signature: Vec<u8>,
 }
 
+/// The longest JWS this server reads (and so issues): beyond it a token is not one of ours, and
+/// request headers of common servers and proxies would not carry it anyway.
+pub const MAX_JWS_LEN: usize = 16 * 1024;
+
 /// Split and decode a compact JWS. `None` for anything malformed, including JWE (5 parts) and
 /// unsigned tokens.
 pub fn parse(token: &str) -> Option<Parsed> {
-    if token.len() > 16 * 1024 {
+    if token.len() > MAX_JWS_LEN {
         return None;
     }
     let mut parts = token.split('.');

@@ -76,7 +76,7 @@ pub async fn resolve_expired_too<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> 
 }
 
 async fn resolve_as<P: Platform>(ctx: &Ctx<'_, P>, token: &str, expired_too: bool) -> ApiResult<Option<ActiveToken>> {
-    if token.is_empty() || token.len() > 16 * 1024 {
+    if token.is_empty() || token.len() > crate::crypto::jws::MAX_JWS_LEN {
         return Ok(None);
     }
     if let Some(sig) = opaque::verify(&ctx.cfg.system_secrets, TokenKind::AccessToken, token) {

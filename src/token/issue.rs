@@ -12,7 +12,7 @@ use crate::crypto::jws::{self, half_hash};
 use crate::crypto::opaque::{self, TokenKind};
 use crate::crypto::uuid_v4;
 use crate::ctx::Ctx;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::keys::signing::{signing_key, signing_key_for_alg, ACCESS_TOKEN_SET, ID_TOKEN_SET};
 use crate::platform::Platform;
 use crate::store::tokens::TokenRow;
@@ -196,6 +196,15 @@ pub async fn access_token<P: Platform>(
             let jti = crate::crypto::uuid_v4_in(grant.shard());
             let jwt =
                 jws::sign(ctx.p, &key, ACCESS_TOKEN_TYP, &access_token_claims(ctx.cfg, grant, now, exp, &jti)).await?;
+            // A token this server would not read back (introspection, revocation) is not issued;
+            // only session data from the consent app or the token hook can make it this long.
+            if jwt.len() > jws::MAX_JWS_LEN {
+                return Err(ApiError::server_error().with_hint(format!(
+                    "The JWT access token would be {} bytes, over the {} this server reads: keep the session's access_token data smaller.",
+                    jwt.len(),
+                    jws::MAX_JWS_LEN
+                )));
+            }
             let signature = jwt.rsplit('.').next().unwrap_or_default().to_string();
             (jwt, signature, Some(jti))
         }

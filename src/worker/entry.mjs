@@ -36,7 +36,11 @@ const inFlight = new Set();
 function errorResponse(status, body) {
   return new Response(JSON.stringify({ ...body, status_code: status }), {
     status,
-    headers: { "content-type": "application/json;charset=UTF-8", "cache-control": "no-store" },
+    headers: {
+      "content-type": "application/json;charset=UTF-8",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+    },
   });
 }
 
