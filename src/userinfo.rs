@@ -100,7 +100,11 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
             body.insert("iat".into(), json!(now));
             let key = id_token_key(ctx, alg).await?;
             let jwt = jws::sign(ctx.p, &key, "JWT", &Value::Object(body)).await?;
-            Ok(Response::new(200).with_header("content-type", "application/jwt").with_body(jwt.into_bytes()).no_store().with_nosniff())
+            Ok(Response::new(200)
+                .with_header("content-type", "application/jwt")
+                .with_body(jwt.into_bytes())
+                .no_store()
+                .with_nosniff())
         }
         _ => Ok(Response::json_typed(200, &body, JSON).no_store()),
     }

@@ -604,7 +604,10 @@ fn clients_stored_with_null_lists_still_read() {
     assert!(stored_row(s, &id)["data"].as_str().unwrap().contains(r#""contacts":null"#), "the old format is stored");
     let (status, got) = get(s, &id);
     assert_eq!(status, 200, "{got}");
-    assert_eq!((&got["contacts"], &got["redirect_uris"], &got["skip_logout_consent"]), (&json!([]), &json!([]), &json!(false)));
+    assert_eq!(
+        (&got["contacts"], &got["redirect_uris"], &got["skip_logout_consent"]),
+        (&json!([]), &json!([]), &json!(false))
+    );
     let (status, listed) = s.admin_get(&format!("/admin/clients?owner={id}"));
     assert_eq!((status, listed[0]["client_id"].as_str()), (200, Some(id.as_str())), "{listed}");
 }

@@ -146,7 +146,11 @@ fn unknown_routes_and_wrong_methods() {
         let r = s.client().get(s.url(path)).send().unwrap();
         assert_eq!(r.headers()["allow"], "POST", "{path}");
         let (status, body) = json_of(r);
-        assert_eq!((status, body["error"].as_str(), body["status_code"].as_u64()), (405, Some("invalid_request"), Some(405)), "{body}");
+        assert_eq!(
+            (status, body["error"].as_str(), body["status_code"].as_u64()),
+            (405, Some("invalid_request"), Some(405)),
+            "{body}"
+        );
         assert!(body["error_description"].as_str().unwrap().contains("POST"), "{body}");
     }
 }

@@ -210,7 +210,11 @@ fn the_grant_checks_everything_hydra_checks() {
         ("alg none", none, "parse"),
         (
             "a critical extension",
-            sign(&a, json!({"alg": "ES256", "kid": a.jwk["kid"], "crit": ["b64"], "b64": false}), &claims(s, &a, "alice")),
+            sign(
+                &a,
+                json!({"alg": "ES256", "kid": a.jwk["kid"], "crit": ["b64"], "b64": false}),
+                &claims(s, &a, "alice"),
+            ),
             "parse",
         ),
         ("HS256 keyed with the public key", hs, "integrity"),

@@ -310,7 +310,10 @@ mod tests {
         .unwrap();
         assert!(c.redirect_uris.is_none() && c.skip_logout_consent.is_none());
         // JSON stored before unset lists were written `[]` still decodes.
-        let old: Client = serde_json::from_str(r#"{"client_id":"c","redirect_uris":null,"grant_types":null,"contacts":null,"skip_logout_consent":null}"#).unwrap();
+        let old: Client = serde_json::from_str(
+            r#"{"client_id":"c","redirect_uris":null,"grant_types":null,"contacts":null,"skip_logout_consent":null}"#,
+        )
+        .unwrap();
         assert_eq!((old.redirect_uris, old.grant_types, old.contacts), (None, None, None));
         assert_eq!(c.client_name, "x");
         assert_eq!(c.owner, "");

@@ -352,7 +352,11 @@ pub fn check_redirect_uri(uri: &str) -> ApiResult<()> {
             .map(|rest| rest.split(['/', '?']).next().unwrap_or(""));
         match authority {
             Some(a) if !a.is_empty() && !a.contains(['@', '%']) && !uri.contains('\\') => {}
-            _ => return Err(bad("must be written scheme://host/path, without userinfo, escapes in the host or backslashes")),
+            _ => {
+                return Err(bad(
+                    "must be written scheme://host/path, without userinfo, escapes in the host or backslashes",
+                ))
+            }
         }
     }
     match u.scheme() {

@@ -107,7 +107,11 @@ mod tests {
         assert_eq!(p.claims["sub"], "x");
         assert_eq!(p.signature, b"sig");
         // Any critical extension, understood or not, well-formed or not, refuses the token.
-        for header in [r#"{"alg":"ES256","crit":["b64"],"b64":false}"#, r#"{"alg":"ES256","crit":[]}"#, r#"{"alg":"ES256","crit":"x"}"#] {
+        for header in [
+            r#"{"alg":"ES256","crit":["b64"],"b64":false}"#,
+            r#"{"alg":"ES256","crit":[]}"#,
+            r#"{"alg":"ES256","crit":"x"}"#,
+        ] {
             let t = format!("{}.{}.{}", b64url(header.as_bytes()), b64url(b"{\"sub\":\"x\"}"), b64url(b"sig"));
             assert!(parse(&t).is_none(), "{header}");
         }
