@@ -36,11 +36,11 @@ async fn admin_authorized<P: Platform>(p: &P, cfg: &Config, req: &Request) -> Ap
             "The admin API is closed: the ADMIN_API_TOKEN secret is not set on this Worker.",
         ));
     };
-    let ip = ratelimit::client_ip(req).map(|ip| format!("ip:{ip}"));
     let presented = req.bearer_token().unwrap_or("");
     if !presented.is_empty() && ct_eq(&sha256(presented.as_bytes()), &sha256(expected.as_bytes())) {
         return Ok(());
     }
+    let ip = ratelimit::client_ip(req).map(|ip| format!("ip:{ip}"));
     if let Some(ip) = ip.as_deref() {
         ratelimit::check(p, &[(Limiter::AdminFailuresPerIp, ip)])?;
     }
@@ -172,10 +172,12 @@ async fn handle_routed<P: Platform>(
             let first = Method::parse(allowed.split(", ").next().unwrap_or(""));
             let oauth = !admin
                 && router::route(first, &req.path)
-                    .map(|r| matches!(
-                        r.route,
-                        Route::Token | Route::Revoke | Route::DeviceAuth | Route::Register | Route::RegisterItem(_)
-                    ))
+                    .map(|r| {
+                        matches!(
+                            r.route,
+                            Route::Token | Route::Revoke | Route::DeviceAuth | Route::Register | Route::RegisterItem(_)
+                        )
+                    })
                     .unwrap_or(false);
             let response = if oauth { e.as_invalid_request().oauth_response(expose) } else { e.admin_response(expose) };
             return response.with_header("allow", &allowed);

@@ -102,10 +102,16 @@ async fn load_for_secret<P: Platform>(
             if !known_only {
                 secret_hash::verify_nothing(ctx.p, presented).await?;
             }
-            wrong_secret.set(true);
-            Err(invalid_client(BAD_CREDENTIALS))
+            Err(wrong_credentials(wrong_secret))
         }
     }
+}
+
+/// The answer to a wrong secret (or a secret for an unknown id), noted in `wrong_secret` for
+/// the per-client rate limit.
+fn wrong_credentials(wrong_secret: &Cell<bool>) -> ApiError {
+    wrong_secret.set(true);
+    invalid_client(BAD_CREDENTIALS)
 }
 
 async fn load_or_unknown<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> ApiResult<StoredClient> {
@@ -123,22 +129,20 @@ async fn check_secret<P: Platform>(
     let Some(hash) = client.secret_hash.as_deref() else {
         return Err(invalid_client("The OAuth 2.0 Client has no secret."));
     };
-    if known_only {
-        return match secret_hash::verified_before(&client.client.client_id, hash, presented) {
-            true => Ok(()),
-            false => {
-                wrong_secret.set(true);
-                Err(invalid_client(BAD_CREDENTIALS))
-            }
-        };
-    }
-    let verdict = secret_hash::verify(ctx.p, &client.client.client_id, hash, presented).await?;
-    if !verdict.ok() {
-        wrong_secret.set(true);
-        // An unknown client costs a KV and a D1 miss before its (dummy) PBKDF2; a known one
-        // comes from the cache. Do the same lookups here so a wrong secret is not faster.
-        store::clients::lookup_like_a_miss(ctx.p).await;
-        return Err(invalid_client(BAD_CREDENTIALS));
+    let id = &client.client.client_id;
+    let ok = if known_only {
+        secret_hash::verified_before(id, hash, presented)
+    } else {
+        let ok = secret_hash::verify(ctx.p, id, hash, presented).await?.ok();
+        if !ok {
+            // An unknown client costs a KV and a D1 miss before its (dummy) PBKDF2; a known one
+            // comes from the cache. Do the same lookups here so a wrong secret is not faster.
+            store::clients::lookup_like_a_miss(ctx.p).await;
+        }
+        ok
+    };
+    if !ok {
+        return Err(wrong_credentials(wrong_secret));
     }
     Ok(())
 }

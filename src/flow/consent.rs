@@ -257,12 +257,7 @@ fn redirect_with_verifier<P: Platform>(
     let request_url = consent.login.request_url.clone();
     let verifier =
         seal::seal(ctx.cfg.primary_secret(), Purpose::ConsentVerifier, expiry, &ConsentVerifier { consent, result });
-    let Some(redirect_to) = super::with_sealed(&request_url, "consent_verifier", &verifier) else {
-        return Err(ApiError::bad_request(
-            "The consent decision is too large to travel in its verifier: keep its context and session claims smaller.",
-        ));
-    };
-    Ok(Response::json(200, &json!({ "redirect_to": redirect_to })))
+    super::verifier_redirect(&request_url, "consent_verifier", &verifier, "consent")
 }
 
 /// Nothing beyond the client's allow-lists can be granted, whatever the consent app says.

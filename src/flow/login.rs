@@ -260,12 +260,7 @@ fn redirect_with_verifier<P: Platform>(
     let request_url = state.request_url.clone();
     let verifier =
         seal::seal(ctx.cfg.primary_secret(), Purpose::LoginVerifier, expiry, &LoginVerifier { login: state, result });
-    let Some(redirect_to) = super::with_sealed(&request_url, "login_verifier", &verifier) else {
-        return Err(ApiError::bad_request(
-            "The login decision is too large to travel in its verifier: keep its context and session claims smaller.",
-        ));
-    };
-    Ok(Response::json(200, &json!({ "redirect_to": redirect_to })))
+    super::verifier_redirect(&request_url, "login_verifier", &verifier, "login")
 }
 
 /// `PUT /admin/oauth2/auth/requests/login/accept`: no storage call. As in Hydra v26, accepting

@@ -327,6 +327,23 @@ pub fn with_sealed(url: &str, name: &str, sealed: &str) -> Option<String> {
     (sealed.len() <= seal::MAX_SEALED_LEN && full.len() <= seal::MAX_URL_LEN).then_some(full)
 }
 
+/// The admin answer of an accepted or rejected login or consent: `redirect_to` the flow's
+/// request URL with the sealed `verifier` as `name`, or a 400 when the `what` decision is too
+/// large to travel there.
+pub fn verifier_redirect(
+    request_url: &str,
+    name: &str,
+    verifier: &str,
+    what: &str,
+) -> ApiResult<crate::http::Response> {
+    let Some(redirect_to) = with_sealed(request_url, name, verifier) else {
+        return Err(ApiError::bad_request(format!(
+            "The {what} decision is too large to travel in its verifier: keep its context and session claims smaller."
+        )));
+    };
+    Ok(crate::http::Response::json(200, &json!({ "redirect_to": redirect_to })))
+}
+
 /// Send the browser to the login or consent app with a sealed challenge, setting the CSRF
 /// cookie that binds the leg to this browser.
 pub fn to_ui<P: Platform, T: Serialize>(

@@ -33,10 +33,10 @@ fn consent_row(row: &Row) -> ConsentSessionRow {
 }
 
 /// A consent whose `remember_for` has run out is no longer listed (Hydra v26's generated
-/// `expires_at`); `?5` is now.
+/// `expires_at`); the parameter numbered `$now` is now.
 macro_rules! unexpired {
-    () => {
-        "(s.remember_for <= 0 OR s.handled_at + s.remember_for > ?5)"
+    ($now:literal) => {
+        concat!("(s.remember_for <= 0 OR s.handled_at + s.remember_for > ?", $now, ")")
     };
 }
 
@@ -56,7 +56,7 @@ pub async fn list_consents<P: Platform>(
          s.remember_for, s.skipped, s.handled_at, s.data, c.data AS client_data \
          FROM consent_sessions s LEFT JOIN clients c ON c.id = s.client_id WHERE s.subject = ?1 AND s.skipped = 0 \
          AND (?2 = '' OR s.login_session_id = ?2) AND s.rowid > ?3 AND ",
-        unexpired!(),
+        unexpired!("5"),
         " ORDER BY s.rowid LIMIT ?4"
     ))
     .bind(subject)
@@ -91,7 +91,7 @@ pub async fn list_consents_offset<P: Platform>(
          s.remember_for, s.skipped, s.handled_at, s.data, c.data AS client_data \
          FROM consent_sessions s LEFT JOIN clients c ON c.id = s.client_id WHERE s.subject = ?1 AND s.skipped = 0 \
          AND (?2 = '' OR s.login_session_id = ?2) AND ",
-        unexpired!(),
+        unexpired!("5"),
         " ORDER BY s.rowid LIMIT ?3 OFFSET ?4"
     ))
     .bind(subject)
@@ -99,16 +99,14 @@ pub async fn list_consents_offset<P: Platform>(
     .bind(limit)
     .bind(offset)
     .bind(now);
-    // The same filter as the page, now as ?5 again (?3 and ?4 are bound but unused).
+    // The same filter as the page.
     let count = Query::new(concat!(
         "SELECT COUNT(*) AS n FROM consent_sessions s WHERE s.subject = ?1 AND s.skipped = 0 \
          AND (?2 = '' OR s.login_session_id = ?2) AND ",
-        unexpired!()
+        unexpired!("3")
     ))
     .bind(subject)
     .bind(login_session_id)
-    .bind(0)
-    .bind(0)
     .bind(now);
     let results = p.sql_batch(vec![page, count]).await?;
     let rows = results

@@ -133,12 +133,14 @@ pub fn access_token_claims(cfg: &Config, grant: &Grant, now: i64, exp: i64, jti:
         "aud": grant.audience,
         "exp": exp,
         "iat": now,
-        "nbf": now,
         "jti": jti,
         "client_id": grant.client_id,
         "scp": grant.scopes,
     });
     let shape = &cfg.access_token_claims;
+    if !shape.exclude_not_before {
+        c["nbf"] = json!(now);
+    }
     let ext = grant.access_token_ext.as_object();
     if let (Some(ext), Some(top)) = (ext, c.as_object_mut()) {
         // The configured list holds no reserved claim, so none of the above is overridden.
@@ -147,9 +149,6 @@ pub fn access_token_claims(cfg: &Config, grant: &Grant, now: i64, exp: i64, jti:
                 top.insert(name.clone(), v.clone());
             }
         }
-    }
-    if shape.exclude_not_before {
-        c.as_object_mut().map(|o| o.remove("nbf"));
     }
     // Always an object, `{}` when nothing was added, unless mirroring is off (as in Hydra):
     // resource servers read `ext.<claim>` without a check for `ext` itself.
