@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -69,7 +68,7 @@ impl Drop for ExampleApp {
 #[test]
 fn the_example_app_in_a_real_browser() {
     let rp = Receiver::start();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::free_port();
     let app_url = format!("http://127.0.0.1:{port}");
     let urls: Vec<(&str, String)> = vec![
         ("URLS_LOGIN", format!("{app_url}/login")),

@@ -8,7 +8,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use common::cli::{free_port, run, run_raw, run_stdin, server, TOKEN};
+use common::cli::{run, run_raw, run_stdin, server, TOKEN};
 use common::unique;
 use serde_json::json;
 
@@ -239,7 +239,7 @@ fn a_bad_or_missing_token_exits_4_and_is_never_echoed() {
 
 #[test]
 fn unreachable_endpoints_exit_3_and_usage_errors_exit_2() {
-    let port = free_port();
+    let port = common::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let out = run_raw(&["--endpoint", &url, "--token", TOKEN, "list", "clients"], &[], None);
     assert_eq!(out.code, 3, "{out:#?}");

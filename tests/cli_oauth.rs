@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::cli::{admin, bin, free_port, run, run_raw, run_stdin, server, Out, TOKEN};
+use common::cli::{admin, bin, run, run_raw, run_stdin, server, Out, TOKEN};
 use common::oauth::{location, param};
 use common::{unique, Server};
 use reqwest::Method;
@@ -125,7 +125,7 @@ fn browse(s: &Server, url: &str, subject: &str, accept: bool) -> reqwest::blocki
 
 /// A full authorization code flow through the CLI; answers the tokens it printed.
 fn tokens_through_the_cli(s: &Server, subject: &str) -> (String, String, Value) {
-    let port = free_port();
+    let port = common::free_port();
     let callback = format!("http://127.0.0.1:{port}/callback");
     let (id, secret) = create_client(
         s,
@@ -168,7 +168,7 @@ fn perform_authorization_code_runs_a_flow_and_shows_the_tokens() {
 #[test]
 fn perform_authorization_code_with_form_post_and_a_public_client() {
     let s = server();
-    let port = free_port();
+    let port = common::free_port();
     let callback = format!("http://127.0.0.1:{port}/callback");
     let (id, _) =
         create_client(s, &["--scope", "openid", "--redirect-uri", &callback, "--token-endpoint-auth-method", "none"]);
@@ -197,7 +197,7 @@ fn perform_authorization_code_with_form_post_and_a_public_client() {
 #[test]
 fn a_rejected_login_ends_perform_authorization_code_with_the_error() {
     let s = server();
-    let port = free_port();
+    let port = common::free_port();
     let callback = format!("http://127.0.0.1:{port}/callback");
     let (id, secret) = create_client(s, &["--scope", "openid", "--redirect-uri", &callback]);
     let p = Performing::start(
@@ -217,7 +217,7 @@ fn a_rejected_login_ends_perform_authorization_code_with_the_error() {
 #[test]
 fn perform_authorization_code_refuses_a_callback_with_a_foreign_state() {
     let s = server();
-    let port = free_port();
+    let port = common::free_port();
     let (id, secret) = create_client(s, &["--redirect-uri", &format!("http://127.0.0.1:{port}/callback")]);
     let p = Performing::start(s, &["--client-id", &id, "--client-secret", &secret, "--port", &port.to_string()]);
     // An attacker's callback (CSRF): its state is not the flow's, so no code is exchanged.

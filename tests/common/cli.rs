@@ -91,7 +91,3 @@ pub fn admin(s: &Server, method: reqwest::Method, path: &str, body: Option<&Valu
     json_of(r.send().unwrap())
 }
 
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}

@@ -78,19 +78,47 @@ fn unregister_group(pgid: i32) {
     GROUPS.lock().unwrap().retain(|g| *g != pgid);
 }
 
-/// A port nothing listens on, never the same one twice in this process: concurrent servers of
-/// one test binary (and their inspectors) must not be handed the same port between the check
-/// and wrangler's bind.
-fn free_port() -> u16 {
+/// A port nothing listens on, never the same one twice in this process, and below the kernel's
+/// ephemeral range. Ports the system hands out itself (other servers' port-0 sockets, the local
+/// end of every outgoing connection) come from that range, so a port picked there can be taken
+/// between this check and the server's own bind: CI saw workerd fail with "Address already in
+/// use" on an inspector port picked that way. Below the range, only a program that asks for that
+/// exact port can take it.
+pub fn free_port() -> u16 {
     static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    const LOWEST: u32 = 10_000;
     let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if !given.contains(&port) {
+    let below = ephemeral_low().saturating_sub(1);
+    if below <= LOWEST + 1_000 {
+        // No room below the range on this machine: fall back to a port the system picks.
+        loop {
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            if !given.contains(&port) {
+                given.push(port);
+                return port;
+            }
+        }
+    }
+    let span = below - LOWEST;
+    // Each test process starts at its own place in the range, so the binaries' servers (which
+    // may outlive their binary by a second) rarely meet; the bind check below settles it.
+    let first = std::process::id().wrapping_mul(7_919) % span;
+    for i in 0..span {
+        let port = (LOWEST + (first + i) % span) as u16;
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
             given.push(port);
             return port;
         }
     }
+    panic!("no free port between {LOWEST} and {below}");
+}
+
+/// The first port of the kernel's ephemeral range (Linux's default when it cannot be read).
+fn ephemeral_low() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(32_768)
 }
 
 /// wrangler with `wrangler.local.toml` (written by `make build`): the project's settings without
@@ -119,6 +147,21 @@ impl Server {
     /// A server with its own fresh state. `vars` are extra Worker vars (`NAME`, `value`).
     pub fn start(vars: &[(&str, &str)]) -> Server {
         ensure_built();
+        // A port can still be lost to another program between the pick and workerd's bind; that
+        // start is retried on fresh ports. Any other failure is the test's.
+        for _ in 0..2 {
+            match Server::try_start(vars) {
+                Ok(server) => return server,
+                Err(log) if log.contains("Address already in use") => {
+                    eprintln!("wrangler dev lost its port to another program; starting again:\n{log}")
+                }
+                Err(log) => panic!("{log}"),
+            }
+        }
+        Server::try_start(vars).unwrap_or_else(|log| panic!("{log}"))
+    }
+
+    fn try_start(vars: &[(&str, &str)]) -> Result<Server, String> {
         let port = free_port();
         let state_dir = root().join("target/e2e-state").join(format!("{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&state_dir);
@@ -184,23 +227,29 @@ impl Server {
         let child = cmd.spawn().expect("start wrangler dev");
         let pgid = child.id() as i32;
         register_group(pgid);
-        let server = Server { base, port, state_dir, child, pgid };
-        server.wait_alive(Duration::from_secs(90));
-        server
+        let mut server = Server { base, port, state_dir, child, pgid };
+        server.wait_alive(Duration::from_secs(90))?;
+        Ok(server)
     }
 
-    fn wait_alive(&self, limit: Duration) {
+    /// Waits for `/health/alive`; on failure, the reason and the server's log (the server is
+    /// stopped when the caller drops it).
+    fn wait_alive(&mut self, limit: Duration) -> Result<(), String> {
         let start = Instant::now();
         let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
         while start.elapsed() < limit {
             if let Ok(r) = client.get(self.url("/health/alive")).send() {
                 if r.status().is_success() {
-                    return;
+                    return Ok(());
                 }
+            }
+            // The supervisor shell exits once wrangler has: no point waiting out the limit.
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Err(format!("wrangler dev on {} exited before it was alive:\n{}", self.base, self.log()));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("wrangler dev did not become alive on {} within {limit:?}:\n{}", self.base, self.log());
+        Err(format!("wrangler dev did not become alive on {} within {limit:?}:\n{}", self.base, self.log()))
     }
 
     pub fn log(&self) -> String {
