@@ -90,4 +90,3 @@ pub fn admin(s: &Server, method: reqwest::Method, path: &str, body: Option<&Valu
     }
     json_of(r.send().unwrap())
 }
-
