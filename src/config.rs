@@ -190,7 +190,36 @@ pub struct Config {
     pub discovery_claims: Vec<String>,
     /// Shapes the JWT access token ([`AccessTokenClaims`]).
     pub access_token_claims: AccessTokenClaims,
+    /// `OIDC_SUBJECT_IDENTIFIERS_*`: which `subject_type`s clients may have ([`SubjectTypes`]).
+    pub subject_types: SubjectTypes,
 }
+
+/// Hydra's `oidc.subject_identifiers`: `public` (the subject as the login app named it) and
+/// `pairwise` (OpenID Connect Core §8.1: a different `sub` for each sector, so that clients
+/// cannot correlate users).
+#[derive(Clone, PartialEq)]
+pub struct SubjectTypes {
+    pub public: bool,
+    /// `OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT`, when `pairwise` is supported.
+    pub pairwise_salt: Option<String>,
+}
+
+impl SubjectTypes {
+    /// Names in discovery's `subject_types_supported` order.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.public {
+            v.push("public");
+        }
+        if self.pairwise_salt.is_some() {
+            v.push("pairwise");
+        }
+        v
+    }
+}
+
+/// The shortest pairwise salt (Hydra refuses to start with a shorter one).
+pub const MIN_PAIRWISE_SALT_LEN: usize = 8;
 
 /// Hydra's `oauth2.allowed_top_level_claims`, `oauth2.mirror_top_level_claims` and
 /// `oauth2.exclude_not_before_claim`: what a JWT access token carries beside its fixed claims.
@@ -380,6 +409,30 @@ impl Config {
             .unwrap_or_else(|| "offline_access offline openid".to_string());
         let words =
             |v: String| -> Vec<String> { v.split([' ', ',']).filter(|w| !w.is_empty()).map(str::to_string).collect() };
+        let subject_types = {
+            let mut types = SubjectTypes { public: false, pairwise_salt: None };
+            let mut pairwise = false;
+            for t in words(get("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES").unwrap_or_else(|| "public".into())) {
+                match t.as_str() {
+                    "public" => types.public = true,
+                    "pairwise" => pairwise = true,
+                    _ => errors.push(format!(
+                        "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES may list \"public\" and \"pairwise\", got {t:?}"
+                    )),
+                }
+            }
+            // Neither named (only separators): public, as Hydra does.
+            types.public |= !pairwise;
+            if pairwise {
+                match get("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT") {
+                    Some(salt) if salt.chars().count() >= MIN_PAIRWISE_SALT_LEN => types.pairwise_salt = Some(salt),
+                    _ => errors.push(format!(
+                        "OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT must be a secret of at least {MIN_PAIRWISE_SALT_LEN} characters when OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES lists \"pairwise\" (set it with `wrangler secret put OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT`)"
+                    )),
+                }
+            }
+            types
+        };
         let mut bound = |name: &str, default: &str| -> i64 {
             let raw = get(name).unwrap_or_else(|| default.to_string());
             match duration::parse(&raw).map(duration::to_secs) {
@@ -666,6 +719,7 @@ impl Config {
             discovery_scopes,
             discovery_claims,
             access_token_claims: AccessTokenClaims { allowed_top_level, mirror_under_ext, exclude_not_before },
+            subject_types,
         })
     }
 
@@ -890,5 +944,47 @@ pub mod tests {
     fn debug_hides_secrets() {
         let c = test_config();
         assert!(!format!("{c:?}").contains("a-very-long-system-secret"));
+    }
+
+    #[test]
+    fn subject_identifiers_follow_hydra() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all =
+                vec![("URLS_SELF_ISSUER", "http://127.0.0.1:8787"), ("SECRETS_SYSTEM", "a-very-long-system-secret")];
+            all.extend_from_slice(pairs);
+            Config::from_lookup(lookup(&all))
+        };
+        assert_eq!(test_config().subject_types.names(), ["public"]);
+        let both = with(&[
+            ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "public, pairwise"),
+            ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "12345678"),
+        ])
+        .unwrap();
+        assert_eq!(both.subject_types.names(), ["public", "pairwise"]);
+        assert_eq!(both.subject_types.pairwise_salt.as_deref(), Some("12345678"));
+        let only = with(&[
+            ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "pairwise"),
+            ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "12345678"),
+        ])
+        .unwrap();
+        assert_eq!(only.subject_types.names(), ["pairwise"]);
+        for (pairs, expect) in [
+            (vec![("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "pairwise")], "PAIRWISE_SALT"),
+            (
+                vec![
+                    ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "pairwise"),
+                    ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "1234567"),
+                ],
+                "at least 8",
+            ),
+            (vec![("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "public,private")], "\"private\""),
+        ] {
+            let err = with(&pairs).unwrap_err().to_string();
+            assert!(err.contains(expect), "expected {expect:?} in {err}");
+        }
+        // A salt alone changes nothing, and is never printed.
+        let salted = with(&[("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "a-secret-salt")]).unwrap();
+        assert_eq!(salted.subject_types.names(), ["public"]);
+        assert!(!format!("{both:?}").contains("12345678"));
     }
 }

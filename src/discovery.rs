@@ -79,7 +79,7 @@ pub fn document(cfg: &Config, id_token_alg: &str) -> Value {
         "end_session_endpoint": cfg.under_issuer("/oauth2/sessions/logout"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
         "jwks_uri": cfg.under_issuer("/.well-known/jwks.json"),
-        "subject_types_supported": ["public"],
+        "subject_types_supported": crate::subject::supported(cfg, &Default::default()),
         "response_types_supported": RESPONSE_TYPES,
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": grant_types(),

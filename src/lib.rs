@@ -23,6 +23,7 @@
 //! | [`crypto`] | encodings, sealing, opaque tokens, secret hashes, JWS |
 //! | [`authorize`] | `/oauth2/auth`: request validation, response modes, the end of a flow |
 //! | [`flow`] | login, consent and logout challenges, `/admin/oauth2/auth/requests/*`, sessions, cookies |
+//! | [`subject`] | the `sub` a client sees: public or pairwise subject identifiers |
 //! | [`device`] | the device authorization grant: `/oauth2/device/*`, user codes |
 //! | [`token`] | `/oauth2/token`: grants and token minting |
 //! | [`introspect`] | `/admin/oauth2/introspect`; what a presented token stands for |
@@ -67,6 +68,7 @@ pub mod revoke;
 pub mod rfc3339;
 pub mod router;
 pub mod store;
+pub mod subject;
 #[cfg(test)]
 pub mod testing;
 pub mod token;

@@ -227,7 +227,7 @@ fn send_assertion(s: &Server, assertion: &str) -> (u16, Value, Duration) {
                 ("grant_type", "authorization_code"),
                 ("code", "junk"),
                 ("client_assertion_type", ASSERTION_TYPE),
-                ("client_assertion", &assertion),
+                ("client_assertion", assertion),
             ])
             .send()
             .unwrap(),

@@ -194,7 +194,7 @@ pub async fn complete<P: Platform>(
 ) -> ApiResult<Response> {
     let c = &v.consent;
     let now = ctx.p.now();
-    let grant = flow::consent::grant_of(v, &client.client_id, &ar.nonce, !ar.acr_values.is_empty(), &ar.scopes);
+    let grant = flow::consent::grant_of(ctx.cfg, v, client, &ar.nonce, !ar.acr_values.is_empty(), &ar.scopes)?;
     let mut params: Vec<(String, String)> = Vec::new();
     let mut writes = Vec::new();
     let mut code_token = None;

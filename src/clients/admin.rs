@@ -42,6 +42,7 @@ async fn replace_with<P: Platform>(
     next.registration_access_token = None;
     next.registration_client_uri = None;
     validate::validate(ctx.cfg, &mut next, Origin::Admin)?;
+    super::sector::check(ctx, &next).await?;
     let echoed = if next.is_public() {
         if new_secret.is_some() {
             validate::check_secret(&next, "")?;

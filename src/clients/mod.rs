@@ -2,6 +2,7 @@
 //!
 //! * `model.rs`: Hydra's `OAuth2Client` JSON.
 //! * `validate.rs`: metadata rules.
+//! * `sector.rs`: the `sector_identifier_uri` document, fetched at create and update.
 //! * `admin.rs`: `/admin/clients` (create, list, get, replace, JSON Patch, delete, lifespans).
 //! * `json_patch.rs`: RFC 6902 JSON Patch for the PATCH route.
 //! * `registration.rs`: dynamic client registration, `/oauth2/register` (RFC 7591/7592).
@@ -14,6 +15,7 @@ pub mod cors;
 pub mod json_patch;
 pub mod model;
 pub mod registration;
+pub mod sector;
 pub mod validate;
 
 use crate::crypto::opaque::{self, TokenKind};
@@ -50,6 +52,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, mut c: Client, origin: Origin
     c.registration_access_token = None;
     c.registration_client_uri = None;
     validate::validate(ctx.cfg, &mut c, origin)?;
+    sector::check(ctx, &c).await?;
     let secret = if c.is_public() {
         if supplied_secret.is_some() {
             validate::check_secret(&c, "")?;

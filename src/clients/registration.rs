@@ -114,6 +114,9 @@ pub async fn update<P: Platform>(ctx: &Ctx<'_, P>, id: &str, req: &Request) -> A
     next.access_token_strategy = stored.client.access_token_strategy.clone();
     next.skip_consent = stored.client.skip_consent;
     next.skip_logout_consent = stored.client.skip_logout_consent;
+    // The strategy kept from the admin API may rule out pairwise identifiers.
+    validate::check_subject_type(ctx.cfg, &next)?;
+    super::sector::check(ctx, &next).await?;
     next.created_at = stored.client.created_at.clone();
     next.updated_at = rfc3339(ctx.p.now());
     let rat = opaque::generate(ctx.cfg.primary_secret(), TokenKind::AccessToken);

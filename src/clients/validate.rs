@@ -10,6 +10,7 @@ use crate::config::{is_loopback_host, Config};
 use crate::discovery::CLIENT_ASSERTION_ALGS;
 use crate::error::{ApiError, ApiResult};
 use crate::http::url::Url;
+use crate::subject;
 
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
 pub const GRANT_TYPES: &[&str] = &[
@@ -184,15 +185,10 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
         }
     }
 
-    // Subject identifiers.
+    // Subject identifiers (the sector_identifier_uri document is fetched by the caller).
     if c.subject_type.is_empty() {
-        c.subject_type = "public".into();
-    }
-    if c.subject_type != "public" {
-        return Err(meta(format!(
-            "Subject type \"{}\" is not supported by this server; supported: public.",
-            c.subject_type
-        )));
+        // Hydra's default: public when supported, else the one supported.
+        c.subject_type = subject::supported(cfg, c)[0].into();
     }
     if !c.sector_identifier_uri.is_empty() {
         check_fetch_url(cfg, "sector_identifier_uri", &c.sector_identifier_uri)?;
@@ -221,6 +217,7 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
             c.access_token_strategy
         )));
     }
+    check_subject_type(cfg, c)?;
 
     if c.scope.trim().is_empty() {
         c.scope = cfg.default_client_scope.clone();
@@ -252,6 +249,27 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
                 .with_hint("Fields skip_consent and skip_logout_consent can only be set through the admin API."));
         }
         check_registration_bounds(cfg, c)?;
+    }
+    Ok(())
+}
+
+/// `subject_type` is one this server supports for `c` ([`subject::supported`]); a pairwise
+/// client also needs a sector (Hydra checks that only when a flow needs it; a client that could
+/// never log anyone in is refused here instead).
+pub fn check_subject_type(cfg: &Config, c: &Client) -> ApiResult<()> {
+    let supported = subject::supported(cfg, c);
+    if !supported.contains(&c.subject_type.as_str()) {
+        if c.subject_type == subject::PAIRWISE {
+            subject::pairwise_available(cfg, c).map_err(meta)?;
+        }
+        return Err(meta(format!(
+            "Subject type \"{}\" is not supported by this server; supported: {}.",
+            c.subject_type,
+            supported.join(", ")
+        )));
+    }
+    if c.subject_type == subject::PAIRWISE {
+        subject::sector(c).map_err(meta)?;
     }
     Ok(())
 }
@@ -404,6 +422,72 @@ mod tests {
             redirect_uris: Some(vec!["https://app.example/cb".into()]),
             ..Default::default()
         }
+    }
+
+    fn config_with(types: &str, strategy: &str) -> Config {
+        Config::from_lookup(crate::config::tests::lookup(&[
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", types),
+            ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "a-salt-for-tests"),
+            ("STRATEGIES_ACCESS_TOKEN", strategy),
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn subject_types_follow_the_configuration() {
+        let both = config_with("public pairwise", "opaque");
+        let mut c = valid();
+        validate(&both, &mut c, Origin::Admin).unwrap();
+        assert_eq!(c.subject_type, "public", "public stays the default while enabled");
+        let mut c = valid();
+        c.subject_type = "pairwise".into();
+        validate(&both, &mut c, Origin::Registration).unwrap();
+
+        let only_pairwise = config_with("pairwise", "opaque");
+        let mut c = valid();
+        validate(&only_pairwise, &mut c, Origin::Admin).unwrap();
+        assert_eq!(c.subject_type, "pairwise", "Hydra's default when public is off");
+        let mut c = valid();
+        c.subject_type = "public".into();
+        let e = validate(&only_pairwise, &mut c, Origin::Admin).unwrap_err();
+        assert!(e.hint.contains("supported: pairwise"), "{}", e.hint);
+
+        type Mutation = Box<dyn Fn(&mut Client)>;
+        let refused: Vec<(Config, Mutation, &str)> = vec![
+            (test_config(), Box::new(|_| {}), "not enabled"),
+            (config_with("public,pairwise", "jwt"), Box::new(|_| {}), "opaque"),
+            (both.clone(), Box::new(|c| c.access_token_strategy = "jwt".into()), "opaque"),
+            (
+                both.clone(),
+                Box::new(|c| {
+                    c.redirect_uris = Some(vec!["https://a.example/cb".into(), "https://b.example/cb".into()])
+                }),
+                "sector_identifier_uri",
+            ),
+            (both.clone(), Box::new(|c| c.redirect_uris = None), "sector_identifier_uri or redirect_uris"),
+            (both.clone(), Box::new(|c| c.subject_type = "random".into()), "supported: public, pairwise"),
+        ];
+        for (cfg, mutate, expect) in refused {
+            let mut c = valid();
+            c.subject_type = "pairwise".into();
+            mutate(&mut c);
+            let e = validate(&cfg, &mut c, Origin::Admin).unwrap_err();
+            assert_eq!(e.error, "invalid_client_metadata");
+            assert!(e.hint.contains(expect), "expected {expect:?} in {:?}", e.hint);
+        }
+        // Under a JWT default, a client with opaque tokens may still be pairwise.
+        let mut c = valid();
+        c.subject_type = "pairwise".into();
+        c.access_token_strategy = "opaque".into();
+        validate(&config_with("public,pairwise", "jwt"), &mut c, Origin::Admin).unwrap();
+        // Several hosts with a sector_identifier_uri are fine (its document is checked later).
+        let mut c = valid();
+        c.subject_type = "pairwise".into();
+        c.sector_identifier_uri = "https://sector.example/uris.json".into();
+        c.redirect_uris = Some(vec!["https://a.example/cb".into(), "https://b.example/cb".into()]);
+        validate(&both, &mut c, Origin::Admin).unwrap();
     }
 
     #[test]

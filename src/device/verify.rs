@@ -212,7 +212,7 @@ pub async fn complete<P: Platform>(
     claim: &Claim,
     marker_expiry: i64,
 ) -> ApiResult<Response> {
-    let grant = flow::consent::grant_of(v, &client.client_id, "", false, &link.scopes);
+    let grant = flow::consent::grant_of(ctx.cfg, v, client, "", false, &link.scopes)?;
     let consent = flow::consent::session_row(v, &client.client_id, &link.scopes, &link.audience);
     let grant_data = serde_json::to_value(&grant).expect("serialisable grant");
     let (won, accepted) = store::devices::redeem_consent(

@@ -14,7 +14,7 @@ use crate::authorize;
 use crate::authorize::request::AuthorizeRequest;
 use crate::authorize::scope::{audience_allowed, covers, scope_allowed};
 use crate::clients::model::Client;
-use crate::config::is_loopback_host;
+use crate::config::{is_loopback_host, Config};
 use crate::crypto::random_hex128;
 use crate::crypto::seal::{self, Purpose};
 use crate::ctx::{parse_json_object, Ctx};
@@ -130,21 +130,25 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     done.unwrap_or_else(to_client)
 }
 
-/// The grant a handled consent yields (what codes and tokens carry).
+/// The grant a handled consent yields (what codes and tokens carry), with the `sub` the client
+/// sees ([`crate::subject`]; refused when the client's pairwise setting cannot be honoured).
 pub fn grant_of(
+    cfg: &Config,
     v: &ConsentVerifier,
-    client_id: &str,
+    client: &Client,
     nonce: &str,
     acr_requested: bool,
     requested_scopes: &[String],
-) -> Grant {
+) -> ApiResult<Grant> {
     let c = &v.consent;
     let r = &v.result;
+    let subject = &c.login_result.subject;
+    let shown = crate::subject::for_client(cfg, client, subject, &c.login_result.force_subject_identifier)?;
     let object_or_empty = |v: &Value| if v.is_object() { v.clone() } else { json!({}) };
-    Grant {
+    Ok(Grant {
         request_id: c.consent_request_id.clone(),
-        client_id: client_id.to_string(),
-        subject: c.login_result.subject.clone(),
+        client_id: client.client_id.clone(),
+        subject: subject.clone(),
         scopes: r.grant_scope.clone(),
         audience: r.grant_audience.clone(),
         requested_at: c.login.requested_at,
@@ -157,7 +161,8 @@ pub fn grant_of(
         access_token_ext: object_or_empty(&r.session.access_token),
         id_token_ext: object_or_empty(&r.session.id_token),
         requested_scopes: Some(requested_scopes.to_vec()),
-    }
+        obfuscated_subject: if shown == *subject { String::new() } else { shown },
+    })
 }
 
 /// The consent session a handled consent stores (remembered grant, basis of the tokens, and

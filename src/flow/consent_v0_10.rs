@@ -26,6 +26,7 @@ use crate::authorize::request::AuthorizeRequest;
 use crate::authorize::scope::scope_allowed;
 use crate::clients::model::Client;
 use crate::compat::v0_10::{consent_request_view, Acceptance, Rejection};
+use crate::config::Config;
 use crate::crypto::random_hex128;
 use crate::crypto::seal::{self, Purpose};
 use crate::ctx::{parse_json_object, Ctx};
@@ -243,7 +244,7 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, i
     // What the v2 flow checks of a login, fosite checked of v0.10's consent: the subject an
     // id_token_hint names, and an authentication recent enough for max_age. Either failing
     // spends the request, as a refused login does.
-    if let Some(refusal) = unsatisfied(&state, &ar, &login_result) {
+    if let Some(refusal) = unsatisfied(ctx.cfg, &client, &state, &ar, &login_result) {
         return match store::flows::redeem_marker(ctx.p, &claim, &state.login.request_url, now, marker_expiry).await {
             Ok(true) => to_client(refusal),
             Ok(false) => to_client(ApiError::access_denied().with_hint("The consent request has already been used.")),
@@ -264,8 +265,19 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, i
 
 /// Why the consent app's login does not satisfy the authorization request (`login_required`),
 /// if it does not.
-fn unsatisfied(state: &ConsentState, ar: &AuthorizeRequest, login: &LoginResult) -> Option<ApiError> {
-    if let Some(mismatch) = super::id_token_hint::subject_mismatch(&state.login.id_token_hint_claims, &login.subject) {
+fn unsatisfied(
+    cfg: &Config,
+    client: &Client,
+    state: &ConsentState,
+    ar: &AuthorizeRequest,
+    login: &LoginResult,
+) -> Option<ApiError> {
+    let shown = match crate::subject::for_client(cfg, client, &login.subject, "") {
+        Ok(s) => s,
+        Err(e) => return Some(e),
+    };
+    let accepted = [login.subject.as_str(), shown.as_str()];
+    if let Some(mismatch) = super::id_token_hint::subject_mismatch(&state.login.id_token_hint_claims, &accepted) {
         return Some(mismatch);
     }
     let too_old = ar.max_age.is_some_and(|max_age| login.authenticated_at.saturating_add(max_age) < state.requested_at);

@@ -5,12 +5,14 @@
 
 use serde_json::Value;
 
+use crate::clients::model::Client;
 use crate::crypto::jws;
 use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::signing::ID_TOKEN_SET;
 use crate::platform::Platform;
 use crate::store;
+use crate::subject;
 
 /// The verified claims of a hint, or `invalid_request` saying what is wrong with it.
 pub async fn verify<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> ApiResult<Value> {
@@ -45,13 +47,52 @@ pub async fn verify<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> ApiResult<Valu
     Ok(parsed.claims)
 }
 
-/// `login_required` when a hint named someone other than `subject`, whoever logged in (OpenID
-/// Connect Core §3.1.2.1; Hydra's words). `claims`: the hint's verified claims, `{}` without one.
-pub fn subject_mismatch(claims: &Value, subject: &str) -> Option<ApiError> {
+/// `login_required` when a hint named someone other than the user who logged in (OpenID Connect
+/// Core §3.1.2.1; Hydra's words). `claims`: the hint's verified claims, `{}` without one;
+/// `accepted`: the `sub` values that name that user (the subject, and the identifier the client
+/// sees when it is pairwise).
+pub fn subject_mismatch(claims: &Value, accepted: &[&str]) -> Option<ApiError> {
     let hint_sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
-    (!hint_sub.is_empty() && hint_sub != subject).then(|| {
+    (!hint_sub.is_empty() && !accepted.contains(&hint_sub)).then(|| {
         ApiError::login_required().with_hint(
             "Failed to validate OpenID Connect request because the subject from provided id token from id_token_hint does not match the current session's subject.",
         )
     })
+}
+
+/// Whether a hint's `sub` names `subject` for `client`: the subject itself or, for a pairwise
+/// client, its computed identifier or the one a login app forced for the user. Only the last
+/// costs a D1 read, and only when nothing else matched.
+pub async fn names_subject<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    hint_sub: &str,
+    subject: &str,
+) -> ApiResult<bool> {
+    if hint_sub == subject {
+        return Ok(true);
+    }
+    if client.subject_type != subject::PAIRWISE {
+        return Ok(false);
+    }
+    if subject::for_client(ctx.cfg, client, subject, "").is_ok_and(|s| s == hint_sub) {
+        return Ok(true);
+    }
+    let forced = store::flows::forced_subject(ctx.p, &client.client_id, subject).await?;
+    Ok(forced.as_deref() == Some(hint_sub))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_hint_must_name_one_of_the_accepted_subjects() {
+        assert!(subject_mismatch(&json!({}), &["alice"]).is_none());
+        assert!(subject_mismatch(&json!({"sub": "alice"}), &["alice", "pw"]).is_none());
+        assert!(subject_mismatch(&json!({"sub": "pw"}), &["alice", "pw"]).is_none());
+        let e = subject_mismatch(&json!({"sub": "bob"}), &["alice", "pw"]).unwrap();
+        assert_eq!(e.error, "login_required");
+    }
 }

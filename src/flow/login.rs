@@ -63,12 +63,16 @@ pub async fn start<P: Platform>(
             skip = false;
         }
     }
-    if let (Some(s), Some(hint_sub)) = (&session, hint_claims.get("sub").and_then(Value::as_str)) {
-        if skip && hint_sub != s.subject {
-            return to_client(
-                ApiError::login_required()
-                    .with_hint("The subject of the id_token_hint does not match the authenticated session."),
-            );
+    if let (Some(s), Some(hint_sub), true) = (&session, hint_claims.get("sub").and_then(Value::as_str), skip) {
+        match super::id_token_hint::names_subject(ctx, client, hint_sub, &s.subject).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return to_client(
+                    ApiError::login_required()
+                        .with_hint("The subject of the id_token_hint does not match the authenticated session."),
+                )
+            }
+            Err(e) => return to_client(e),
         }
     }
     if ar.has_prompt("none") && !skip {
@@ -135,7 +139,15 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     // An id_token_hint names who the client expects; a login as anyone else is login_required
     // (OIDC Core §3.1.2.1), also when the login was not skipped. As Hydra does, the verifier is
     // spent, no session is written and the browser's session cookie is dropped.
-    if let Some(mismatch) = super::id_token_hint::subject_mismatch(&v.login.id_token_hint_claims, &v.result.subject) {
+    // The `sub` the client will see; a pairwise client that cannot get one fails here, before
+    // anything is written (Hydra's check at the same point).
+    let shown =
+        match crate::subject::for_client(ctx.cfg, &client, &v.result.subject, &v.result.force_subject_identifier) {
+            Ok(s) => s,
+            Err(e) => return to_client(e),
+        };
+    let accepted = [v.result.subject.as_str(), shown.as_str()];
+    if let Some(mismatch) = super::id_token_hint::subject_mismatch(&v.login.id_token_hint_claims, &accepted) {
         let error = match store::flows::redeem_marker(ctx.p, &claim, &v.login.request_url, now, marker_expiry).await {
             Ok(true) => mismatch,
             Ok(false) => ApiError::access_denied().with_hint("The login verifier has already been used."),
@@ -160,6 +172,16 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
     let remembered_for =
         super::consent::may_skip(&client, &ar).then_some((client.client_id.as_str(), r.subject.as_str()));
     let url = &v.login.request_url;
+    // A forced pairwise identifier is remembered, so that a later id_token_hint carrying it
+    // matches this user's session (login start, `names_subject`).
+    let forced =
+        (client.subject_type == crate::subject::PAIRWISE && !r.force_subject_identifier.is_empty()).then(|| {
+            store::flows::ForcedSubject {
+                client_id: &client.client_id,
+                subject: &r.subject,
+                obfuscated: &r.force_subject_identifier,
+            }
+        });
     // A skipped login relied on a session that a replica found; the redemption re-reads it on
     // the primary, so a session revoked or logged out meanwhile logs no one in.
     let skipped = v.login.skip.then_some((v.login.session_id.as_str(), v.login.subject.as_str()));
@@ -171,6 +193,7 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
         marker_expiry,
         skipped,
         session.as_ref(),
+        forced,
         remembered_for,
     )
     .await

@@ -41,6 +41,10 @@ pub fn body(t: &ActiveToken, issuer: &str, fallback_exp: i64) -> Value {
     if t.ext.as_object().map(|o| !o.is_empty()).unwrap_or(false) {
         b["ext"] = t.ext.clone();
     }
+    // A pairwise client's `sub` in its ID tokens, beside the real subject (Hydra's field).
+    if let Some(g) = t.grant.as_ref().filter(|g| !g.obfuscated_subject.is_empty()) {
+        b["obfuscated_subject"] = json!(g.obfuscated_subject);
+    }
     b
 }
 

@@ -164,7 +164,7 @@ pub async fn update<P: Platform>(p: &P, c: &StoredClient, now: i64) -> PResult<b
 /// so the client's cutoff time makes every one issued up to `?2` inactive, and the `jti`s of the
 /// stored ones go to `revoked_jtis` as a chain revocation does. The cutoff is written only
 /// when the client exists; the client row goes last so its `changes` says whether it did.
-const CASCADE: [&str; 7] = [
+const CASCADE: [&str; 8] = [
     "INSERT INTO client_token_cutoffs (client_id, revoked_before) SELECT ?1, ?2 \
      WHERE EXISTS (SELECT 1 FROM clients WHERE id = ?1) \
      ON CONFLICT (client_id) DO UPDATE SET revoked_before = MAX(client_token_cutoffs.revoked_before, excluded.revoked_before)",
@@ -174,6 +174,7 @@ const CASCADE: [&str; 7] = [
     "DELETE FROM authorization_codes WHERE client_id = ?1",
     "UPDATE device_codes SET state = 'rejected' WHERE client_id = ?1 AND state IN ('pending', 'accepted')",
     "DELETE FROM consent_sessions WHERE client_id = ?1",
+    "DELETE FROM forced_subject_identifiers WHERE client_id = ?1",
     "DELETE FROM clients WHERE id = ?1",
 ];
 

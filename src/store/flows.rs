@@ -123,6 +123,7 @@ pub async fn redeem_login<P: Platform>(
     marker_expires_at: i64,
     skipped: Option<(&str, &str)>,
     session: Option<&LoginSession>,
+    forced: Option<ForcedSubject<'_>>,
     remembered_for: Option<RememberedFor<'_>>,
 ) -> PResult<LoginRedemption> {
     let mut batch = vec![insert_marker(claim, request_url, now, marker_expires_at)];
@@ -157,6 +158,20 @@ pub async fn redeem_login<P: Platform>(
         );
         batch.push(bind_session(q, s));
     }
+    if let Some(f) = forced {
+        batch.push(
+            Query::new(
+                "INSERT INTO forced_subject_identifiers (client_id, subject, obfuscated) SELECT ?1, ?2, ?3 \
+                 WHERE EXISTS (SELECT 1 FROM flow_markers WHERE id = ?4 AND claim = ?5) \
+                 ON CONFLICT (client_id, subject) DO UPDATE SET obfuscated = excluded.obfuscated",
+            )
+            .bind(f.client_id)
+            .bind(f.subject)
+            .bind(f.obfuscated)
+            .bind(&claim.marker)
+            .bind(&claim.value),
+        );
+    }
     let lookup = remembered_for.is_some();
     if let Some((client_id, subject)) = remembered_for {
         batch.push(remembered_grant_query(client_id, subject, now));
@@ -169,6 +184,22 @@ pub async fn redeem_login<P: Platform>(
     };
     let remembered = if lookup { results.last().and_then(grant_of) } else { None };
     Ok(LoginRedemption { won, session_alive, remembered })
+}
+
+/// A pairwise identifier the login app chose for `subject` at `client_id`.
+#[derive(Clone, Copy)]
+pub struct ForcedSubject<'a> {
+    pub client_id: &'a str,
+    pub subject: &'a str,
+    pub obfuscated: &'a str,
+}
+
+/// The identifier the login app last forced for `subject` at `client_id`, if any.
+pub async fn forced_subject<P: Platform>(p: &P, client_id: &str, subject: &str) -> PResult<Option<String>> {
+    let q = Query::new("SELECT obfuscated FROM forced_subject_identifiers WHERE client_id = ?1 AND subject = ?2")
+        .bind(client_id)
+        .bind(subject);
+    Ok(p.sql(q).await?.rows.first().map(|row| col_str(row, "obfuscated")))
 }
 
 /// The newest remembered, unexpired, not-itself-skipped consent of a subject for a client.
@@ -282,7 +313,7 @@ mod tests {
         block_on(remembered_session_from_replica(&p, "sid", 1, None)).unwrap();
         block_on(remembered_session(&p, "sid", 1)).unwrap();
         let claim = Claim { marker: "login:x".into(), value: "c".into() };
-        let r = block_on(redeem_login(&p, &claim, "u", 1, 2, None, None, Some(("client", "alice")))).unwrap();
+        let r = block_on(redeem_login(&p, &claim, "u", 1, 2, None, None, None, Some(("client", "alice")))).unwrap();
         assert!(!r.won && r.remembered.is_none(), "the test database changes nothing");
         let calls = p.calls.borrow();
         assert!(calls[0].starts_with("sql_read Replica SELECT request_url"), "{calls:?}");

@@ -47,7 +47,7 @@ pub fn payload(cfg: &Config, grant: &Grant, req: &HookRequest) -> Value {
                 "id_token_claims": {
                     "jti": "",
                     "iss": issuer,
-                    "sub": grant.subject,
+                    "sub": grant.oidc_subject(),
                     "aud": [grant.client_id],
                     "nonce": grant.nonce,
                     "exp": "0001-01-01T00:00:00Z",

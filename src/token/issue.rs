@@ -47,9 +47,22 @@ pub struct Grant {
     /// was requested, at the code exchange and at every refresh, as fosite tells Hydra's hook.
     /// `None` in grants stored before it was kept (the granted scopes stand in then).
     pub requested_scopes: Option<Vec<String>>,
+    /// The pairwise subject identifier the client sees (ID token and userinfo `sub`,
+    /// introspection's `obfuscated_subject`); empty for public clients.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub obfuscated_subject: String,
 }
 
 impl Grant {
+    /// The `sub` of ID tokens and userinfo: the pairwise identifier, else the subject.
+    pub fn oidc_subject(&self) -> &str {
+        if self.obfuscated_subject.is_empty() {
+            &self.subject
+        } else {
+            &self.obfuscated_subject
+        }
+    }
+
     /// The scopes originally requested (the granted ones for grants stored without them).
     pub fn originally_requested(&self) -> Vec<String> {
         self.requested_scopes.clone().unwrap_or_else(|| self.scopes.clone())
@@ -288,7 +301,7 @@ pub fn id_token_claims(
         }
     }
     c.insert("iss".into(), json!(issuer));
-    c.insert("sub".into(), json!(grant.subject));
+    c.insert("sub".into(), json!(grant.oidc_subject()));
     c.insert("aud".into(), json!([grant.client_id]));
     c.insert("exp".into(), json!(exp));
     c.insert("iat".into(), json!(now));

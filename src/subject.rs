@@ -1,0 +1,193 @@
+//! Subject identifiers (OpenID Connect Core §8): the `sub` a client sees in ID tokens and at
+//! `/userinfo`. A `public` client sees the subject the login app named. A `pairwise` client sees
+//! `hex(SHA-256(sector ‖ subject ‖ salt))`, Hydra's formula, so clients of different sectors
+//! cannot correlate a user and the values stay the same after a move from Hydra (same salt).
+//! Access tokens, introspection (`sub`, with `obfuscated_subject` beside it) and the admin API
+//! keep the real subject.
+//!
+//! The sector is the client's `sector_identifier_uri` as registered (Hydra hashes the whole
+//! URI), else the host (and non-default port) of its redirect URIs, which must then all share
+//! it (§8.1: several hosts need a `sector_identifier_uri`).
+
+use sha2::{Digest, Sha256};
+
+use crate::clients::model::Client;
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::http::url::Url;
+
+pub const PAIRWISE: &str = "pairwise";
+
+/// The sector of a pairwise client, or why it has none (a sentence).
+pub fn sector(client: &Client) -> Result<String, String> {
+    if !client.sector_identifier_uri.is_empty() {
+        return Ok(client.sector_identifier_uri.clone());
+    }
+    let mut hosts = client.redirect_uris.iter().flatten().map(|uri| {
+        Url::parse(uri).ok().and_then(|u| {
+            let host = u.host_str().filter(|h| !h.is_empty())?.to_string();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+    });
+    let Some(first) = hosts.next() else {
+        return Err("A pairwise client needs a sector_identifier_uri or redirect_uris.".into());
+    };
+    let Some(first) = first else {
+        return Err("A pairwise client whose redirect URI has no host needs a sector_identifier_uri.".into());
+    };
+    if hosts.any(|h| h.as_deref() != Some(first.as_str())) {
+        return Err("A pairwise client whose redirect_uris have different hosts needs a sector_identifier_uri (OpenID Connect Core §8.1).".into());
+    }
+    Ok(first)
+}
+
+/// Hydra's pairwise identifier: lower-case hex of SHA-256 over sector, subject and salt.
+pub fn pairwise(sector: &str, subject: &str, salt: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(sector.as_bytes());
+    h.update(subject.as_bytes());
+    h.update(salt.as_bytes());
+    crate::crypto::hex(&h.finalize())
+}
+
+/// Whether `client` may have pairwise identifiers on this server: pairwise is configured and
+/// the client's access tokens are opaque (a JWT access token would carry the real subject to
+/// the client, as Hydra notes when it turns pairwise off under the JWT strategy).
+pub fn pairwise_available(cfg: &Config, client: &Client) -> Result<(), String> {
+    if cfg.subject_types.pairwise_salt.is_none() {
+        return Err(
+            "Subject type pairwise is not enabled on this server (OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES).".into()
+        );
+    }
+    if crate::token::issue::issues_jwt(cfg, client) {
+        return Err("Subject type pairwise needs opaque access tokens: a JWT access token would show the client the real subject. Set access_token_strategy to \"opaque\".".into());
+    }
+    Ok(())
+}
+
+/// The subject types `client` may have, as Hydra decides them: `pairwise` when configured and
+/// the client's access tokens are opaque, `public` when configured or when pairwise is not
+/// available (there is always one). Discovery asks for a client with the server's defaults.
+pub fn supported(cfg: &Config, client: &Client) -> Vec<&'static str> {
+    let pairwise = pairwise_available(cfg, client).is_ok();
+    let public = cfg.subject_types.public || !pairwise;
+    [("public", public), (PAIRWISE, pairwise)].into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect()
+}
+
+/// The `sub` `client` sees for `subject`; `forced` is the login app's
+/// `force_subject_identifier` (used for pairwise clients only, as in Hydra).
+pub fn for_client(cfg: &Config, client: &Client, subject: &str, forced: &str) -> ApiResult<String> {
+    if client.subject_type != PAIRWISE {
+        return Ok(subject.to_string());
+    }
+    let misconfigured =
+        |why: String| ApiError::invalid_request().with_hint(format!("OAuth 2.0 Client '{}': {why}", client.client_id));
+    pairwise_available(cfg, client).map_err(misconfigured)?;
+    if !forced.is_empty() {
+        return Ok(forced.to_string());
+    }
+    let salt = cfg.subject_types.pairwise_salt.as_deref().unwrap_or_default();
+    Ok(pairwise(&sector(client).map_err(misconfigured)?, subject, salt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::{lookup, test_config};
+
+    fn pairwise_config(strategy: &str) -> Config {
+        Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "public,pairwise"),
+            ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "salt-of-the-earth"),
+            ("STRATEGIES_ACCESS_TOKEN", strategy),
+        ]))
+        .unwrap()
+    }
+
+    fn client(redirects: &[&str], sector_uri: &str) -> Client {
+        Client {
+            client_id: "c1".into(),
+            subject_type: PAIRWISE.into(),
+            redirect_uris: Some(redirects.iter().map(|s| s.to_string()).collect()),
+            sector_identifier_uri: sector_uri.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn pairwise_is_hydras_formula() {
+        // printf '%s' 'https://rp.example/sector.jsonalicesalt-of-the-earth' | sha256sum
+        assert_eq!(
+            pairwise("https://rp.example/sector.json", "alice", "salt-of-the-earth"),
+            "1da596dfdaea7809773a236eac5459fb105047ff231dc2834a1f7dabdafae4df"
+        );
+    }
+
+    #[test]
+    fn the_sector_is_the_uri_or_the_one_redirect_host() {
+        assert_eq!(sector(&client(&["https://a.example/cb"], "https://s.example/x")).unwrap(), "https://s.example/x");
+        assert_eq!(sector(&client(&["https://A.example/cb", "https://a.example/other?q"], "")).unwrap(), "a.example");
+        assert_eq!(sector(&client(&["http://127.0.0.1:9000/cb"], "")).unwrap(), "127.0.0.1:9000");
+        assert_eq!(sector(&client(&["https://a.example:443/cb"], "")).unwrap(), "a.example");
+        assert!(sector(&client(&["https://a.example/cb", "https://b.example/cb"], "")).is_err());
+        assert!(sector(&client(&["https://a.example/cb", "https://a.example:8443/cb"], "")).is_err());
+        assert!(sector(&client(&["com.example.app:/cb"], "")).is_err());
+        assert!(sector(&client(&[], "")).is_err());
+    }
+
+    #[test]
+    fn public_clients_see_the_subject_and_pairwise_ones_their_sectors_value() {
+        let cfg = pairwise_config("opaque");
+        let mut public = client(&["https://a.example/cb"], "");
+        public.subject_type = "public".into();
+        assert_eq!(for_client(&cfg, &public, "alice", "forced").unwrap(), "alice");
+        let a = client(&["https://a.example/cb"], "");
+        let a2 = client(&["https://a.example/other"], "");
+        let b = client(&["https://b.example/cb"], "");
+        let sub_a = for_client(&cfg, &a, "alice", "").unwrap();
+        assert_eq!(sub_a, pairwise("a.example", "alice", "salt-of-the-earth"));
+        assert_eq!(sub_a, for_client(&cfg, &a2, "alice", "").unwrap(), "one sector, one value");
+        assert_ne!(sub_a, for_client(&cfg, &b, "alice", "").unwrap());
+        assert_ne!(sub_a, for_client(&cfg, &a, "bob", "").unwrap());
+        assert_eq!(for_client(&cfg, &a, "alice", "chosen").unwrap(), "chosen");
+    }
+
+    #[test]
+    fn supported_types_follow_hydra() {
+        let c = Client::default();
+        assert_eq!(supported(&test_config(), &c), ["public"]);
+        assert_eq!(supported(&pairwise_config("opaque"), &c), ["public", "pairwise"]);
+        assert_eq!(supported(&pairwise_config("jwt"), &c), ["public"], "pairwise is off under JWT access tokens");
+        let only = Config::from_lookup(lookup(&[
+            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
+            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+            ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "pairwise"),
+            ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "salt-of-the-earth"),
+            ("STRATEGIES_ACCESS_TOKEN", "jwt"),
+        ]))
+        .unwrap();
+        assert_eq!(supported(&only, &c), ["public"], "then public stands in, as in Hydra");
+        let opaque = Client { access_token_strategy: "opaque".into(), ..Default::default() };
+        assert_eq!(supported(&only, &opaque), ["pairwise"]);
+    }
+
+    #[test]
+    fn pairwise_needs_the_configuration_and_opaque_tokens() {
+        let a = client(&["https://a.example/cb"], "");
+        let e = for_client(&test_config(), &a, "alice", "").unwrap_err();
+        assert_eq!(e.error, "invalid_request");
+        assert!(e.full_description(true).contains("not enabled"), "{e:?}");
+        assert!(for_client(&pairwise_config("jwt"), &a, "alice", "").is_err());
+        let mut opaque = a.clone();
+        opaque.access_token_strategy = "opaque".into();
+        assert!(for_client(&pairwise_config("jwt"), &opaque, "alice", "").is_ok());
+        let mut jwt = a;
+        jwt.access_token_strategy = "jwt".into();
+        assert!(for_client(&pairwise_config("opaque"), &jwt, "alice", "").is_err());
+    }
+}
