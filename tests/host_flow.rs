@@ -208,3 +208,34 @@ fn a_hint_in_the_wrong_algorithm_for_an_imported_key_is_refused() {
         assert!(to.contains("names+an+algorithm") || to.contains("names%20an%20algorithm"), "{alg}: {to}");
     }
 }
+
+#[test]
+fn a_pairwise_grant_never_gets_a_jwt_access_token() {
+    let pairwise = [
+        ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "public,pairwise"),
+        ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "host-salt"),
+    ];
+    let mut h = Host::with(&pairwise);
+    let rp = h.register(json!({"subject_type": "pairwise"}));
+    let code = h.code(&rp, "alice");
+    let t = h.exchange(&rp, &code).json();
+    let sub = claims(t["id_token"].as_str().unwrap())["sub"].as_str().unwrap().to_string();
+    assert_eq!(sub.len(), 64, "a pairwise value: {sub}");
+
+    // The operator turns JWT access tokens on for everyone: the grant made under pairwise
+    // identifiers is not refreshed into a JWT that would carry "alice" to the client.
+    let mut vars = pairwise.to_vec();
+    vars.push(("STRATEGIES_ACCESS_TOKEN", "jwt"));
+    h.cfg = hydra_edge::host::config(&vars).unwrap();
+    let r = h.refresh(&rp, t["refresh_token"].as_str().unwrap());
+    assert_eq!(r.status(), 500, "{r}");
+    assert_eq!(r.json()["error"], "server_error");
+    assert!(r.to_string().contains("opaque"), "{r}");
+    assert!(!r.to_string().contains("alice"), "{r}");
+
+    // Nothing was used up: once the client is given opaque tokens, the same refresh works.
+    h.cfg = hydra_edge::host::config(&pairwise).unwrap();
+    let r = h.refresh(&rp, t["refresh_token"].as_str().unwrap());
+    assert_eq!(r.status(), 200, "{r}");
+    assert_eq!(claims(r.json()["id_token"].as_str().unwrap())["sub"], sub.as_str());
+}

@@ -203,6 +203,15 @@ pub async fn access_token<P: Platform>(
             let t = opaque::generate_in(ctx.cfg.primary_secret(), TokenKind::AccessToken, grant.shard());
             (t.token, t.signature, None)
         }
+        TokenStrategy::Jwt if !grant.obfuscated_subject.is_empty() => {
+            // A grant made under pairwise identifiers, refreshed after the strategy became JWT
+            // (the client or the server's default changed): a JWT would show the client the
+            // real subject, so none is issued.
+            return Err(ApiError::server_error().with_hint(format!(
+                "OAuth 2.0 Client '{}' has pairwise subject identifiers, which need opaque access tokens: set its access_token_strategy to \"opaque\".",
+                grant.client_id
+            )));
+        }
         TokenStrategy::Jwt => {
             let key = signing_key(ctx, ACCESS_TOKEN_SET).await?;
             let jti = crate::crypto::uuid_v4_in(grant.shard());
