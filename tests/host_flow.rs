@@ -239,3 +239,20 @@ fn a_pairwise_grant_never_gets_a_jwt_access_token() {
     assert_eq!(r.status(), 200, "{r}");
     assert_eq!(claims(r.json()["id_token"].as_str().unwrap())["sub"], sub.as_str());
 }
+
+#[test]
+fn a_device_verification_too_large_to_seal_goes_to_the_error_page() {
+    let h = Host::new();
+    let mut b = Browser::default();
+    // Extra parameters travel sealed in the challenge; 12 KiB of them (within a request line
+    // Cloudflare accepts) would make a challenge the verification UI could not hand back.
+    let r = b.get(&h, &format!("/oauth2/device/verify?user_code=ABCD&extra={}", "x".repeat(12 * 1024)));
+    assert_eq!(r.status(), 302, "{r}");
+    assert!(r.location().starts_with(&format!("{ISSUER}/oauth2/fallbacks/error")), "{}", r.location());
+    assert_eq!(r.param("error").as_deref(), Some("invalid_request"), "{r}");
+    assert!(r.header("set-cookie").is_none(), "no CSRF cookie for a refused start: {r}");
+    // A normal start still works.
+    let r = b.get(&h, "/oauth2/device/verify?user_code=ABCD");
+    assert!(r.param("device_challenge").is_some(), "{r}");
+    assert_eq!(r.param("user_code").as_deref(), Some("ABCD"));
+}

@@ -116,8 +116,12 @@ fn device_verifications_are_limited_per_address_and_a_failing_limiter_allows() {
         let r = b.get(&h, "/oauth2/device/verify");
         assert!(r.param("device_challenge").is_some(), "{r}");
     }
+    // The user is in a browser: the refusal goes to the error page (the 429 of an API would
+    // show them raw JSON).
     let r = b.get(&h, "/oauth2/device/verify");
-    assert_eq!(r.status(), 429, "{r}");
+    assert_eq!(r.status(), 302, "{r}");
+    assert_eq!(r.param("error").as_deref(), Some("temporarily_unavailable"), "{r}");
+    assert!(r.param("device_challenge").is_none(), "{r}");
     // Another address is counted apart.
     let mut other = Browser { headers: vec![("cf-connecting-ip".into(), "203.0.113.10".into())], ..Default::default() };
     h.world.start_counting();
@@ -133,5 +137,6 @@ fn device_verifications_are_limited_per_address_and_a_failing_limiter_allows() {
     let r = other.get(&h, "/oauth2/device/verify");
     assert_eq!(h.world.calls()[0].kind, CallKind::RateLimit);
     assert!(r.param("device_challenge").is_some(), "{r}");
-    assert_eq!(other.get(&h, "/oauth2/device/verify").status(), 429, "the limiter answers again");
+    let r = other.get(&h, "/oauth2/device/verify");
+    assert_eq!(r.param("error").as_deref(), Some("temporarily_unavailable"), "the limiter answers again: {r}");
 }

@@ -3,7 +3,6 @@
 //! and the end of a device flow's consent leg.
 
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{authorize_request, user_code, DeviceState, DeviceVerifier};
 use crate::clients::model::Client;
@@ -57,8 +56,11 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
 /// binds the verification to this browser. A `user_code` from `verification_uri_complete` is
 /// passed on to the UI (never into the sealed state).
 async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> ApiResult<Response> {
-    // Every verification can try a few user codes: bound how many an address may start.
-    ratelimit::user_code_attempt(ctx, req, None).await?;
+    // Every verification can try a few user codes: bound how many an address may start. The
+    // user is in a browser: a refusal goes to the error page, as every other one here.
+    if let Err(e) = ratelimit::user_code_attempt(ctx, req, None).await {
+        return Ok(page(ctx.cfg, e));
+    }
     let now = ctx.p.now();
     let kept: Vec<(String, String)> = form
         .pairs()
@@ -75,13 +77,18 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> Api
     };
     let challenge =
         seal::seal(ctx.cfg.primary_secret(), Purpose::DeviceChallenge, now + ctx.cfg.ttl.login_consent_request, &state);
-    let mut query = vec![("device_challenge", challenge.as_str())];
-    let typed = form.get("user_code").ok().flatten().unwrap_or("").to_string();
-    if !typed.is_empty() {
-        query.push(("user_code", typed.as_str()));
-    }
+    let typed = form.get("user_code").ok().flatten().unwrap_or("");
+    let passed_on: &[(&str, &str)] = if typed.is_empty() { &[] } else { &[("user_code", typed)] };
+    // Extra query parameters travel sealed in the challenge: a request too large for the
+    // challenge to be opened again (or to fit in a URL) is refused now, not at the admin GET.
+    let Some(to_ui) = flow::with_sealed(&ctx.cfg.urls.device_verification, "device_challenge", &challenge) else {
+        return Ok(page(
+            ctx.cfg,
+            ApiError::invalid_request().with_hint("The verification request is too large: drop its extra parameters."),
+        ));
+    };
     let name = cookies::cookie_name(ctx.cfg, DEVICE_CSRF_COOKIE);
-    Ok(Response::redirect(302, &add_query(&ctx.cfg.urls.device_verification, &query))
+    Ok(Response::redirect(302, &add_query(&to_ui, passed_on))
         .with_header("set-cookie", &cookies::set_csrf(ctx, &name, &state.csrf))
         .no_store())
 }
@@ -198,8 +205,8 @@ pub async fn accept<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> ApiResult<R
         link: DeviceLink { request_id: row.request_id, scopes: row.scope, audience: row.audience },
     };
     let sealed = seal::seal(ctx.cfg.primary_secret(), Purpose::DeviceVerifier, attempts_expire, &verifier);
-    let redirect_to = add_query(&state.request_url, &[("device_verifier", &sealed), ("client_id", &row.client_id)]);
-    Ok(Response::json(200, &json!({ "redirect_to": redirect_to })))
+    let back = add_query(&state.request_url, &[("client_id", &row.client_id)]);
+    flow::verifier_redirect(&back, "device_verifier", &sealed, "device")
 }
 
 /// The end of a device flow: redeem the consent verifier, store the consent and accept the
