@@ -1,13 +1,16 @@
 //! Subject identifiers (OpenID Connect Core §8): the `sub` a client sees in ID tokens and at
 //! `/userinfo`. A `public` client sees the subject the login app named. A `pairwise` client sees
 //! `hex(SHA-256(sector ‖ subject ‖ salt))`, Hydra's formula, so clients of different sectors
-//! cannot correlate a user and the values stay the same after a move from Hydra (same salt).
-//! Access tokens, introspection (`sub`, with `obfuscated_subject` beside it) and the admin API
-//! keep the real subject.
+//! cannot correlate a user, and a client accepted here keeps the values Hydra gave it (same
+//! salt). Access tokens, introspection (`sub`, with `obfuscated_subject` beside it)
+//! and the admin API keep the real subject.
 //!
 //! The sector is the client's `sector_identifier_uri` as registered (Hydra hashes the whole
-//! URI), else the host (and non-default port) of its redirect URIs, which must then all share
-//! it (§8.1: several hosts need a `sector_identifier_uri`).
+//! URI), whose document must list the client's redirect URIs (`clients::sector`); else the host
+//! of its redirect URIs, as written (Hydra's `url.Host`). A host vouches for a sector only when
+//! codes and tokens go to it: every redirect URI must then be https on that one host. A custom
+//! scheme (`evil://victim.example/cb` reaches whichever app claims `evil:`) or a loopback
+//! address (every native app's) proves nothing, so those clients need a `sector_identifier_uri`.
 
 use sha2::{Digest, Sha256};
 
@@ -20,28 +23,35 @@ pub const PAIRWISE: &str = "pairwise";
 
 /// The sector of a pairwise client, or why it has none (a sentence).
 pub fn sector(client: &Client) -> Result<String, String> {
+    let redirects = client.redirect_uris.as_deref().unwrap_or_default();
     if !client.sector_identifier_uri.is_empty() {
+        // The document vouches for the sector through the redirect URIs it lists: with none,
+        // nothing would be proven.
+        if redirects.is_empty() {
+            return Err("A pairwise client's sector_identifier_uri vouches for it only through redirect_uris it lists: register at least one.".into());
+        }
         return Ok(client.sector_identifier_uri.clone());
     }
-    let mut hosts = client.redirect_uris.iter().flatten().map(|uri| {
-        Url::parse(uri).ok().and_then(|u| {
-            let host = u.host_str().filter(|h| !h.is_empty())?.to_string();
-            Some(match u.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host,
-            })
-        })
-    });
-    let Some(first) = hosts.next() else {
-        return Err("A pairwise client needs a sector_identifier_uri or redirect_uris.".into());
-    };
-    let Some(first) = first else {
-        return Err("A pairwise client whose redirect URI has no host needs a sector_identifier_uri.".into());
-    };
-    if hosts.any(|h| h.as_deref() != Some(first.as_str())) {
-        return Err("A pairwise client whose redirect_uris have different hosts needs a sector_identifier_uri (OpenID Connect Core §8.1).".into());
+    let needs_document =
+        |why: &str| format!("A pairwise client {why} needs a sector_identifier_uri (OpenID Connect Core §8.1).");
+    let mut sector: Option<&str> = None;
+    for uri in redirects {
+        let public_https = Url::parse(uri).is_ok_and(|u| {
+            u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty() && !crate::config::is_loopback_host(h))
+        });
+        // Validation admits https redirect URIs only as `https://host[:port]...` without user
+        // information, so the authority as written runs from there to the first `/`, `?` or `#`.
+        let rest = uri.get(..8).filter(|p| p.eq_ignore_ascii_case("https://")).map(|_| &uri[8..]);
+        let Some(rest) = rest.filter(|_| public_https) else {
+            return Err(needs_document("with a redirect URI that is not https on a public host"));
+        };
+        let host = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        match sector {
+            Some(seen) if seen != host => return Err(needs_document("whose redirect_uris have different hosts")),
+            _ => sector = Some(host),
+        }
     }
-    Ok(first)
+    sector.map(str::to_string).ok_or_else(|| needs_document("without redirect_uris"))
 }
 
 /// Hydra's pairwise identifier: lower-case hex of SHA-256 over sector, subject and salt.
@@ -129,15 +139,27 @@ mod tests {
     }
 
     #[test]
-    fn the_sector_is_the_uri_or_the_one_redirect_host() {
+    fn the_sector_is_the_uri_or_the_one_https_host_as_written() {
         assert_eq!(sector(&client(&["https://a.example/cb"], "https://s.example/x")).unwrap(), "https://s.example/x");
-        assert_eq!(sector(&client(&["https://A.example/cb", "https://a.example/other?q"], "")).unwrap(), "a.example");
-        assert_eq!(sector(&client(&["http://127.0.0.1:9000/cb"], "")).unwrap(), "127.0.0.1:9000");
-        assert_eq!(sector(&client(&["https://a.example:443/cb"], "")).unwrap(), "a.example");
-        assert!(sector(&client(&["https://a.example/cb", "https://b.example/cb"], "")).is_err());
-        assert!(sector(&client(&["https://a.example/cb", "https://a.example:8443/cb"], "")).is_err());
-        assert!(sector(&client(&["com.example.app:/cb"], "")).is_err());
-        assert!(sector(&client(&[], "")).is_err());
+        assert_eq!(sector(&client(&["https://a.example/cb", "https://a.example/other?q"], "")).unwrap(), "a.example");
+        // As Hydra hashes Go's `url.Host`: the authority as written.
+        assert_eq!(sector(&client(&["https://A.example:443/cb"], "")).unwrap(), "A.example:443");
+        assert_eq!(sector(&client(&["https://a.example:8443"], "")).unwrap(), "a.example:8443");
+        for (uris, why) in [
+            (&["https://a.example/cb", "https://b.example/cb"][..], "different hosts"),
+            (&["https://a.example/cb", "https://a.example:8443/cb"], "different hosts"),
+            (&["https://a.example/cb", "https://A.example/cb"], "different hosts"),
+            (&["com.example.app:/cb"], "not https"),
+            (&["evil://victim.example/cb"], "not https"),
+            (&["http://127.0.0.1:9000/cb"], "not https"),
+            (&["https://localhost/cb"], "not https"),
+            (&[], "without redirect_uris"),
+        ] {
+            let e = sector(&client(uris, "")).unwrap_err();
+            assert!(e.contains(why) && e.contains("sector_identifier_uri"), "{uris:?}: {e}");
+        }
+        // A document vouches only through listed redirect URIs: none, no sector.
+        assert!(sector(&client(&[], "https://s.example/x")).unwrap_err().contains("at least one"));
     }
 
     #[test]

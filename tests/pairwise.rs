@@ -26,6 +26,7 @@ fn server() -> &'static Server {
         Server::start(&[
             ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "public,pairwise"),
             ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", SALT),
+            ("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", "true"),
         ])
     })
 }
@@ -175,6 +176,16 @@ fn hints_with_pairwise_values_match_only_their_user() {
     let r = browser.get(&r).send().unwrap();
     assert!(param(&location(&r), "code").is_some(), "{}", location(&r));
 
+    // The real subject is no hint for a pairwise client (Hydra's rule): were it accepted, the
+    // client could test whose pairwise value it holds with another client's ID token.
+    let public = Rp::register(s, json!({}));
+    let r = run_flow(&public, &browser, &public.auth_url(&[]), &alice);
+    let (_, public_tokens, _) = public.exchange(&param(&location(&r), "code").unwrap(), VERIFIER);
+    let alice_hint = public_tokens["id_token"].as_str().unwrap();
+    assert_eq!(decode_part(alice_hint, 1)["sub"], alice.as_str());
+    let r = browser.get(rp.auth_url(&[("prompt", "none"), ("id_token_hint", alice_hint)])).send().unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("login_required"), "{}", location(&r));
+
     // Another browser, logged in as mallory, gets login_required for alice's hint.
     let other = s.browser();
     let mallory = unique("mallory");
@@ -207,7 +218,20 @@ fn bad_sector_documents_and_pairwise_misfits_are_refused_and_store_nothing() {
         (json!({"sector_identifier_uri": stub().url("/fail")}), "HTTP 500"),
         // An endless body is cut off (the fetch reads at most 64 KiB), not waited for.
         (json!({"sector_identifier_uri": stub().url("/huge")}), "Field sector_identifier_uri"),
-        (json!({"subject_type": "pairwise", "redirect_uris": two_hosts}), "sector_identifier_uri"),
+        (json!({"subject_type": "pairwise", "redirect_uris": two_hosts}), "different hosts"),
+        // A host proves a sector only where codes go to it: not through a custom scheme (any app
+        // may claim it) nor a loopback address (every native app's).
+        (json!({"subject_type": "pairwise", "redirect_uris": ["evil://rp.example/cb"]}), "not https on a public host"),
+        (
+            json!({"subject_type": "pairwise", "redirect_uris": ["http://127.0.0.1:7000/cb"]}),
+            "not https on a public host",
+        ),
+        // A document vouches through the redirect URIs it lists: with none, it proves nothing.
+        (
+            json!({"subject_type": "pairwise", "sector_identifier_uri": stub().url("/doc/lists-one"), "redirect_uris": [],
+                   "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]}),
+            "at least one",
+        ),
         (json!({"subject_type": "pairwise", "access_token_strategy": "jwt"}), "opaque"),
         (json!({"subject_type": "secret"}), "supported: public, pairwise"),
     ];
@@ -240,4 +264,35 @@ fn bad_sector_documents_and_pairwise_misfits_are_refused_and_store_nothing() {
     let (_, stored) = s.admin_get(&format!("/admin/clients/{}", rp.id));
     assert_eq!(stored["redirect_uris"], json!([REDIRECT]));
     assert!(stub().hits("/doc/lists-one") >= 2, "fetched at create and at update");
+}
+
+#[test]
+fn a_registrant_cannot_read_another_sectors_values_through_the_device_flow() {
+    let s = server();
+    // The device flow never redirects, so a registered redirect URI of someone else's host would
+    // be the registrant's ticket to that sector's pairwise values.
+    let (status, err) = json_of(
+        s.client()
+            .post(s.url("/oauth2/register"))
+            .json(&json!({
+                "subject_type": "pairwise",
+                "redirect_uris": [REDIRECT],
+                "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"],
+                "token_endpoint_auth_method": "none",
+            }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"], "invalid_client_metadata", "{err}");
+    assert!(err.to_string().contains("device_code"), "{err}");
+    // A registrant's pairwise code-flow client is fine: its codes go to its own host.
+    let (status, c) = json_of(
+        s.client()
+            .post(s.url("/oauth2/register"))
+            .json(&json!({"subject_type": "pairwise", "redirect_uris": ["https://registrant.example/cb"]}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((status, c["subject_type"].as_str()), (201, Some("pairwise")), "{c}");
 }

@@ -248,6 +248,12 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
             return Err(ApiError::invalid_request()
                 .with_hint("Fields skip_consent and skip_logout_consent can only be set through the admin API."));
         }
+        // The device flow hands out ID tokens without a redirect, so nothing would show that the
+        // registrant belongs to the sector its redirect URIs (or document) name: it could read
+        // another sector's pairwise identifiers. An operator may still create one.
+        if c.subject_type == subject::PAIRWISE && c.has_grant(crate::token::device_code::GRANT_TYPE) {
+            return Err(meta("Subject type pairwise cannot be registered with the device_code grant: the device flow delivers tokens without a redirect URI, so nothing shows the client belongs to its sector. An operator can create such a client through the admin API."));
+        }
         check_registration_bounds(cfg, c)?;
     }
     Ok(())
@@ -466,7 +472,20 @@ mod tests {
                 }),
                 "sector_identifier_uri",
             ),
-            (both.clone(), Box::new(|c| c.redirect_uris = None), "sector_identifier_uri or redirect_uris"),
+            (both.clone(), Box::new(|c| c.redirect_uris = None), "without redirect_uris"),
+            (
+                both.clone(),
+                Box::new(|c| c.redirect_uris = Some(vec!["http://127.0.0.1:8000/cb".into()])),
+                "not https on a public host",
+            ),
+            (
+                both.clone(),
+                Box::new(|c| {
+                    c.redirect_uris = None;
+                    c.sector_identifier_uri = "https://sector.example/uris.json".into();
+                }),
+                "at least one",
+            ),
             (both.clone(), Box::new(|c| c.subject_type = "random".into()), "supported: public, pairwise"),
         ];
         for (cfg, mutate, expect) in refused {
@@ -482,6 +501,13 @@ mod tests {
         c.subject_type = "pairwise".into();
         c.access_token_strategy = "opaque".into();
         validate(&config_with("public,pairwise", "jwt"), &mut c, Origin::Admin).unwrap();
+        // A registrant cannot make a pairwise device client; an operator can.
+        let mut device = valid();
+        device.subject_type = "pairwise".into();
+        device.grant_types = Some(vec!["urn:ietf:params:oauth:grant-type:device_code".into()]);
+        let e = validate(&both, &mut device.clone(), Origin::Registration).unwrap_err();
+        assert!(e.hint.contains("device_code"), "{}", e.hint);
+        validate(&both, &mut device, Origin::Admin).unwrap();
         // Several hosts with a sector_identifier_uri are fine (its document is checked later).
         let mut c = valid();
         c.subject_type = "pairwise".into();

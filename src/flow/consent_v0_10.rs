@@ -276,8 +276,7 @@ fn unsatisfied(
         Ok(s) => s,
         Err(e) => return Some(e),
     };
-    let accepted = [login.subject.as_str(), shown.as_str()];
-    if let Some(mismatch) = super::id_token_hint::subject_mismatch(&state.login.id_token_hint_claims, &accepted) {
+    if let Some(mismatch) = super::id_token_hint::subject_mismatch(&state.login.id_token_hint_claims, &shown) {
         return Some(mismatch);
     }
     let too_old = ar.max_age.is_some_and(|max_age| login.authenticated_at.saturating_add(max_age) < state.requested_at);

@@ -146,8 +146,7 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form, v
             Ok(s) => s,
             Err(e) => return to_client(e),
         };
-    let accepted = [v.result.subject.as_str(), shown.as_str()];
-    if let Some(mismatch) = super::id_token_hint::subject_mismatch(&v.login.id_token_hint_claims, &accepted) {
+    if let Some(mismatch) = super::id_token_hint::subject_mismatch(&v.login.id_token_hint_claims, &shown) {
         let error = match store::flows::redeem_marker(ctx.p, &claim, &v.login.request_url, now, marker_expiry).await {
             Ok(true) => mismatch,
             Ok(false) => ApiError::access_denied().with_hint("The login verifier has already been used."),
