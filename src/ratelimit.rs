@@ -166,8 +166,8 @@ pub async fn attempt<P: Platform>(p: &P, limiter: Limiter, key: &str) -> ApiResu
 
 /// For the device flow: count one user-code attempt from this request's address (and, when
 /// given, against a further key). `GET /oauth2/device/verify` counts every verification it
-/// starts, since each may then try a bounded number of user codes (`device::verify`); answer
-/// its error as it is (429 with `Retry-After`).
+/// starts, since each may then try a bounded number of user codes (`device::verify`, which
+/// sends a refusal to the error page).
 pub async fn user_code_attempt<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,

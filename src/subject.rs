@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::clients::model::Client;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
-use crate::http::url::Url;
+use crate::http::url::{Host, Url};
 
 pub const PAIRWISE: &str = "pairwise";
 
@@ -25,20 +25,15 @@ pub const PAIRWISE: &str = "pairwise";
 pub fn sector(client: &Client) -> Result<String, String> {
     let redirects = client.redirect_uris.as_deref().unwrap_or_default();
     if !client.sector_identifier_uri.is_empty() {
-        // The document vouches for the sector through the redirect URIs it lists: with none,
-        // nothing would be proven.
-        if redirects.is_empty() {
-            return Err("A pairwise client's sector_identifier_uri vouches for it only through redirect_uris it lists: register at least one.".into());
-        }
+        // The document vouches through the redirect URIs it lists; a registrant must list some
+        // (`clients::validate`), an operator may name a sector for a client without any.
         return Ok(client.sector_identifier_uri.clone());
     }
     let needs_document =
         |why: &str| format!("A pairwise client {why} needs a sector_identifier_uri (OpenID Connect Core §8.1).");
     let mut sector: Option<&str> = None;
     for uri in redirects {
-        let public_https = Url::parse(uri).is_ok_and(|u| {
-            u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty() && !crate::config::is_loopback_host(h))
-        });
+        let public_https = Url::parse(uri).is_ok_and(|u| u.scheme() == "https" && public_host(&u));
         // Validation admits https redirect URIs only as `https://host[:port]...` without user
         // information, so the authority as written runs from there to the first `/`, `?` or `#`.
         let rest = uri.get(..8).filter(|p| p.eq_ignore_ascii_case("https://")).map(|_| &uri[8..]);
@@ -52,6 +47,23 @@ pub fn sector(client: &Client) -> Result<String, String> {
         }
     }
     sector.map(str::to_string).ok_or_else(|| needs_document("without redirect_uris"))
+}
+
+/// A host that stands for one party on the internet: public IP addresses (the rules of every
+/// URL the server fetches), or domain names of at least two labels that are not loopback names.
+/// Private, loopback and single-label hosts are every LAN's or every device's.
+fn public_host(u: &Url) -> bool {
+    if crate::http::outbound::check(u, false).is_err() {
+        return false;
+    }
+    match u.host() {
+        Some(Host::Domain(d)) => {
+            let d = d.trim_end_matches('.');
+            d.contains('.') && !crate::config::is_loopback_host(d)
+        }
+        Some(_) => true,
+        None => false,
+    }
 }
 
 /// Hydra's pairwise identifier: lower-case hex of SHA-256 over sector, subject and salt.
@@ -153,13 +165,20 @@ mod tests {
             (&["evil://victim.example/cb"], "not https"),
             (&["http://127.0.0.1:9000/cb"], "not https"),
             (&["https://localhost/cb"], "not https"),
+            (&["https://localhost./cb"], "not https"),
+            (&["https://[::ffff:127.0.0.1]/cb"], "not https"),
+            (&["https://0.0.0.0/cb"], "not https"),
+            (&["https://10.0.0.1/cb"], "not https"),
+            (&["https://192.168.1.1/cb"], "not https"),
+            (&["https://intranet/cb"], "not https"),
             (&[], "without redirect_uris"),
         ] {
             let e = sector(&client(uris, "")).unwrap_err();
             assert!(e.contains(why) && e.contains("sector_identifier_uri"), "{uris:?}: {e}");
         }
-        // A document vouches only through listed redirect URIs: none, no sector.
-        assert!(sector(&client(&[], "https://s.example/x")).unwrap_err().contains("at least one"));
+        assert_eq!(sector(&client(&["https://8.8.8.8/cb"], "")).unwrap(), "8.8.8.8");
+        // An operator may name a document for a client without redirect URIs (a device client).
+        assert_eq!(sector(&client(&[], "https://s.example/x")).unwrap(), "https://s.example/x");
     }
 
     #[test]

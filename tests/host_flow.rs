@@ -251,6 +251,9 @@ fn a_device_verification_too_large_to_seal_goes_to_the_error_page() {
     assert!(r.location().starts_with(&format!("{ISSUER}/oauth2/fallbacks/error")), "{}", r.location());
     assert_eq!(r.param("error").as_deref(), Some("invalid_request"), "{r}");
     assert!(r.header("set-cookie").is_none(), "no CSRF cookie for a refused start: {r}");
+    // The user code is passed on beside the challenge, so it counts towards the URL too.
+    let r = b.get(&h, &format!("/oauth2/device/verify?user_code={}", "A".repeat(16 * 1024)));
+    assert_eq!(r.param("error").as_deref(), Some("invalid_request"), "{r}");
     // A normal start still works.
     let r = b.get(&h, "/oauth2/device/verify?user_code=ABCD");
     assert!(r.param("device_challenge").is_some(), "{r}");

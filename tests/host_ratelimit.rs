@@ -122,6 +122,8 @@ fn device_verifications_are_limited_per_address_and_a_failing_limiter_allows() {
     assert_eq!(r.status(), 302, "{r}");
     assert_eq!(r.param("error").as_deref(), Some("temporarily_unavailable"), "{r}");
     assert!(r.param("device_challenge").is_none(), "{r}");
+    let hint = r.param("error_hint").unwrap_or_default();
+    assert!(hint.contains("wait a minute") && !hint.contains("Retry-After"), "no header reaches the page: {hint}");
     // Another address is counted apart.
     let mut other = Browser { headers: vec![("cf-connecting-ip".into(), "203.0.113.10".into())], ..Default::default() };
     h.world.start_counting();

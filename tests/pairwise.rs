@@ -226,12 +226,7 @@ fn bad_sector_documents_and_pairwise_misfits_are_refused_and_store_nothing() {
             json!({"subject_type": "pairwise", "redirect_uris": ["http://127.0.0.1:7000/cb"]}),
             "not https on a public host",
         ),
-        // A document vouches through the redirect URIs it lists: with none, it proves nothing.
-        (
-            json!({"subject_type": "pairwise", "sector_identifier_uri": stub().url("/doc/lists-one"), "redirect_uris": [],
-                   "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]}),
-            "at least one",
-        ),
+        (json!({"subject_type": "pairwise", "redirect_uris": ["https://10.0.0.7/cb"]}), "not https on a public host"),
         (json!({"subject_type": "pairwise", "access_token_strategy": "jwt"}), "opaque"),
         (json!({"subject_type": "secret"}), "supported: public, pairwise"),
     ];
@@ -293,6 +288,25 @@ fn a_registrant_cannot_read_another_sectors_values_through_the_device_flow() {
             .json(&json!({"subject_type": "pairwise", "redirect_uris": ["https://registrant.example/cb"]}))
             .send()
             .unwrap(),
+    );
+    assert_eq!((status, c["subject_type"].as_str()), (201, Some("pairwise")), "{c}");
+    // A document vouches for a registrant only through redirect URIs it lists.
+    stub().set("registrant", json!(["https://registrant.example/cb"]));
+    let (status, err) = json_of(
+        s.client()
+            .post(s.url("/oauth2/register"))
+            .json(&json!({"subject_type": "pairwise", "sector_identifier_uri": stub().url("/doc/registrant"), "redirect_uris": []}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400, "{err}");
+    assert!(err.to_string().contains("at least one"), "{err}");
+    // The operator may make a pairwise device client, its sector named by a document.
+    let (status, c) = s.admin_json(
+        Method::POST,
+        "/admin/clients",
+        &json!({"subject_type": "pairwise", "sector_identifier_uri": stub().url("/doc/registrant"),
+                "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"], "token_endpoint_auth_method": "none"}),
     );
     assert_eq!((status, c["subject_type"].as_str()), (201, Some("pairwise")), "{c}");
 }

@@ -254,6 +254,13 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
         if c.subject_type == subject::PAIRWISE && c.has_grant(crate::token::device_code::GRANT_TYPE) {
             return Err(meta("Subject type pairwise cannot be registered with the device_code grant: the device flow delivers tokens without a redirect URI, so nothing shows the client belongs to its sector. An operator can create such a client through the admin API."));
         }
+        // Likewise a document vouches for a registrant only through redirect URIs it lists.
+        if c.subject_type == subject::PAIRWISE
+            && !c.sector_identifier_uri.is_empty()
+            && c.redirect_uris.as_ref().is_none_or(Vec::is_empty)
+        {
+            return Err(meta("A registered pairwise client's sector_identifier_uri vouches for it only through redirect_uris it lists: register at least one."));
+        }
         check_registration_bounds(cfg, c)?;
     }
     Ok(())
@@ -478,14 +485,6 @@ mod tests {
                 Box::new(|c| c.redirect_uris = Some(vec!["http://127.0.0.1:8000/cb".into()])),
                 "not https on a public host",
             ),
-            (
-                both.clone(),
-                Box::new(|c| {
-                    c.redirect_uris = None;
-                    c.sector_identifier_uri = "https://sector.example/uris.json".into();
-                }),
-                "at least one",
-            ),
             (both.clone(), Box::new(|c| c.subject_type = "random".into()), "supported: public, pairwise"),
         ];
         for (cfg, mutate, expect) in refused {
@@ -507,7 +506,14 @@ mod tests {
         device.grant_types = Some(vec!["urn:ietf:params:oauth:grant-type:device_code".into()]);
         let e = validate(&both, &mut device.clone(), Origin::Registration).unwrap_err();
         assert!(e.hint.contains("device_code"), "{}", e.hint);
-        validate(&both, &mut device, Origin::Admin).unwrap();
+        validate(&both, &mut device.clone(), Origin::Admin).unwrap();
+        // With a document and no redirect URIs: an operator's device client, not a registrant's.
+        device.redirect_uris = None;
+        device.sector_identifier_uri = "https://sector.example/uris.json".into();
+        validate(&both, &mut device.clone(), Origin::Admin).unwrap();
+        device.grant_types = None;
+        let e = validate(&both, &mut device, Origin::Registration).unwrap_err();
+        assert!(e.hint.contains("at least one"), "{}", e.hint);
         // Several hosts with a sector_identifier_uri are fine (its document is checked later).
         let mut c = valid();
         c.subject_type = "pairwise".into();

@@ -59,6 +59,12 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> Api
     // Every verification can try a few user codes: bound how many an address may start. The
     // user is in a browser: a refusal goes to the error page, as every other one here.
     if let Err(e) = ratelimit::user_code_attempt(ctx, req, None).await {
+        // No Retry-After header reaches the error page: say it in words.
+        let e = if e.status == 429 {
+            e.with_hint("Too many device verifications were started from this network; wait a minute, then try again.")
+        } else {
+            e
+        };
         return Ok(page(ctx.cfg, e));
     }
     let now = ctx.p.now();
@@ -81,14 +87,19 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>, req: &Request, form: &Form) -> Api
     let passed_on: &[(&str, &str)] = if typed.is_empty() { &[] } else { &[("user_code", typed)] };
     // Extra query parameters travel sealed in the challenge: a request too large for the
     // challenge to be opened again (or to fit in a URL) is refused now, not at the admin GET.
-    let Some(to_ui) = flow::with_sealed(&ctx.cfg.urls.device_verification, "device_challenge", &challenge) else {
+    let to_ui = flow::with_sealed(&ctx.cfg.urls.device_verification, "device_challenge", &challenge)
+        .map(|url| add_query(&url, passed_on))
+        .filter(|url| url.len() <= seal::MAX_URL_LEN);
+    let Some(to_ui) = to_ui else {
         return Ok(page(
             ctx.cfg,
-            ApiError::invalid_request().with_hint("The verification request is too large: drop its extra parameters."),
+            ApiError::invalid_request().with_hint(
+                "The verification request is too large: drop its extra parameters or shorten the user code.",
+            ),
         ));
     };
     let name = cookies::cookie_name(ctx.cfg, DEVICE_CSRF_COOKIE);
-    Ok(Response::redirect(302, &add_query(&to_ui, passed_on))
+    Ok(Response::redirect(302, &to_ui)
         .with_header("set-cookie", &cookies::set_csrf(ctx, &name, &state.csrf))
         .no_store())
 }

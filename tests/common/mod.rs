@@ -232,14 +232,17 @@ impl Server {
         Ok(server)
     }
 
-    /// Waits for `/health/alive`; on failure, the reason and the server's log (the server is
+    /// Waits for `/health/alive` answered by this server: wrangler logs "Ready on <base>" only
+    /// once its own workerd holds the port, so a server another process started on the same
+    /// port is never taken for it. On failure, the reason and the server's log (the server is
     /// stopped when the caller drops it).
     fn wait_alive(&mut self, limit: Duration) -> Result<(), String> {
         let start = Instant::now();
         let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+        let ready_line = format!("Ready on {}", self.base);
         while start.elapsed() < limit {
             if let Ok(r) = client.get(self.url("/health/alive")).send() {
-                if r.status().is_success() {
+                if r.status().is_success() && self.log().contains(&ready_line) {
                     return Ok(());
                 }
             }
