@@ -255,3 +255,67 @@ fn the_grant_checks_everything_hydra_checks() {
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("expired"), "{body}");
 }
+
+#[test]
+fn ed25519_trust_keys_verify_eddsa_assertions_and_nothing_else() {
+    use ed25519_dalek::Signer as _;
+    let s = shared();
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let kid = unique("ed-kid");
+    let issuer = format!("https://{}.idp.example", unique("ed"));
+    let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": kid, "use": "sig", "alg": "EdDSA",
+        "x": b64url(key.verifying_key().as_bytes())});
+    let (status, t) = trust(
+        s,
+        json!({"issuer": issuer, "subject": "alice", "scope": ["read"], "jwk": jwk, "expires_at": "2040-01-01T00:00:00Z"}),
+    );
+    assert_eq!(status, 201, "{t}");
+    assert_eq!(t["public_key"]["kid"], kid.as_str(), "{t}");
+    let (id, secret) = machine_client(s, json!({"grant_types": [GRANT]}));
+    let sign_with = |k: &ed25519_dalek::SigningKey, header: Value| {
+        let n = now();
+        let claims = json!({"iss": issuer, "sub": "alice", "aud": s.url("/oauth2/token"), "exp": n + 300, "iat": n, "jti": unique("jti")});
+        let input = format!(
+            "{}.{}",
+            b64url(&serde_json::to_vec(&header).unwrap()),
+            b64url(&serde_json::to_vec(&claims).unwrap())
+        );
+        format!("{input}.{}", b64url(&k.sign(input.as_bytes()).to_bytes()))
+    };
+    let grant = |assertion: &str| {
+        let (status, body, _) = token_request(s, &id, &secret, &[("grant_type", GRANT), ("assertion", assertion)]);
+        (status, body)
+    };
+
+    // Verified through workerd's WebCrypto (Ed25519).
+    let (status, body) = grant(&sign_with(&key, json!({"alg": "EdDSA", "kid": kid})));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(introspect(s, body["access_token"].as_str().unwrap(), None)["sub"], "alice");
+
+    // Another key's signature, a flipped bit, and another algorithm for the same key: refused.
+    let other = ed25519_dalek::SigningKey::from_bytes(&[8u8; 32]);
+    let mut tampered = sign_with(&key, json!({"alg": "EdDSA", "kid": kid}));
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    for bad in [
+        sign_with(&other, json!({"alg": "EdDSA", "kid": kid})),
+        tampered,
+        sign_with(&key, json!({"alg": "ES256", "kid": kid})),
+        sign_with(&key, json!({"alg": "none", "kid": kid})),
+    ] {
+        let (status, body) = grant(&bad);
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    }
+
+    // Keys that cannot verify here are refused when the trust is created.
+    for (jwk, why) in [
+        (json!({"kty": "OKP", "crv": "Ed448", "kid": "k448", "x": b64url(&[1u8; 57])}), "Ed448"),
+        (json!({"kty": "OKP", "crv": "X25519", "kid": "kx", "x": b64url(&[1u8; 32])}), "X25519"),
+    ] {
+        let (status, e) = trust(
+            s,
+            json!({"issuer": issuer, "subject": "bob", "scope": ["read"], "jwk": jwk, "expires_at": "2040-01-01T00:00:00Z"}),
+        );
+        assert_eq!(status, 400, "{why}: {e}");
+    }
+}

@@ -53,6 +53,7 @@ fn check_import(jwk: &Value, alg: &str, usage: &str) -> R<()> {
     let want_kty = match &alg[..2.min(alg.len())] {
         "ES" => "EC",
         "RS" | "PS" => "RSA",
+        "Ed" if alg == "EdDSA" => "OKP",
         _ => return Err(format!("NotSupportedError: unsupported JWS algorithm {alg}")),
     };
     if kty != want_kty {
@@ -162,6 +163,18 @@ pub fn verify(jwk: &Value, alg: &str, input: &[u8], signature: &[u8]) -> R<bool>
                 "PS256" => rsa::pss::VerifyingKey::<Sha256>::new(pk).verify(input, &pss).is_ok(),
                 "PS384" => rsa::pss::VerifyingKey::<Sha384>::new(pk).verify(input, &pss).is_ok(),
                 _ => rsa::pss::VerifyingKey::<Sha512>::new(pk).verify(input, &pss).is_ok(),
+            }
+        }
+        "EdDSA" => {
+            // WebCrypto imports only Ed25519 under this name (Ed448 is not in workerd).
+            if public.get("crv").and_then(Value::as_str) != Some("Ed25519") {
+                return Err("DataError: an OKP key for EdDSA must be on Ed25519".into());
+            }
+            let x: [u8; 32] = member(&public, "x")?.try_into().map_err(|_| "DataError: bad Ed25519 key length")?;
+            let k = ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|e| format!("DataError: {e}"))?;
+            match ed25519_dalek::Signature::from_slice(signature) {
+                Ok(sig) => k.verify_strict(input, &sig).is_ok(),
+                Err(_) => false,
             }
         }
         other => return Err(format!("NotSupportedError: the host platform does not verify {other}")),

@@ -80,9 +80,15 @@ fn validate(body: CreateTrust, id: String, now: i64) -> ApiResult<TrustRow> {
         }
     }
     crate::keys::validate(&body.jwk).map_err(|e| ApiError::bad_request(format!("Field 'jwk' is invalid: {e}.")))?;
+    let verifiable = |k: &Value| match k.get("kty").and_then(Value::as_str) {
+        Some("EC" | "RSA") => true,
+        // EdDSA over Ed25519; Ed448 cannot be verified in a Worker, X25519/X448 never sign.
+        Some("OKP") => k.get("crv").and_then(Value::as_str) == Some("Ed25519"),
+        _ => false,
+    };
     let public = crate::keys::public_part(&body.jwk)
-        .filter(|k| matches!(k.get("kty").and_then(Value::as_str), Some("EC" | "RSA")))
-        .ok_or_else(|| ApiError::bad_request("Field 'jwk' must be an EC or RSA public key."))?;
+        .filter(verifiable)
+        .ok_or_else(|| ApiError::bad_request("Field 'jwk' must be an EC, RSA or Ed25519 (OKP) public key."))?;
     Ok(TrustRow {
         pk: 0,
         id,

@@ -69,6 +69,9 @@ function params(alg) {
       return [{ name: "RSA-PSS", hash }, { name: "RSA-PSS", saltLength: { "SHA-384": 48, "SHA-512": 64 }[hash] ?? 32 }];
     case "HS":
       return [{ name: "HMAC", hash }, { name: "HMAC" }];
+    case "Ed":
+      // EdDSA over Ed25519 (jwt-bearer trust keys; `key_fits` admits no other curve).
+      if (alg === "EdDSA") return [{ name: "Ed25519" }, { name: "Ed25519" }];
   }
   throw new Error(`unsupported JWS algorithm ${alg}`);
 }
