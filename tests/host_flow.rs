@@ -58,27 +58,46 @@ fn code_flow_issues_tokens_and_stores_the_grant() {
 fn each_request_of_the_flow_costs_what_docs_say() {
     let h = Host::new();
     let rp = h.register(json!({}));
+    flow_costs_what_docs_say(&h, &rp, &json!({"subject": "bob", "remember": true}));
+}
+
+#[test]
+fn a_pairwise_flow_costs_no_more_than_a_public_one() {
+    let h = Host::with(&[
+        ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "public,pairwise"),
+        ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "host-salt"),
+    ]);
+    let rp = h.register(json!({"subject_type": "pairwise"}));
+    flow_costs_what_docs_say(&h, &rp, &json!({"subject": "bob", "remember": true}));
+    // A forced identifier rides in the login verifier's batch.
+    flow_costs_what_docs_say(&h, &rp, &json!({"subject": "carol", "force_subject_identifier": "c-1"}));
+    assert_eq!(h.world.count("SELECT * FROM forced_subject_identifiers WHERE obfuscated = 'c-1'"), 1);
+}
+
+/// The D1 round trips of each request of a code flow (docs/storage.md, "D1 round trips of a
+/// flow"), with the login app accepting `login`.
+fn flow_costs_what_docs_say(h: &Host, rp: &Rp, login_body: &Value) {
     // Afterwards the signing keys, the client cache and the verified-secret digest exist.
-    assert_eq!(h.exchange(&rp, &h.code(&rp, "warm-up")).status(), 200);
+    assert_eq!(h.exchange(rp, &h.code(rp, "warm-up")).status(), 200);
     let mut b = Browser::default();
     let d1 = |h: &Host| h.world.calls().iter().filter(|c| matches!(c.kind, CallKind::Sql | CallKind::SqlBatch)).count();
     h.world.start_counting();
-    let r = b.get(&h, &rp.auth_url(&[]));
-    assert_eq!(d1(&h), 0, "starting a flow reads the client from KV and writes nothing");
+    let r = b.get(h, &rp.auth_url(&[]));
+    assert_eq!(d1(h), 0, "starting a flow reads the client from KV and writes nothing");
     let login = r.param("login_challenge").unwrap();
-    let accepted = h.accept_login(&login, &json!({"subject": "bob", "remember": true}));
+    let accepted = h.accept_login(&login, login_body);
     h.world.start_counting();
-    let r = b.get(&h, accepted.json()["redirect_to"].as_str().unwrap());
-    assert_eq!(d1(&h), 1, "login verifier: one batch (marker, session and the remembered-consent read)");
+    let r = b.get(h, accepted.json()["redirect_to"].as_str().unwrap());
+    assert_eq!(d1(h), 1, "login verifier: one batch (marker, session and the remembered-consent read)");
     let consent = r.param("consent_challenge").unwrap();
     let accepted = h.accept_consent(&consent, &json!({"grant_scope": ["openid"]}));
     h.world.start_counting();
-    let r = b.get(&h, accepted.json()["redirect_to"].as_str().unwrap());
-    assert_eq!(d1(&h), 1, "consent verifier: one batch (marker, consent, code)");
+    let r = b.get(h, accepted.json()["redirect_to"].as_str().unwrap());
+    assert_eq!(d1(h), 1, "consent verifier: one batch (marker, consent, code)");
     h.world.start_counting();
-    let t = h.exchange(&rp, &r.param("code").unwrap());
+    let t = h.exchange(rp, &r.param("code").unwrap());
     assert_eq!(t.status(), 200, "{t}");
-    assert_eq!(d1(&h), 2, "token: read the code, one batch redeeming it with the tokens");
+    assert_eq!(d1(h), 2, "token: read the code, one batch redeeming it with the tokens");
 }
 
 #[test]
