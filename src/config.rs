@@ -204,20 +204,6 @@ pub struct SubjectTypes {
     pub pairwise_salt: Option<String>,
 }
 
-impl SubjectTypes {
-    /// Names in discovery's `subject_types_supported` order.
-    pub fn names(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        if self.public {
-            v.push("public");
-        }
-        if self.pairwise_salt.is_some() {
-            v.push("pairwise");
-        }
-        v
-    }
-}
-
 /// The shortest pairwise salt (Hydra refuses to start with a shorter one).
 pub const MIN_PAIRWISE_SALT_LEN: usize = 8;
 
@@ -754,6 +740,8 @@ fn check_base_url(v: &str) -> Result<(), String> {
 }
 
 pub fn is_loopback_host(host: &str) -> bool {
+    // `localhost.` is the same name, fully qualified.
+    let host = host.strip_suffix('.').unwrap_or(host);
     host == "localhost"
         || host.ends_with(".localhost")
         || host == "[::1]"
@@ -954,20 +942,21 @@ pub mod tests {
             all.extend_from_slice(pairs);
             Config::from_lookup(lookup(&all))
         };
-        assert_eq!(test_config().subject_types.names(), ["public"]);
+        let types = |c: &Config| (c.subject_types.public, c.subject_types.pairwise_salt.is_some());
+        assert_eq!(types(&test_config()), (true, false));
         let both = with(&[
             ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "public, pairwise"),
             ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "12345678"),
         ])
         .unwrap();
-        assert_eq!(both.subject_types.names(), ["public", "pairwise"]);
+        assert_eq!(types(&both), (true, true));
         assert_eq!(both.subject_types.pairwise_salt.as_deref(), Some("12345678"));
         let only = with(&[
             ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "pairwise"),
             ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "12345678"),
         ])
         .unwrap();
-        assert_eq!(only.subject_types.names(), ["pairwise"]);
+        assert_eq!(types(&only), (false, true));
         for (pairs, expect) in [
             (vec![("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "pairwise")], "PAIRWISE_SALT"),
             (
@@ -984,7 +973,7 @@ pub mod tests {
         }
         // A salt alone changes nothing, and is never printed.
         let salted = with(&[("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "a-secret-salt")]).unwrap();
-        assert_eq!(salted.subject_types.names(), ["public"]);
+        assert_eq!(types(&salted), (true, false));
         assert!(!format!("{both:?}").contains("12345678"));
     }
 }

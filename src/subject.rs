@@ -35,12 +35,10 @@ pub fn sector(client: &Client) -> Result<String, String> {
     for uri in redirects {
         let public_https = Url::parse(uri).is_ok_and(|u| u.scheme() == "https" && public_host(&u));
         // Validation admits https redirect URIs only as `https://host[:port]...` without user
-        // information, so the authority as written runs from there to the first `/`, `?` or `#`.
-        let rest = uri.get(..8).filter(|p| p.eq_ignore_ascii_case("https://")).map(|_| &uri[8..]);
-        let Some(rest) = rest.filter(|_| public_https) else {
+        // information: the authority as written is Hydra's `url.Host`.
+        let Some(host) = crate::http::url::written_authority(uri).filter(|_| public_https) else {
             return Err(needs_document("with a redirect URI that is not https on a public host"));
         };
-        let host = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
         match sector {
             Some(seen) if seen != host => return Err(needs_document("whose redirect_uris have different hosts")),
             _ => sector = Some(host),
@@ -53,17 +51,12 @@ pub fn sector(client: &Client) -> Result<String, String> {
 /// URL the server fetches), or domain names of at least two labels that are not loopback names.
 /// Private, loopback and single-label hosts are every LAN's or every device's.
 fn public_host(u: &Url) -> bool {
-    if crate::http::outbound::check(u, false).is_err() {
-        return false;
-    }
-    match u.host() {
-        Some(Host::Domain(d)) => {
-            let d = d.trim_end_matches('.');
-            d.contains('.') && !crate::config::is_loopback_host(d)
+    // The fetch rules already refuse loopback names and every non-public IP address.
+    crate::http::outbound::check(u, false).is_ok()
+        && match u.host() {
+            Some(Host::Domain(d)) => d.trim_end_matches('.').contains('.'),
+            _ => true,
         }
-        Some(_) => true,
-        None => false,
-    }
 }
 
 /// Hydra's pairwise identifier: lower-case hex of SHA-256 over sector, subject and salt.

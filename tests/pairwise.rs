@@ -232,7 +232,7 @@ fn bad_sector_documents_and_pairwise_misfits_are_refused_and_store_nothing() {
     ];
     for (body, expect) in cases {
         let id = unique("misfit");
-        let mut client = json!({"client_id": id, "redirect_uris": [REDIRECT]});
+        let mut client = json!({"client_id": id, "redirect_uris": [REDIRECT], "subject_type": "pairwise"});
         for (k, v) in body.as_object().unwrap() {
             client[k] = v.clone();
         }
@@ -244,6 +244,15 @@ fn bad_sector_documents_and_pairwise_misfits_are_refused_and_store_nothing() {
         let (status, _) = s.admin_get(&format!("/admin/clients/{id}"));
         assert_eq!(status, 404, "nothing stored for {client}");
     }
+
+    // A public client's document decides nothing: it is not fetched (Hydra fetches it).
+    let (status, c) = s.admin_json(
+        Method::POST,
+        "/admin/clients",
+        &json!({"redirect_uris": [REDIRECT], "sector_identifier_uri": stub().url("/doc/public-only")}),
+    );
+    assert_eq!((status, c["subject_type"].as_str()), (201, Some("public")), "{c}");
+    assert_eq!(stub().hits("/doc/public-only"), 0);
 
     // An update is held to the same document: a redirect URI it does not list is refused, and
     // the stored client stays as it was.

@@ -1,7 +1,9 @@
 //! A client's `sector_identifier_uri` (OpenID Connect Registration §5): an https document, a
 //! JSON array of URIs, that must list every redirect URI of the client. It is fetched whenever
-//! a client is created or updated with one (as Hydra does), so a registrant cannot claim a
-//! sector (and with it the pairwise identifiers of another client) that does not vouch for it.
+//! a pairwise client is created or updated, so a registrant cannot claim a sector (and with it
+//! the pairwise identifiers of another client) that does not vouch for it. Hydra fetches it for
+//! every client; for a public one it decides nothing, so here it is not fetched (a stored
+//! client whose document moved can still be updated, and no update waits on a fetch).
 
 use serde_json::Value;
 
@@ -10,10 +12,10 @@ use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::platform::Platform;
 
-/// Fetch and check the client's sector document, when it has a `sector_identifier_uri` (the
-/// URL itself was checked by validation: https, a public host).
+/// Fetch and check the sector document of a pairwise client that names one (the URL itself
+/// was checked by validation: https, a public host).
 pub async fn check<P: Platform>(ctx: &Ctx<'_, P>, c: &Client) -> ApiResult<()> {
-    if c.sector_identifier_uri.is_empty() {
+    if c.sector_identifier_uri.is_empty() || c.subject_type != crate::subject::PAIRWISE {
         return Ok(());
     }
     let refused =

@@ -377,11 +377,7 @@ pub fn check_redirect_uri(uri: &str) -> ApiResult<()> {
     // `https://app.example@evil.example` or `%2E` in a host show another: web redirect URIs are
     // written plainly, their host in the clear.
     if matches!(u.scheme(), "https" | "http") {
-        let authority = uri
-            .split_once(':')
-            .and_then(|(_, rest)| rest.strip_prefix("//"))
-            .map(|rest| rest.split(['/', '?']).next().unwrap_or(""));
-        match authority {
+        match crate::http::url::written_authority(uri) {
             Some(a) if !a.is_empty() && !a.contains(['@', '%']) && !uri.contains('\\') => {}
             _ => {
                 return Err(bad(

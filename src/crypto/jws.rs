@@ -55,11 +55,9 @@ pub fn parse(token: &str) -> Option<Parsed> {
     Some(Parsed { header, claims, signing_input: format!("{h}.{c}"), signature })
 }
 
-/// Algorithms this server verifies (asymmetric only: never `none`, never HMAC). EdDSA (Ed25519)
-/// reaches only jwt-bearer assertions: the server's own keys are EC or RSA, and a client
-/// assertion must use the client's registered algorithm, which cannot be EdDSA.
-pub const VERIFY_ALGS: &[&str] =
-    &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+/// Algorithms this server verifies (asymmetric only: never `none`, never HMAC). Trust keys of
+/// the jwt-bearer grant may also verify EdDSA ([`trust_key_fits`]).
+pub const VERIFY_ALGS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 
 /// Does a public key fit the algorithm a JWS header names? The algorithm comes from the header,
 /// but only asymmetric ones are accepted, only for a key of their family, and only the key's
@@ -71,12 +69,20 @@ pub fn key_fits(jwk: &Value, alg: &str) -> bool {
         // The curve is the algorithm's own: ES256 is P-256 only (RFC 7518 §3.4).
         "EC" => matches!((alg, crv), ("ES256", "P-256") | ("ES384", "P-384") | ("ES512", "P-521")),
         "RSA" => alg.starts_with("RS") || alg.starts_with("PS"),
-        // Ed25519 only: WebCrypto in workerd has no Ed448.
-        "OKP" => alg == "EdDSA" && crv == "Ed25519",
         _ => false,
     };
     let named = jwk.get("alg").and_then(Value::as_str).map(|a| a == alg).unwrap_or(true);
     family && VERIFY_ALGS.contains(&alg) && named
+}
+
+/// [`key_fits`] for a jwt-bearer trust key, which may also be an Ed25519 key verifying EdDSA
+/// (WebCrypto in workerd has no Ed448). Only here: the server's own key sets (admin-imported
+/// keys included) never verify EdDSA, and client assertions use their registered algorithm.
+pub fn trust_key_fits(jwk: &Value, alg: &str) -> bool {
+    let ed25519 = jwk.get("kty").and_then(Value::as_str) == Some("OKP")
+        && jwk.get("crv").and_then(Value::as_str) == Some("Ed25519");
+    let named = jwk.get("alg").and_then(Value::as_str).map(|a| a == alg).unwrap_or(true);
+    key_fits(jwk, alg) || (alg == "EdDSA" && ed25519 && named)
 }
 
 /// A NumericDate claim (`exp`, `iat`, `nbf`) in whole seconds. RFC 7519 §2 allows a fractional
@@ -135,13 +141,17 @@ mod tests {
         // The curve belongs to the algorithm.
         assert!(!key_fits(&ec, "ES384"));
         assert!(key_fits(&json!({"kty": "EC", "crv": "P-521"}), "ES512"));
+        // EdDSA: trust keys only, Ed25519 only.
         let ed = json!({"kty": "OKP", "crv": "Ed25519"});
-        assert!(key_fits(&ed, "EdDSA"));
-        assert!(!key_fits(&ed, "ES256"));
-        assert!(!key_fits(&json!({"kty": "OKP", "crv": "Ed448"}), "EdDSA"));
-        assert!(!key_fits(&json!({"kty": "OKP", "crv": "X25519"}), "EdDSA"));
-        assert!(!key_fits(&ec, "EdDSA"));
-        assert!(!key_fits(&json!({"kty": "RSA"}), "EdDSA"));
+        assert!(!key_fits(&ed, "EdDSA"), "the server's own key sets never verify EdDSA");
+        assert!(trust_key_fits(&ed, "EdDSA"));
+        assert!(trust_key_fits(&ec, "ES256"));
+        assert!(!trust_key_fits(&ed, "ES256"));
+        assert!(!trust_key_fits(&json!({"kty": "OKP", "crv": "Ed25519", "alg": "ECDH-ES"}), "EdDSA"));
+        assert!(!trust_key_fits(&json!({"kty": "OKP", "crv": "Ed448"}), "EdDSA"));
+        assert!(!trust_key_fits(&json!({"kty": "OKP", "crv": "X25519"}), "EdDSA"));
+        assert!(!trust_key_fits(&ec, "EdDSA"));
+        assert!(!trust_key_fits(&json!({"kty": "RSA"}), "EdDSA"));
         assert!(!key_fits(&json!({"kty": "EC", "crv": "P-384"}), "ES256"));
     }
 

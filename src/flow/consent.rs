@@ -161,6 +161,8 @@ pub fn grant_of(
         access_token_ext: object_or_empty(&r.session.access_token),
         id_token_ext: object_or_empty(&r.session.id_token),
         requested_scopes: Some(requested_scopes.to_vec()),
+        // Empty when the client sees the subject itself (public, or a forced value equal to
+        // it): nothing is hidden then, so nothing needs guarding (issue::access_token).
         obfuscated_subject: if shown == *subject { String::new() } else { shown },
     })
 }

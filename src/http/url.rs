@@ -16,6 +16,14 @@ pub enum Host {
     Ipv6(Ipv6Addr),
 }
 
+/// The authority of `scheme://authority/...` exactly as written (up to the first `/`, `?` or
+/// `#`), or `None` when the URI has no `//`. For checks of how a URI is spelled, never for
+/// comparing URLs (those are compared parsed).
+pub fn written_authority(uri: &str) -> Option<&str> {
+    let rest = uri.split_once(':')?.1.strip_prefix("//")?;
+    Some(&rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())])
+}
+
 /// A parsed absolute URL: its serialisation and components.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {

@@ -145,7 +145,7 @@ pub async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, form: &For
         return Err(invalid(format!("The trust relationship for issuer '{iss}' and subject '{sub}' has expired.")));
     }
     let mut trust = None;
-    for t in live.into_iter().filter(|t| jws::key_fits(&t.public_jwk, &alg)).take(8) {
+    for t in live.into_iter().filter(|t| jws::trust_key_fits(&t.public_jwk, &alg)).take(8) {
         if ctx.p.verify(&t.public_jwk, &alg, parsed.signing_input.as_bytes(), &parsed.signature).await.unwrap_or(false)
         {
             trust = Some(t);

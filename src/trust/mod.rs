@@ -82,8 +82,9 @@ fn validate(body: CreateTrust, id: String, now: i64) -> ApiResult<TrustRow> {
     crate::keys::validate(&body.jwk).map_err(|e| ApiError::bad_request(format!("Field 'jwk' is invalid: {e}.")))?;
     let verifiable = |k: &Value| match k.get("kty").and_then(Value::as_str) {
         Some("EC" | "RSA") => true,
-        // EdDSA over Ed25519; Ed448 cannot be verified in a Worker, X25519/X448 never sign.
-        Some("OKP") => k.get("crv").and_then(Value::as_str) == Some("Ed25519"),
+        // EdDSA over Ed25519 only (Ed448 cannot be verified in a Worker, X25519/X448 and an
+        // `alg` other than EdDSA never verify a signature).
+        Some("OKP") => crate::crypto::jws::trust_key_fits(k, "EdDSA"),
         _ => false,
     };
     let public = crate::keys::public_part(&body.jwk)

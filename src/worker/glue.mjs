@@ -70,8 +70,9 @@ function params(alg) {
     case "HS":
       return [{ name: "HMAC", hash }, { name: "HMAC" }];
     case "Ed":
-      // EdDSA over Ed25519 (jwt-bearer trust keys; `key_fits` admits no other curve).
+      // EdDSA over Ed25519 (jwt-bearer trust keys; `trust_key_fits` admits no other curve).
       if (alg === "EdDSA") return [{ name: "Ed25519" }, { name: "Ed25519" }];
+      break;
   }
   throw new Error(`unsupported JWS algorithm ${alg}`);
 }
