@@ -270,19 +270,19 @@ pub fn validate(cfg: &Config, c: &mut Client, origin: Origin) -> ApiResult<()> {
 /// client also needs a sector (Hydra checks that only when a flow needs it; a client that could
 /// never log anyone in is refused here instead).
 pub fn check_subject_type(cfg: &Config, c: &Client) -> ApiResult<()> {
+    if c.subject_type == subject::PAIRWISE {
+        // Saying why pairwise is unavailable (not configured, JWT access tokens) helps more
+        // than the list of what is supported.
+        subject::pairwise_available(cfg, c).map_err(meta)?;
+        return subject::sector(c).map(|_| ()).map_err(meta);
+    }
     let supported = subject::supported(cfg, c);
     if !supported.contains(&c.subject_type.as_str()) {
-        if c.subject_type == subject::PAIRWISE {
-            subject::pairwise_available(cfg, c).map_err(meta)?;
-        }
         return Err(meta(format!(
             "Subject type \"{}\" is not supported by this server; supported: {}.",
             c.subject_type,
             supported.join(", ")
         )));
-    }
-    if c.subject_type == subject::PAIRWISE {
-        subject::sector(c).map_err(meta)?;
     }
     Ok(())
 }
@@ -434,13 +434,11 @@ mod tests {
     }
 
     fn config_with(types: &str, strategy: &str) -> Config {
-        Config::from_lookup(crate::config::tests::lookup(&[
-            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
-            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
+        crate::host::config(&[
             ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", types),
             ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "a-salt-for-tests"),
             ("STRATEGIES_ACCESS_TOKEN", strategy),
-        ]))
+        ])
         .unwrap()
     }
 

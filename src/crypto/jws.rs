@@ -56,33 +56,40 @@ pub fn parse(token: &str) -> Option<Parsed> {
 }
 
 /// Algorithms this server verifies (asymmetric only: never `none`, never HMAC). Trust keys of
-/// the jwt-bearer grant may also verify EdDSA ([`trust_key_fits`]).
+/// the jwt-bearer grant may also verify EdDSA ([`TRUST_ALGS`]).
 pub const VERIFY_ALGS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+
+/// [`VERIFY_ALGS`] and EdDSA (Ed25519): what a jwt-bearer trust key may verify.
+const TRUST_ALGS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
 /// Does a public key fit the algorithm a JWS header names? The algorithm comes from the header,
 /// but only asymmetric ones are accepted, only for a key of their family, and only the key's
 /// own `alg` when it names one (no algorithm confusion).
 pub fn key_fits(jwk: &Value, alg: &str) -> bool {
+    fits(jwk, alg, VERIFY_ALGS)
+}
+
+/// [`key_fits`] for a jwt-bearer trust key, which may also be an Ed25519 key verifying EdDSA.
+/// Only here: the server's own key sets (admin-imported keys included) never verify EdDSA, and
+/// client assertions use their registered algorithm.
+pub fn trust_key_fits(jwk: &Value, alg: &str) -> bool {
+    fits(jwk, alg, TRUST_ALGS)
+}
+
+/// `alg` is one of `algs`, of the key's family, and the key's own `alg` when it names one.
+fn fits(jwk: &Value, alg: &str, algs: &[&str]) -> bool {
     let kty = jwk.get("kty").and_then(Value::as_str).unwrap_or("");
     let crv = jwk.get("crv").and_then(Value::as_str).unwrap_or("");
     let family = match kty {
         // The curve is the algorithm's own: ES256 is P-256 only (RFC 7518 §3.4).
         "EC" => matches!((alg, crv), ("ES256", "P-256") | ("ES384", "P-384") | ("ES512", "P-521")),
         "RSA" => alg.starts_with("RS") || alg.starts_with("PS"),
+        // Ed25519 only: WebCrypto in workerd has no Ed448.
+        "OKP" => alg == "EdDSA" && crv == "Ed25519",
         _ => false,
     };
     let named = jwk.get("alg").and_then(Value::as_str).map(|a| a == alg).unwrap_or(true);
-    family && VERIFY_ALGS.contains(&alg) && named
-}
-
-/// [`key_fits`] for a jwt-bearer trust key, which may also be an Ed25519 key verifying EdDSA
-/// (WebCrypto in workerd has no Ed448). Only here: the server's own key sets (admin-imported
-/// keys included) never verify EdDSA, and client assertions use their registered algorithm.
-pub fn trust_key_fits(jwk: &Value, alg: &str) -> bool {
-    let ed25519 = jwk.get("kty").and_then(Value::as_str) == Some("OKP")
-        && jwk.get("crv").and_then(Value::as_str) == Some("Ed25519");
-    let named = jwk.get("alg").and_then(Value::as_str).map(|a| a == alg).unwrap_or(true);
-    key_fits(jwk, alg) || (alg == "EdDSA" && ed25519 && named)
+    family && algs.contains(&alg) && named
 }
 
 /// A NumericDate claim (`exp`, `iat`, `nbf`) in whole seconds. RFC 7519 §2 allows a fractional
