@@ -936,12 +936,7 @@ pub mod tests {
 
     #[test]
     fn subject_identifiers_follow_hydra() {
-        let with = |pairs: &[(&str, &str)]| {
-            let mut all =
-                vec![("URLS_SELF_ISSUER", "http://127.0.0.1:8787"), ("SECRETS_SYSTEM", "a-very-long-system-secret")];
-            all.extend_from_slice(pairs);
-            Config::from_lookup(lookup(&all))
-        };
+        let with = crate::host::config;
         let types = |c: &Config| (c.subject_types.public, c.subject_types.pairwise_salt.is_some());
         assert_eq!(types(&test_config()), (true, false));
         let both = with(&[

@@ -111,16 +111,14 @@ pub fn for_client(cfg: &Config, client: &Client, subject: &str, forced: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::tests::{lookup, test_config};
+    use crate::config::tests::test_config;
 
-    fn pairwise_config(strategy: &str) -> Config {
-        Config::from_lookup(lookup(&[
-            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
-            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
-            ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "public,pairwise"),
+    fn pairwise_config(types: &str, strategy: &str) -> Config {
+        crate::host::config(&[
+            ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", types),
             ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "salt-of-the-earth"),
             ("STRATEGIES_ACCESS_TOKEN", strategy),
-        ]))
+        ])
         .unwrap()
     }
 
@@ -176,7 +174,7 @@ mod tests {
 
     #[test]
     fn public_clients_see_the_subject_and_pairwise_ones_their_sectors_value() {
-        let cfg = pairwise_config("opaque");
+        let cfg = pairwise_config("public,pairwise", "opaque");
         let mut public = client(&["https://a.example/cb"], "");
         public.subject_type = "public".into();
         assert_eq!(for_client(&cfg, &public, "alice", "forced").unwrap(), "alice");
@@ -195,16 +193,13 @@ mod tests {
     fn supported_types_follow_hydra() {
         let c = Client::default();
         assert_eq!(supported(&test_config(), &c), ["public"]);
-        assert_eq!(supported(&pairwise_config("opaque"), &c), ["public", "pairwise"]);
-        assert_eq!(supported(&pairwise_config("jwt"), &c), ["public"], "pairwise is off under JWT access tokens");
-        let only = Config::from_lookup(lookup(&[
-            ("URLS_SELF_ISSUER", "http://127.0.0.1:8787"),
-            ("SECRETS_SYSTEM", "a-very-long-system-secret"),
-            ("OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES", "pairwise"),
-            ("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "salt-of-the-earth"),
-            ("STRATEGIES_ACCESS_TOKEN", "jwt"),
-        ]))
-        .unwrap();
+        assert_eq!(supported(&pairwise_config("public,pairwise", "opaque"), &c), ["public", "pairwise"]);
+        assert_eq!(
+            supported(&pairwise_config("public,pairwise", "jwt"), &c),
+            ["public"],
+            "pairwise is off under JWT access tokens"
+        );
+        let only = pairwise_config("pairwise", "jwt");
         assert_eq!(supported(&only, &c), ["public"], "then public stands in, as in Hydra");
         let opaque = Client { access_token_strategy: "opaque".into(), ..Default::default() };
         assert_eq!(supported(&only, &opaque), ["pairwise"]);
@@ -216,12 +211,12 @@ mod tests {
         let e = for_client(&test_config(), &a, "alice", "").unwrap_err();
         assert_eq!(e.error, "invalid_request");
         assert!(e.full_description(true).contains("not enabled"), "{e:?}");
-        assert!(for_client(&pairwise_config("jwt"), &a, "alice", "").is_err());
+        assert!(for_client(&pairwise_config("public,pairwise", "jwt"), &a, "alice", "").is_err());
         let mut opaque = a.clone();
         opaque.access_token_strategy = "opaque".into();
-        assert!(for_client(&pairwise_config("jwt"), &opaque, "alice", "").is_ok());
+        assert!(for_client(&pairwise_config("public,pairwise", "jwt"), &opaque, "alice", "").is_ok());
         let mut jwt = a;
         jwt.access_token_strategy = "jwt".into();
-        assert!(for_client(&pairwise_config("opaque"), &jwt, "alice", "").is_err());
+        assert!(for_client(&pairwise_config("public,pairwise", "opaque"), &jwt, "alice", "").is_err());
     }
 }

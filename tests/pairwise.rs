@@ -51,6 +51,15 @@ fn userinfo(s: &Server, access_token: &str) -> Value {
     body
 }
 
+/// The login app accepts `login` with `body`, the consent app grants `openid`: where the
+/// browser lands at the client.
+fn login_and_consent(s: &Server, browser: &reqwest::blocking::Client, login: &str, body: &Value) -> String {
+    let r = accept_login(s, login, body);
+    let consent = to_consent(browser, &r);
+    let r = accept_consent(s, &consent, &json!({"grant_scope": ["openid"]}));
+    location(&browser.get(&r).send().unwrap())
+}
+
 /// A pairwise client whose only redirect URI is `REDIRECT` (sector `rp.example`).
 fn pairwise_rp(s: &Server) -> Rp<'_> {
     Rp::register(s, json!({"subject_type": "pairwise", "redirect_uris": [REDIRECT]}))
@@ -143,11 +152,8 @@ fn a_forced_identifier_is_used_and_a_hint_carrying_it_finds_the_session() {
     assert_eq!(request["skip"], true, "{request}");
     assert_eq!(request["subject"], subject.as_str(), "the login app sees the real subject");
     // The login app computes the forced value again, as Hydra documents it must.
-    let r = accept_login(s, &login, &json!({"subject": subject, "force_subject_identifier": forced}));
-    let consent = to_consent(&browser, &r);
-    let r = accept_consent(s, &consent, &json!({"grant_scope": ["openid"]}));
-    let r = browser.get(&r).send().unwrap();
-    assert!(param(&location(&r), "code").is_some(), "{}", location(&r));
+    let to = login_and_consent(s, &browser, &login, &json!({"subject": subject, "force_subject_identifier": forced}));
+    assert!(param(&to, "code").is_some(), "{to}");
 
     // If it does not, the hint names someone else than the login's identifier: login_required.
     let login = to_login(&browser, &rp.auth_url(&[("id_token_hint", &id_token)]));
@@ -170,11 +176,8 @@ fn hints_with_pairwise_values_match_only_their_user() {
 
     // prompt=none with the pairwise hint: the session is alice's, the login is skipped.
     let login = to_login(&browser, &rp.auth_url(&[("prompt", "none"), ("id_token_hint", &id_token)]));
-    let r = accept_login(s, &login, &json!({"subject": alice}));
-    let consent = to_consent(&browser, &r);
-    let r = accept_consent(s, &consent, &json!({"grant_scope": ["openid"]}));
-    let r = browser.get(&r).send().unwrap();
-    assert!(param(&location(&r), "code").is_some(), "{}", location(&r));
+    let to = login_and_consent(s, &browser, &login, &json!({"subject": alice}));
+    assert!(param(&to, "code").is_some(), "{to}");
 
     // The real subject is no hint for a pairwise client (Hydra's rule): were it accepted, the
     // client could test whose pairwise value it holds with another client's ID token.

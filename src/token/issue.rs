@@ -477,15 +477,12 @@ mod tests {
 
     #[test]
     fn access_token_claims_follow_the_top_level_settings() {
-        let cfg = Config::from_lookup(|name| match name {
-            "URLS_SELF_ISSUER" => Some("https://issuer.example".into()),
-            "SECRETS_SYSTEM" => Some("a-very-long-system-secret".into()),
+        let cfg = crate::host::config(&[
             // Reserved names are dropped from the list: a session cannot set `sub` or `exp`.
-            "OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS" => Some("tier, sub exp tenant tier".into()),
-            "OAUTH2_MIRROR_TOP_LEVEL_CLAIMS" => Some("false".into()),
-            "OAUTH2_EXCLUDE_NOT_BEFORE_CLAIM" => Some("true".into()),
-            _ => None,
-        })
+            ("OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS", "tier, sub exp tenant tier"),
+            ("OAUTH2_MIRROR_TOP_LEVEL_CLAIMS", "false"),
+            ("OAUTH2_EXCLUDE_NOT_BEFORE_CLAIM", "true"),
+        ])
         .unwrap();
         assert_eq!(cfg.access_token_claims.allowed_top_level, vec!["tier", "tenant"]);
         let mut g = grant();
